@@ -1,0 +1,3 @@
+from mano_cli.main import main
+
+main()

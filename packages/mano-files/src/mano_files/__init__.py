@@ -1,0 +1,9 @@
+"""Compress, decompress, lock, unlock, hash, verify and report on Beiwe data trees."""
+
+import logging
+
+from mano_files.__about__ import __version__
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = ["__version__"]

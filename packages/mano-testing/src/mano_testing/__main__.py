@@ -1,0 +1,1 @@
+"""`python -m mano_testing serve ...`."""

@@ -1,0 +1,1 @@
+"""pytest plugin: fixtures for a running Beiwe emulator (filled in with the emulator)."""
