@@ -1,33 +1,180 @@
-"""The `mano` command."""
+"""The `mano` command: global options, error handling and command registration.
+
+Every command module registers itself here (one line each). Errors from any command reach
+:class:`ManoGroup`, which turns them into one line on stderr and a documented exit code via
+:func:`mano_cli._errors.classify` (the only mapping). ``-vv`` adds the traceback.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
+from mano_cli import download as download_cmd
+from mano_cli import info as info_cmd
+from mano_cli import keyring as keyring_cmd
+from mano_cli import metadata as metadata_cmd
+from mano_cli import sync as sync_cmd
+from mano_cli import tree as tree_cmd
 from mano_cli.__about__ import __version__
+from mano_cli._context import KEYRING_VAR, Settings, configure_logging, settings
+from mano_cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, classify, exit_code_epilog
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)
+logger = logging.getLogger(__name__)
+
+_DISTRIBUTIONS = ("mano-cli", "mano-auth", "mano-api", "mano-files", "mano-sync", "mano-testing")
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"mano-cli {__version__}")
-        raise typer.Exit()
+class ManoGroup(TyperGroup):
+    """The root group: one-line errors and documented exit codes for everything below it."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            s = settings(ctx)
+            failure = classify(exc)
+            if s.verbosity >= 2:
+                s.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+            logger.debug("exit %d after %s", failure.exit_code, type(exc).__name__)
+            s.err.print(f"mano: error: {failure.message}", markup=False, highlight=False)
+            raise typer.Exit(failure.exit_code) from None
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name or "mano",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            code = EXIT_INTERRUPTED
+            settings(None).err.print("mano: error: interrupted", markup=False)
+        except typer.TyperException as exc:
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                # Typer has already printed the help.
+                pass
+            else:
+                ectx = getattr(exc, "ctx", None)
+                where = getattr(ectx, "command_path", None) or "mano"
+                hint = f" (see '{where} --help')" if code == EXIT_USAGE else ""
+                message = " ".join(exc.format_message().split())
+                settings(None).err.print(f"{where}: error: {message}{hint}", markup=False)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _versions(value: bool) -> None:
+    if not value:
+        return
+    lines = []
+    for dist in _DISTRIBUTIONS:
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        lines.append(f"{dist} {version}")
+    lines.append(f"python {sys.version.split()[0]}")
+    typer.echo("\n".join(lines))
+    raise typer.Exit()
+
+
+app = typer.Typer(
+    name="mano",
+    cls=ManoGroup,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=exit_code_epilog(),
+    rich_markup_mode="rich",
+)
 
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
+    keyring: str | None = typer.Option(
+        None,
+        "--keyring",
+        "-k",
+        envvar=KEYRING_VAR,
+        metavar="NAME",
+        help="Keyring section to use (default: $MANO_KEYRING, else BEIWE_URL/BEIWE_ACCESS_KEY/BEIWE_SECRET_KEY).",
+    ),
+    keyring_file: Path | None = typer.Option(
+        None,
+        "--keyring-file",
+        envvar="MANO_KEYRING_FILE",
+        metavar="PATH",
+        help="Keyring file (default: ~/.nrg-keyring.enc). Passphrase: $NRG_KEYRING_PASS or a prompt.",
+    ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging; -vv shows tracebacks."),
+    quiet: int = typer.Option(0, "--quiet", "-q", count=True, help="Less output; no progress bars."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive actions without asking."),
+    threads: int = typer.Option(
+        0, "--mt", min=0, metavar="N", help="Worker threads (0 = all cores, the default)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="JSON output for listings and summaries."),
+    log_file: Path | None = typer.Option(
+        None, "--log-file", envvar="MANO_LOG_FILE", metavar="PATH", help="Also append logs to this file."
+    ),
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show versions and exit."
+        False, "--version", callback=_versions, is_eager=True, help="Show every package's version and exit."
     ),
 ) -> None:
-    """Get Beiwe data off the server and keep it safe and complete on your disks."""
+    """Get Beiwe data off the server and keep it safe, complete and verifiable on your disks.
+
+    STUDY arguments accept a study id, a unique id prefix or the exact study name.
+    """
+    s = Settings(
+        keyring=keyring or None,
+        keyring_file=keyring_file,
+        verbosity=verbose - quiet,
+        yes=yes,
+        threads=threads,
+        json=json_output,
+        log_file=log_file,
+    )
+    ctx.obj = s
+    configure_logging(s)
 
 
-@app.command()
-def demo(folder: str = typer.Argument("mano-demo")) -> None:
-    """Sync a synthetic study from the built-in emulator into FOLDER."""
-    typer.echo(f"mano demo: will sync a synthetic study into {folder} (coming with mano-cli)")
+# ---- command registration (one line per command or group) ----
+app.add_typer(keyring_cmd.app, name="keyring")
+app.command("studies")(metadata_cmd.studies)
+app.command("participants")(metadata_cmd.participants)
+app.command("settings")(metadata_cmd.study_settings)
+app.add_typer(info_cmd.app, name="info")
+app.command("download")(download_cmd.download)
+app.command("sync")(sync_cmd.sync)
+app.command("compress")(tree_cmd.compress)
+app.command("decompress")(tree_cmd.decompress)
+app.command("lock")(tree_cmd.lock)
+app.command("unlock")(tree_cmd.unlock)
+app.command("verify")(tree_cmd.verify)
+app.command("demo")(sync_cmd.demo)
 
 
 def main() -> None:

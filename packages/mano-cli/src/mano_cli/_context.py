@@ -1,0 +1,294 @@
+"""Global options, consoles and the small helpers every command shares."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from mano_cli._errors import ConfirmationRefused, CredentialsProblem, LocalProblem, UsageProblem
+
+if TYPE_CHECKING:
+    from mano_auth import Credentials
+
+logger = logging.getLogger(__name__)
+
+KEYRING_PASS_VAR = "NRG_KEYRING_PASS"
+LOCK_PASS_VAR = "MANO_LOCK_PASSPHRASE"
+KEYRING_VAR = "MANO_KEYRING"
+
+
+@dataclass
+class Settings:
+    """The global options of one `mano` invocation (stored on the root context)."""
+
+    keyring: str | None = None
+    keyring_file: Path | None = None
+    verbosity: int = 0
+    yes: bool = False
+    threads: int = 0
+    json: bool = False
+    log_file: Path | None = None
+    _stderr: Console | None = field(default=None, repr=False)
+    _stdout: Console | None = field(default=None, repr=False)
+
+    @property
+    def workers(self) -> int:
+        """Worker threads: ``--mt 0`` (the default) means every core."""
+        return self.threads if self.threads > 0 else (os.cpu_count() or 1)
+
+    @property
+    def quiet(self) -> bool:
+        return self.verbosity < 0
+
+    @property
+    def err(self) -> Console:
+        """Rich console on stderr for messages and progress (NO_COLOR honoured by Rich)."""
+        if self._stderr is None:
+            self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._stderr
+
+    @property
+    def out(self) -> Console:
+        """Rich console on stdout for tables."""
+        if self._stdout is None:
+            self._stdout = Console(highlight=False, soft_wrap=False)
+        return self._stdout
+
+    @property
+    def show_progress(self) -> bool:
+        return not self.quiet and self.err.is_terminal
+
+
+_DEFAULT = Settings()
+
+
+def settings(ctx: typer.Context | None = None) -> Settings:
+    """Return the settings of the current invocation (defaults outside a command)."""
+    if ctx is None:
+        return _DEFAULT
+    root = ctx.find_root()
+    obj = root.obj
+    return obj if isinstance(obj, Settings) else _DEFAULT
+
+
+def configure_logging(s: Settings) -> None:
+    """Send library logs to stderr (level by verbosity) and, with --log-file, to a file."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_mano_cli", False):
+            root.removeHandler(handler)
+            handler.close()
+    level = logging.WARNING
+    if s.verbosity == 1:
+        level = logging.INFO
+    elif s.verbosity >= 2:
+        level = logging.DEBUG
+    elif s.verbosity < 0:
+        level = logging.ERROR
+    console = RichHandler(
+        console=s.err, show_time=False, show_path=False, rich_tracebacks=False, markup=False
+    )
+    console.setLevel(level)
+    console._mano_cli = True  # type: ignore[attr-defined]
+    root.addHandler(console)
+    root_level = level
+    if s.log_file is not None:
+        try:
+            s.log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(s.log_file, encoding="utf-8")
+        except OSError as exc:
+            raise LocalProblem(f"cannot open log file {s.log_file}: {exc.strerror or exc}") from exc
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+        )
+        handler.setLevel(min(level, logging.INFO))
+        handler._mano_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root_level = min(level, logging.INFO)
+    root.setLevel(root_level)
+    for name in ("urllib3", "requests"):
+        logging.getLogger(name).setLevel(max(root_level, logging.WARNING))
+
+
+def stdin_is_tty() -> bool:
+    """Whether we may ask the user anything (tests patch this)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def confirm(s: Settings, question: str, *, flag_hint: str = "-y") -> None:
+    """Ask before a destructive action; refuse without a TTY unless -y was given."""
+    if s.yes:
+        return
+    if not stdin_is_tty():
+        raise ConfirmationRefused(f"{question.rstrip('?')}: refusing without a TTY; pass {flag_hint} to confirm")
+    if not typer.confirm(question, default=False, err=True):
+        raise ConfirmationRefused("cancelled; nothing was changed")
+
+
+def ask_secret(prompt: str, *, variable: str, confirm_it: bool = False) -> str:
+    """Prompt for a secret on the TTY; without one, fail naming the variable to set."""
+    if not stdin_is_tty():
+        raise CredentialsProblem(f"{prompt} needed but stdin is not a TTY: set {variable}")
+    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm_it, err=True)
+    if not value:
+        raise CredentialsProblem(f"empty {prompt.lower()}")
+    return value
+
+
+def keyring_password() -> str | None:
+    """The keyring passphrase from NRG_KEYRING_PASS, or asked on the TTY, or None."""
+    value = os.environ.get(KEYRING_PASS_VAR)
+    if value:
+        return value
+    if stdin_is_tty():
+        return ask_secret("Keyring passphrase", variable=KEYRING_PASS_VAR)
+    return None
+
+
+def load_credentials(s: Settings, section: str | None = None) -> Credentials:
+    """Credentials from --keyring/MANO_KEYRING (a keyring section) or from BEIWE_* variables."""
+    from mano_auth import load_keyring
+
+    name = section if section is not None else s.keyring
+    if name is None:
+        if not os.environ.get("BEIWE_URL") and not os.environ.get("BEIWE_ACCESS_KEY"):
+            raise CredentialsProblem(
+                "no credentials: pass --keyring NAME (or set MANO_KEYRING), or set "
+                "BEIWE_URL, BEIWE_ACCESS_KEY and BEIWE_SECRET_KEY"
+            )
+        return load_keyring(None)
+    password = keyring_password()
+    if password is None:
+        raise CredentialsProblem(
+            f"the keyring is encrypted and stdin is not a TTY: set {KEYRING_PASS_VAR}"
+        )
+    return load_keyring(name, s.keyring_file, password=password)
+
+
+def keyring_path(s: Settings) -> Path:
+    """The keyring file in use: --keyring-file, else the library default."""
+    if s.keyring_file is not None:
+        return s.keyring_file
+    from mano_auth import default_keyring_path
+
+    return Path(default_keyring_path())
+
+
+def parse_when(value: str | None, option: str, *, end: bool = False) -> datetime | None:
+    """Parse ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS]`` (UTC) into an aware datetime.
+
+    A bare end date means the whole day (through 23:00, the last hour bin).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            if end:
+                return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace(" ", "T").removesuffix("Z"))
+    except ValueError:
+        raise UsageProblem(
+            f"{option} {value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    """Refuse an empty time window."""
+    if start is not None and end is not None and start > end:
+        raise UsageProblem(f"--start {start:%Y-%m-%d %H:%M} is after --end {end:%Y-%m-%d %H:%M}")
+
+
+def check_streams(streams: list[str] | None) -> list[str] | None:
+    """Validate stream names against the server's list; None/empty means all streams."""
+    if not streams:
+        return None
+    from mano_files import STREAMS
+
+    known = list(STREAMS)
+    wanted: list[str] = []
+    for item in streams:
+        for name in item.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if name not in known:
+                raise UsageProblem(f"unknown data stream {name!r}; known streams: {', '.join(sorted(known))}")
+            if name not in wanted:
+                wanted.append(name)
+    return wanted or None
+
+
+def split_values(values: list[str] | None) -> list[str] | None:
+    """Accept repeated options and comma-separated lists alike."""
+    if not values:
+        return None
+    found: list[str] = []
+    for item in values:
+        for part in item.split(","):
+            part = part.strip()
+            if part and part not in found:
+                found.append(part)
+    return found or None
+
+
+def ensure_output_folder(path: Path) -> Path:
+    """Create the output folder (and parents) or fail with exit code 5."""
+    if path.exists() and not path.is_dir():
+        raise LocalProblem(f"output {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalProblem(f"cannot create output folder {path}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise LocalProblem(f"output folder {path} is not writable")
+    return path
+
+
+def existing_folder(path: Path) -> Path:
+    """A folder that must already exist (tree commands)."""
+    if not path.exists():
+        raise LocalProblem(f"folder {path} does not exist")
+    if not path.is_dir():
+        raise LocalProblem(f"{path} is not a folder")
+    return path
+
+
+def jsonable(value: Any) -> Any:
+    """Convert library values (dataclasses, enums, datetimes, paths) into JSON values."""
+    import dataclasses
+    import enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.name.startswith("_")}
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, dict):
+        return {str(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value

@@ -1,0 +1,81 @@
+"""Global behaviour of `mano`: help, versions, exit-code table, one-line usage errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from mano_cli._errors import EXIT_CODES, classify
+from tests.cli.conftest import Run
+
+RunFn = Callable[..., Run]
+
+
+def test_help_lists_commands_and_exit_codes(cli: RunFn) -> None:
+    result = cli(["--help"])
+    assert result.exit_code == 0
+    for command in ("keyring", "studies", "participants", "settings", "info", "download",
+                    "sync", "compress", "decompress", "lock", "unlock", "verify", "demo"):
+        assert f" {command} " in result.stdout, command
+    assert "Exit codes:" in result.stdout
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code:>4}  {meaning.split(' (')[0]}" in result.stdout.replace("│", " ")
+
+
+def test_version_names_every_package(mano: RunFn) -> None:
+    result = mano(["--version"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    names = [line.split()[0] for line in lines]
+    assert names == ["mano-cli", "mano-auth", "mano-api", "mano-files", "mano-sync",
+                     "mano-testing", "python"]
+    assert all(line.split()[1].count(".") == 2 for line in lines[:-1])
+    assert result.stderr == ""
+
+
+def test_no_arguments_shows_help(cli: RunFn) -> None:
+    result = cli([])
+    assert "Usage: mano" in result.stdout + result.stderr
+    assert "sync" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--bogus"], "No such option: --bogus"),
+        (["studies", "--bogus"], "No such option: --bogus"),
+        (["--mt", "-1", "studies"], "--mt"),
+        (["nosuchcommand"], "No such command"),
+        (["participants"], "Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(cli: RunFn, args: list[str], needle: str) -> None:
+    result = cli(args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert lines[0].startswith("mano")
+    assert "Traceback" not in result.stderr
+
+
+def test_classify_maps_library_roots_and_builtins() -> None:
+    assert classify(KeyboardInterrupt()).exit_code == 130
+    assert classify(PermissionError(13, "Permission denied", "/x")).exit_code == 5
+    assert "/x" in classify(PermissionError(13, "Permission denied", "/x")).message
+    bug = classify(ZeroDivisionError("division by zero"))
+    assert bug.exit_code == 70
+    assert "-vv" in bug.message
+    # a multi-line message is reported as one line
+    assert "\n" not in classify(RuntimeError("a\nb")).message
+
+
+def test_no_credentials_fails_fast_naming_variables(mano: RunFn) -> None:
+    result = mano(["studies"])
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "MANO_KEYRING" in result.stderr
+    assert "BEIWE_URL" in result.stderr
+    assert result.stdout == ""
