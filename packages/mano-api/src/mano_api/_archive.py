@@ -1,0 +1,267 @@
+"""Validated get-data archives held in a temporary file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO, BinaryIO, cast
+
+from mano_api._errors import InvalidArgument
+
+__all__ = ["Archive", "ArchiveMember", "ArchiveValidationError", "is_safe_member_name"]
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_MEMBER = "registry"
+_READ_CHUNK = 1 << 20
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class ArchiveValidationError(Exception):
+    """Internal: the file is not a complete zip (missing central directory, bad CRC)."""
+
+
+def is_safe_member_name(name: str) -> bool:
+    """True when ``name`` is a relative POSIX path that stays inside the extraction folder."""
+    if not name or "\x00" in name or "\\" in name or name.startswith("/") or _DRIVE.match(name):
+        return False
+    parts = PurePosixPath(name).parts
+    return all(part not in ("..", ".") for part in parts) and bool(parts)
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """One data file of an archive (directory entries and ``registry`` excluded).
+
+    Attributes:
+        name: The member name, e.g. ``abcd1234/gps/2020-10-05 02_00_00+00_00.csv.zst``.
+        size: Size of the member's bytes in the zip (zstd bytes for v2).
+        crc: CRC-32 recorded in the zip (already verified).
+        is_safe: False when the name is absolute, contains ``..`` or backslashes, etc.
+    """
+
+    name: str
+    size: int
+    crc: int
+    is_safe: bool
+
+    @property
+    def is_zstd(self) -> bool:
+        """True for v2 members (``.zst`` suffix: zstd-compressed content)."""
+        return self.name.endswith(".zst")
+
+    @property
+    def plain_name(self) -> str:
+        """The name without the v2 ``.zst`` suffix."""
+        return self.name[:-4] if self.is_zstd else self.name
+
+
+def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]:
+    """Open the zip's central directory and stream-read every member to check its CRC.
+
+    Returns:
+        The data members, the parsed registry (values stripped), whether a registry was present.
+
+    Raises:
+        ArchiveValidationError: truncated, corrupt, or a CRC mismatch.
+    """
+    members: list[ArchiveMember] = []
+    registry: dict[str, str] = {}
+    has_registry = False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                with zf.open(info) as fh:
+                    if info.filename == REGISTRY_MEMBER:
+                        raw = fh.read()
+                        has_registry = True
+                        registry = _parse_registry(raw)
+                        continue
+                    while fh.read(_READ_CHUNK):
+                        pass
+                members.append(
+                    ArchiveMember(
+                        name=info.filename,
+                        size=info.file_size,
+                        crc=info.CRC,
+                        is_safe=is_safe_member_name(info.filename),
+                    )
+                )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        raise ArchiveValidationError(f"{type(exc).__name__}: {exc}") from exc
+    return members, registry, has_registry
+
+
+def _parse_registry(raw: bytes) -> dict[str, str]:
+    try:
+        obj = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArchiveValidationError(f"the registry member is not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise ArchiveValidationError("the registry member is not a JSON object")
+    # Old servers end base64 values with "\n"; the current one strips it.
+    return {str(k): ("" if v is None else str(v).strip()) for k, v in obj.items()}
+
+
+class Archive:
+    """A downloaded, validated get-data archive in a hidden temporary file.
+
+    Use it as a context manager (or call :meth:`close`): closing deletes the temporary file
+    unless it was moved with :meth:`save_as`. Every member's CRC was checked before the
+    archive was handed out.
+
+    Attributes:
+        path: The zip file.
+        version: 1 (plain members) or 2 (zstd members named ``*.zst``).
+        size: Size of the zip in bytes (= bytes received by the successful attempt).
+        registry: The ``registry`` member: storage path -> hash (MD5 or SHA-1, base64).
+        has_registry: False when the server sent no ``registry`` member.
+        attempts: How many requests it took (1 unless something was retried).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        version: int,
+        members: list[ArchiveMember],
+        registry: dict[str, str],
+        has_registry: bool = True,
+        attempts: int = 1,
+    ):
+        self.path = path
+        self.version = version
+        self.size = path.stat().st_size
+        self.registry = registry
+        self.has_registry = has_registry
+        self.attempts = attempts
+        self._members = members
+        self._by_name = {m.name: m for m in members}
+        self._zip: zipfile.ZipFile | None = None
+        self._owned = True
+
+    def __repr__(self) -> str:
+        return (
+            f"<Archive v{self.version} {self.path.name} {len(self._members)} members "
+            f"{self.size} bytes>"
+        )
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[ArchiveMember]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def members(self) -> list[ArchiveMember]:
+        """Every data member (``registry`` and directory entries excluded)."""
+        return list(self._members)
+
+    @property
+    def unsafe_members(self) -> list[ArchiveMember]:
+        """Members whose names would escape an extraction folder (callers must reject them)."""
+        return [m for m in self._members if not m.is_safe]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the archive holds no data member."""
+        return not self._members
+
+    def _zipfile(self) -> zipfile.ZipFile:
+        if self._zip is None:
+            if not self.path.exists():
+                raise InvalidArgument("this archive was closed; its temporary file is gone")
+            self._zip = zipfile.ZipFile(self.path)
+        return self._zip
+
+    def open(self, member: ArchiveMember | str) -> BinaryIO:
+        """A binary stream of the member's raw bytes (zstd-compressed for v2).
+
+        Raises:
+            InvalidArgument: no such member.
+        """
+        name = member.name if isinstance(member, ArchiveMember) else member
+        if name not in self._by_name:
+            raise InvalidArgument(f"no member {name!r} in this archive")
+        return cast(BinaryIO, self._zipfile().open(name))
+
+    def read(self, member: ArchiveMember | str) -> bytes:
+        """The member's whole raw bytes (small members only; prefer :meth:`open`)."""
+        with self.open(member) as fh:
+            return fh.read()
+
+    def extract(self, folder: str | os.PathLike[str], member: ArchiveMember | str) -> Path:
+        """Write one member under ``folder`` at its member name, atomically.
+
+        Raises:
+            InvalidArgument: the name is unsafe (absolute, ``..``) or unknown.
+        """
+        name = member.name if isinstance(member, ArchiveMember) else member
+        if not is_safe_member_name(name):
+            raise InvalidArgument(f"refusing to extract unsafe member name {name!r}")
+        target = Path(folder, *PurePosixPath(name).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".mano-tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out, self.open(name) as src:
+                shutil.copyfileobj(cast(IO[bytes], src), out, _READ_CHUNK)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def extract_all(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Extract every safe member under ``folder``; unsafe names are skipped with a warning."""
+        written = []
+        for m in self._members:
+            if not m.is_safe:
+                logger.warning("skipping unsafe archive member name %r", m.name)
+                continue
+            written.append(self.extract(folder, m))
+        return written
+
+    def save_as(self, target: str | os.PathLike[str]) -> Path:
+        """Move the zip file to ``target`` (kept after :meth:`close`)."""
+        self._close_zip()
+        target_path = Path(target)
+        try:
+            os.replace(self.path, target_path)
+        except OSError:
+            shutil.move(str(self.path), str(target_path))
+        self.path = target_path
+        self._owned = False
+        return target_path
+
+    def _close_zip(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def close(self) -> None:
+        """Close the zip and delete the temporary file (idempotent)."""
+        self._close_zip()
+        if self._owned:
+            self.path.unlink(missing_ok=True)
+            self._owned = False

@@ -1,0 +1,179 @@
+"""Client behaviour that needs responses the emulator cannot produce (fake adapter)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+import mano_api
+from mano_api import (
+    BeiweClient,
+    DataStream,
+    InvalidResponse,
+    RedirectedToHTTPS,
+    Study,
+    TLSError,
+    TruncatedDownload,
+)
+from tests.api.fake import FakeAdapter, Reply, session_with
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "beiwe-api" / "fixtures"
+SECRET = "S3cr3tKeyValue+/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL"
+CREDS = {"URL": "https://beiwe.example.org/", "ACCESS_KEY": "AccessKey123", "SECRET_KEY": SECRET}
+STUDY_ID = "123lrVdb0g6tf3PeJr5ZtZC8"
+
+
+def make_client(routes: dict, **kw: object) -> tuple[BeiweClient, FakeAdapter]:
+    adapter = FakeAdapter(routes)
+    client = BeiweClient(CREDS, session=session_with(adapter), backoff=0.001, **kw)  # type: ignore[arg-type]
+    return client, adapter
+
+
+def test_get_studies_text_html_body_is_parsed() -> None:
+    body = b'{"123lrVdb0g6tf3PeJr5ZtZC8": "Project A", "123U93wwgS18aLDIwdYXTXsr": "Project B"}'
+    client, adapter = make_client(
+        {"/get-studies/v1": [Reply(200, body, {"Content-Type": "text/html; charset=utf-8"})]}
+    )
+    assert client.studies() == [
+        Study("123lrVdb0g6tf3PeJr5ZtZC8", "Project A"),
+        Study("123U93wwgS18aLDIwdYXTXsr", "Project B"),
+    ]
+    seen = adapter.seen[0]
+    assert seen.method == "POST"
+    assert seen.form == {"access_key": ["AccessKey123"], "secret_key": [SECRET]}
+    assert seen.query == {}
+    assert seen.timeout == (10.0, 300.0)
+
+
+def test_old_users_endpoint_seven_char_ids() -> None:
+    client, adapter = make_client(
+        {"/get-users/v1": [Reply(200, b'["tgsidhm", "lholbc5", "yxzxtwr"]', {})]}
+    )
+    assert client.users(STUDY_ID) == ["lholbc5", "tgsidhm", "yxzxtwr"]
+    assert adapter.seen[0].form["study_id"] == [STUDY_ID]
+
+
+def test_old_format_archive_with_directory_entries(tmp_path: Path) -> None:
+    body = (FIXTURES / "real-get-data-v1-response.zip").read_bytes()
+    client, adapter = make_client(
+        {"/get-data/v1": [Reply(200, body, {"Content-Type": "application/zip"})]}
+    )
+    with client.download(
+        STUDY_ID,
+        participants=["6y6s1w4g"],
+        streams=["gps", DataStream.IDENTIFIERS],
+        start="2018-06-15",
+        end="2018-06-17",
+        version=1,
+        tmp_dir=tmp_path,
+    ) as archive:
+        names = [m.name for m in archive]
+        assert len(names) == 30
+        assert "6y6s1w4g/gps/2018-06-16 11_00_00.csv" in names
+        assert not any(n.endswith("/") for n in names)
+        assert all(m.is_safe for m in archive)
+        assert len(archive.registry) == 30
+        assert all(not v.endswith("\n") for v in archive.registry.values())
+        data = archive.read("6y6s1w4g/identifiers/2018-06-15 16_00_00.csv")
+        assert data.startswith(b"timestamp")
+        assert archive.path.parent == tmp_path and archive.path.name.startswith(".")
+        path = archive.path
+    assert not path.exists()
+    form = adapter.seen[0].form
+    assert json.loads(form["participant_ids"][0]) == ["6y6s1w4g"]
+    assert json.loads(form["data_streams"][0]) == ["gps", "identifiers"]
+    assert form["time_start"] == ["2018-06-15T00:00:00"]
+    assert form["time_end"] == ["2018-06-17T23:59:59"]
+    assert "user_ids" not in form and "registry" not in form
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        zf.writestr("registry", json.dumps({"k": "v"}))
+    return buf.getvalue()
+
+
+def test_truncated_then_good_archive_is_retried(tmp_path: Path) -> None:
+    good = _zip_bytes({"abcd1234/gps/2020-10-05 02_00_00+00_00.csv.zst": b"x" * 5000})
+    client, adapter = make_client(
+        {"/get-data/v2": [Reply(200, good[:3000]), Reply(200, good[:-10]), Reply(200, good)]}
+    )
+    with client.download(STUDY_ID, tmp_dir=tmp_path) as archive:
+        assert archive.attempts == 3
+        assert archive.read(archive.members()[0]) == b"x" * 5000
+        assert archive.registry == {"k": "v"}
+    assert client.bytes_received == 3000 + len(good) - 10 + len(good)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crc_mismatch_is_detected(tmp_path: Path) -> None:
+    good = _zip_bytes({"a/gps/x.csv": b"hello world" * 100})
+    bad = good.replace(b"hello world", b"hellO world", 1)
+    client, _ = make_client({"/get-data/v2": [Reply(200, bad)]}, retries=1)
+    with pytest.raises(TruncatedDownload, match="gave up after 2 attempts") as info:
+        client.download(STUDY_ID, tmp_dir=tmp_path)
+    assert "CRC" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tls_error_advice() -> None:
+    client, _ = make_client(
+        {
+            "/get-studies/v1": [
+                Reply(raise_exc=requests.exceptions.SSLError("certificate verify failed"))
+            ]
+        }
+    )
+    with pytest.raises(TLSError) as info:
+        client.studies()
+    msg = str(info.value)
+    assert "OpenSSL" in msg and "REQUESTS_CA_BUNDLE" in msg and "certificate verify failed" in msg
+    assert isinstance(info.value, ConnectionError)
+
+
+def test_http_to_https_redirect_is_not_followed() -> None:
+    adapter = FakeAdapter(
+        {
+            "/get-studies/v1": [
+                Reply(301, b"", {"Location": "https://beiwe.example.org/get-studies/v1"})
+            ]
+        }
+    )
+    creds = dict(CREDS, URL="http://beiwe.example.org")
+    client = BeiweClient(creds, session=session_with(adapter))
+    with pytest.raises(RedirectedToHTTPS, match="Use https://beiwe.example.org as the server URL"):
+        client.studies()
+    assert len(adapter.seen) == 1
+
+
+def test_not_json_body() -> None:
+    client, _ = make_client({"/get-studies/v1": [Reply(200, b"<html>login</html>")]})
+    with pytest.raises(InvalidResponse, match="not with JSON"):
+        client.studies()
+
+
+def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    client, _ = make_client(
+        {
+            "/get-studies/v1": [Reply(raise_exc=requests.ConnectionError(f"boom {SECRET}"))],
+        },
+        retries=1,
+    )
+    with pytest.raises(mano_api.ConnectionFailed) as info:
+        client.studies()
+    texts = [str(info.value), repr(info.value), repr(client), caplog.text]
+    cause = info.value.__cause__
+    assert cause is not None and getattr(cause, "request", None) is None
+    for text in texts:
+        assert SECRET not in text
