@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["JSONStreamError", "iter_json_array"]
 
 _WHITESPACE = " \t\n\r"
+_DELIMITERS = _WHITESPACE + ",]"
 _TRIM_AT = 1 << 16
 
 
@@ -94,8 +95,12 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
                 if more():
                     continue
                 raise JSONStreamError(f"invalid JSON in the list: {exc.msg}") from None
-            # A number at the very end of the buffer may continue in the next chunk.
-            if end == len(buf) and not eof and more():
+            # A number is only complete once a delimiter follows it ("-4" may be "-4.5e3").
+            if (
+                isinstance(value, int | float)
+                and (end == len(buf) or buf[end] not in _DELIMITERS)
+                and more()
+            ):
                 continue
             break
         pos = end
