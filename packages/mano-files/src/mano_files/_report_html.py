@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from mano_files._coverage import SENSOR_STREAMS
+
 if TYPE_CHECKING:
     from mano_files._coverage import CoverageReport, ParticipantCoverage
 
@@ -22,6 +24,7 @@ _AXIS_H = 18
 
 _MISSING = "#f4b6ad"  # expected, active period, no data
 _NOT_EXPECTED = "#e4e4e4"  # active period, stream not expected (off / wrong OS)
+_QUIET = "#f6f1e4"  # event stream (calls, surveys...), expected, no event that day
 
 _CSS = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d1d1f;background:#fff}
@@ -32,7 +35,8 @@ th{background:#f5f5f7;position:sticky;top:0}td.l,th.l{text-align:left}td.pid{fon
 td.na{color:#aaa}.legend{display:flex;gap:14px;align-items:center;flex-wrap:wrap;margin:8px 0 4px;color:#444;font-size:12px}
 .sw{display:inline-block;width:12px;height:12px;vertical-align:-2px;margin-right:4px;border:1px solid #ccc}
 svg{display:block;margin:4px 0 0}svg text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#333}
-.sub{color:#666;font-size:12px;margin:0}
+.sub{color:#666;font-size:12px;margin:0}.scroll{overflow-x:auto;max-width:100%}
+.maps{display:flex;flex-wrap:wrap;gap:4px 36px}.maps h2{margin-top:14px}td.ev{color:#666;font-style:italic}
 """
 
 
@@ -74,8 +78,10 @@ def render_html(report: CoverageReport, *, title: str | None = None) -> str:
     parts.append(_legend())
     if first is not None and last is not None:
         index = _index_rows(report)
+        parts.append('<div class="maps">')
         for stream in report.streams:
             parts.append(_heatmap(stream, people, first, last, index.get(stream, {})))
+        parts.append("</div>")
     parts.append(
         '<p class="sub">Hours: distinct UTC clock hours with at least one file. Active period: '
         "first to last hour with any data. Share: hours with data / active hours, for expected "
@@ -91,7 +97,7 @@ def _summary_table(report: CoverageReport, people: Iterable[ParticipantCoverage]
     streams = report.streams
     head = "".join(f"<th>{esc(s)}</th>" for s in streams)
     out = [
-        "<h2>Summary (worst first)</h2><table><thead><tr>",
+        '<h2>Summary (worst first)</h2><div class="scroll"><table><thead><tr>',
         '<th class="l">participant</th><th class="l">OS</th><th>first day</th><th>last day</th>',
         "<th>days</th><th>missing days</th><th>longest gap</th><th>any data</th><th>score</th>",
         f"<th>files</th><th>size</th>{head}</tr></thead><tbody>",
@@ -117,12 +123,14 @@ def _summary_table(report: CoverageReport, people: Iterable[ParticipantCoverage]
                 out.append(f'<td class="na" title="{esc(note)}">–</td>')
             else:
                 tip = f"{s.hours} of {s.expected_hours} h; longest gap {_gap(s.longest_gap_hours or 0)}"
-                out.append(
-                    f'<td style="background:{_share_colour(s.share)}" title="{esc(tip)}">'
-                    f"{_pct(s.share)}</td>"
-                )
+                if s.kind == "sensor":
+                    style = f' style="background:{_share_colour(s.share)}"'
+                else:  # event streams: a low share is normal, so no red
+                    style = ' class="ev"'
+                    tip += " (event stream: hours without events are normal)"
+                out.append(f'<td{style} title="{esc(tip)}">{_pct(s.share)}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -135,6 +143,7 @@ def _legend() -> str:
         '<h2>Hours with data per day</h2><div class="legend">'
         f"{steps}"
         f'<span><span class="sw" style="background:{_MISSING}"></span>no data (expected)</span>'
+        f'<span><span class="sw" style="background:{_QUIET}"></span>no events (event stream)</span>'
         f'<span><span class="sw" style="background:{_NOT_EXPECTED}"></span>not expected</span>'
         '<span><span class="sw" style="background:#fff"></span>outside active period</span>'
         "</div>"
@@ -153,8 +162,9 @@ def _heatmap(
     cell_w = max(2.0, min(16.0, _MAX_W / n_days))
     width = _LABEL_W + cell_w * n_days + 4
     height = _AXIS_H + _CELL_H * len(people) + 2
+    sensor = stream in SENSOR_STREAMS
     out = [
-        f'<h2 id="s-{esc(stream)}">{esc(stream)}</h2>',
+        f'<section><h2 id="s-{esc(stream)}">{esc(stream)}</h2>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
         f'role="img" aria-label="{esc(stream)} heatmap">',
     ]
@@ -180,7 +190,7 @@ def _heatmap(
             if hours:
                 colour = _hours_colour(hours)
             else:
-                colour = _MISSING if expected else _NOT_EXPECTED
+                colour = (_MISSING if sensor else _QUIET) if expected else _NOT_EXPECTED
             x = _LABEL_W + (start + offset) * cell_w
             note = "" if expected or s is None else f" ({s.note})"
             if s is None:
@@ -190,7 +200,7 @@ def _heatmap(
                 f'<rect x="{x:.1f}" y="{y}" width="{max(cell_w - 1, 1):.1f}" '
                 f'height="{_CELL_H - 2}" fill="{colour}"><title>{esc(tip)}</title></rect>'
             )
-    out.append("</svg>")
+    out.append("</svg></section>")
     return "".join(out)
 
 
