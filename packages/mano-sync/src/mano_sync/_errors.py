@@ -1,0 +1,68 @@
+"""Exceptions raised by mano-sync.
+
+The tree::
+
+    ManoSyncError                      root of every mano-sync error
+    ├── SyncLocked                     another run holds <out>/.mano-sync.lock
+    ├── ManifestError                  the manifest is unreadable or belongs to another study
+    ├── PassphraseRequired (ValueError) locking or unlocking was asked for without a passphrase
+    └── UnsafeMember (ValueError)      a zip member name would land outside the expected layout
+
+Errors of the layers below (``mano_api.ManoAPIError`` for the server,
+``mano_files.ManoFilesError`` for local files) are passed through unchanged when they stop a
+whole run; per-file and per-participant problems are collected in the returned summary instead.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ManifestError",
+    "ManoSyncError",
+    "PassphraseRequired",
+    "SyncLocked",
+    "UnsafeMember",
+]
+
+
+class ManoSyncError(Exception):
+    """Root of every error raised by mano-sync."""
+
+
+class SyncLocked(ManoSyncError):
+    """Another sync run holds the lock of this output folder.
+
+    Attributes:
+        path: The lock file.
+        holder: What the lock file says about its holder (pid, host, start time), if readable.
+    """
+
+    def __init__(self, path: str, holder: str = "") -> None:
+        self.path = path
+        self.holder = holder
+        who = f" ({holder})" if holder else ""
+        super().__init__(
+            f"another mano sync is running on this folder{who}; wait for it to finish "
+            f"(lock file: {path})"
+        )
+
+
+class ManifestError(ManoSyncError):
+    """The manifest cannot be used (corrupt, newer schema, or another study's)."""
+
+
+class PassphraseRequired(ManoSyncError, ValueError):
+    """Locking (or hashing locked files) was requested without a passphrase."""
+
+
+class UnsafeMember(ManoSyncError, ValueError):
+    """A zip member name is not a safe ``<pid>/<stream>/[<survey>/]<file>`` path.
+
+    Attributes:
+        name: The offending member name.
+        reason: Why it was rejected.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"refused zip member {name!r}: {reason}")

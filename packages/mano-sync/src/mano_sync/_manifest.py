@@ -1,0 +1,419 @@
+"""The sync manifest: ``<out>/.mano-sync.sqlite``.
+
+One SQLite database (WAL mode) per study folder. It records every data file mano-sync put in
+the tree and what it knows about each participant. A row is written only after its file is on
+disk (atomically, by mano-files), so the manifest never claims a file that is not there; a file
+on disk without a row (a run killed in between) is simply fetched and replaced again.
+
+Readers (for example ``mano compare``) can open it without the sync machinery::
+
+    from mano_sync import Manifest
+    with Manifest(out / ".mano-sync.sqlite", readonly=True) as m:
+        for row in m.files():
+            print(row.path, row.sha1_b64)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from mano_sync._errors import ManifestError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MANIFEST_NAME", "Manifest", "ManifestFile", "ParticipantState"]
+
+MANIFEST_NAME = ".mano-sync.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path         TEXT PRIMARY KEY,  -- relative plain path: <pid>/<stream>/[<survey>/]<name>
+    participant  TEXT NOT NULL,
+    stream       TEXT NOT NULL,
+    time_bin     INTEGER NOT NULL,  -- unix seconds of the file's time bin
+    zip_name     TEXT NOT NULL,     -- member name it last arrived under (v1 form, no .zst)
+    storage_key  TEXT,              -- the server's storage path (registry key), if known
+    size         INTEGER NOT NULL,  -- plain (decompressed, decrypted) size in bytes
+    size_on_disk INTEGER NOT NULL,
+    sha1_b64     TEXT,              -- base64 SHA-1 of the plain content
+    md5_b64      TEXT,              -- base64 MD5 (only for adopted mano 0.6.0 files)
+    form         TEXT NOT NULL,     -- plain | zst | lock | zst.lock
+    mtime_ns     INTEGER NOT NULL,  -- of the file on disk when recorded
+    fetched_at   TEXT NOT NULL      -- ISO-8601 UTC
+);
+CREATE INDEX IF NOT EXISTS files_by_time ON files (participant, time_bin);
+CREATE INDEX IF NOT EXISTS files_by_key ON files (storage_key);
+CREATE TABLE IF NOT EXISTS participants (
+    participant    TEXT PRIMARY KEY,
+    first_hour     INTEGER,   -- first data hour seen (unix seconds)
+    last_hour      INTEGER,   -- last data hour seen
+    synced_through INTEGER,   -- every window up to this instant completed at least once
+    last_success   TEXT       -- ISO-8601 UTC end of the last fully successful sync
+);
+"""
+
+_FORM_SUFFIX = {"plain": "", "zst": ".zst", "lock": ".lock", "zst.lock": ".zst.lock"}
+
+
+def form_suffix(form: str) -> str:
+    """The suffix a form appends to the plain name (``""``, ``.zst``, ``.lock``, ``.zst.lock``)."""
+    return _FORM_SUFFIX[form]
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestFile:
+    """One data file the manifest knows.
+
+    Attributes:
+        path: Relative plain path (``<pid>/<stream>/[<survey>/]<name>``, ``/``-separated).
+        participant: Patient id.
+        stream: Data stream.
+        time_bin: Unix seconds of the time bin.
+        zip_name: The zip member name it last arrived under (without ``.zst``).
+        storage_key: The server's storage path (as the registry gives it), if known.
+        size: Plain size in bytes.
+        size_on_disk: Size of the stored file.
+        sha1_b64: Base64 SHA-1 of the plain content (``None`` only for adopted locked files
+            hashed without a passphrase).
+        md5_b64: Base64 MD5 from a mano 0.6.0 ``.registry`` (adopted files only).
+        form: ``plain``, ``zst``, ``lock`` or ``zst.lock``.
+        mtime_ns: Modification time of the stored file when recorded.
+        fetched_at: When it was written (ISO-8601 UTC).
+    """
+
+    path: str
+    participant: str
+    stream: str
+    time_bin: int
+    zip_name: str
+    storage_key: str | None
+    size: int
+    size_on_disk: int
+    sha1_b64: str | None
+    md5_b64: str | None
+    form: str
+    mtime_ns: int
+    fetched_at: str
+
+    @property
+    def disk_path(self) -> str:
+        """Relative path of the stored file, form suffix included."""
+        return self.path + _FORM_SUFFIX[self.form]
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantState:
+    """What the manifest knows about one participant.
+
+    Attributes:
+        participant: Patient id.
+        first_hour: First data hour seen (unix seconds), if any.
+        last_hour: Last data hour seen, if any.
+        synced_through: Every request window up to this instant completed at least once.
+        last_success: ISO-8601 UTC time the last fully successful sync of them finished.
+    """
+
+    participant: str
+    first_hour: int | None
+    last_hour: int | None
+    synced_through: int | None
+    last_success: str | None
+
+
+_COLUMNS = (
+    "path, participant, stream, time_bin, zip_name, storage_key, size, size_on_disk, "
+    "sha1_b64, md5_b64, form, mtime_ns, fetched_at"
+)
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as ISO-8601 without microseconds."""
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
+class Manifest:
+    """The SQLite manifest of one study folder (thread-safe; one connection, one lock).
+
+    Args:
+        path: The database file (normally ``<out>/.mano-sync.sqlite``) or the output folder.
+        study_id: When given, the manifest is bound to this study; opening a manifest of a
+            different study raises :class:`ManifestError`.
+        readonly: Open read-only (never creates or migrates anything).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        study_id: str | None = None,
+        readonly: bool = False,
+    ) -> None:
+        p = Path(path)
+        if p.is_dir():
+            p = p / MANIFEST_NAME
+        self.path = p
+        self._lock = threading.RLock()
+        self._pending = 0
+        try:
+            if readonly:
+                if not p.exists():
+                    raise ManifestError(f"no manifest at {p}; run a sync first")
+                self._db = sqlite3.connect(
+                    f"{p.as_uri()}?mode=ro", uri=True, check_same_thread=False
+                )
+            else:
+                self._db = sqlite3.connect(p, check_same_thread=False, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._init_meta(study_id)
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise ManifestError(
+                f"cannot open the manifest {p}: {exc}; move it aside to rebuild it"
+            ) from exc
+        if readonly and study_id is not None and self.study_id not in (None, study_id):
+            raise ManifestError(f"{p} belongs to study {self.study_id}, not {study_id}")
+
+    def _init_meta(self, study_id: str | None) -> None:
+        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        version = int(rows.get("schema", SCHEMA_VERSION))
+        if version > SCHEMA_VERSION:
+            raise ManifestError(
+                f"{self.path} was written by a newer mano-sync (schema {version}); upgrade mano"
+            )
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+        )
+        if study_id is not None:
+            known = rows.get("study_id")
+            if known is not None and known != study_id:
+                raise ManifestError(
+                    f"{self.path.parent} holds study {known}, not {study_id}; "
+                    "use a separate folder per study"
+                )
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('study_id', ?)", (study_id,)
+            )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Commit what is pending and close the database."""
+        with self._lock:
+            try:
+                self._db.commit()
+            finally:
+                self._db.close()
+
+    def __enter__(self) -> Manifest:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def commit(self) -> None:
+        """Make every recorded row durable."""
+        with self._lock:
+            self._db.commit()
+            self._pending = 0
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def study_id(self) -> str | None:
+        """The study this manifest belongs to, if recorded."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='study_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def files(
+        self,
+        participant: str | None = None,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> list[ManifestFile]:
+        """Rows of the manifest, sorted by path.
+
+        Args:
+            participant: Only this participant's files.
+            start: Only files whose time bin is ``>= start`` (unix seconds).
+            end: Only files whose time bin is ``<= end``.
+        """
+        sql = f"SELECT {_COLUMNS} FROM files"
+        where: list[str] = []
+        args: list[object] = []
+        if participant is not None:
+            where.append("participant = ?")
+            args.append(participant)
+        if start is not None:
+            where.append("time_bin >= ?")
+            args.append(start)
+        if end is not None:
+            where.append("time_bin <= ?")
+            args.append(end)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY path"
+        with self._lock:
+            return [ManifestFile(*row) for row in self._db.execute(sql, args)]
+
+    def __iter__(self) -> Iterator[ManifestFile]:
+        return iter(self.files())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+
+    def get(self, path: str) -> ManifestFile | None:
+        """The row of one relative plain path, if any."""
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM files WHERE path = ?", (path,))
+            found = row.fetchone()
+        return None if found is None else ManifestFile(*found)
+
+    def by_storage_key(self, key: str) -> ManifestFile | None:
+        """The row recorded for a storage path (registry key), if any."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM files WHERE storage_key = ? ORDER BY path LIMIT 1", (key,)
+            ).fetchone()
+        return None if row is None else ManifestFile(*row)
+
+    def participants(self) -> list[ParticipantState]:
+        """Every participant the manifest has state for, sorted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT participant, first_hour, last_hour, synced_through, last_success "
+                "FROM participants ORDER BY participant"
+            ).fetchall()
+        return [ParticipantState(*r) for r in rows]
+
+    def participant(self, participant: str) -> ParticipantState:
+        """State of one participant (all ``None`` when unknown)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT participant, first_hour, last_hour, synced_through, last_success "
+                "FROM participants WHERE participant = ?",
+                (participant,),
+            ).fetchone()
+        if row is None:
+            return ParticipantState(participant, None, None, None, None)
+        return ParticipantState(*row)
+
+    def data_hours(self, participant: str) -> tuple[int | None, int | None]:
+        """First and last time bin recorded for a participant's files."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(time_bin), MAX(time_bin) FROM files WHERE participant = ?",
+                (participant,),
+            ).fetchone()
+        return (row[0], row[1])
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the manifest's ``meta`` table."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the ``meta`` table (committed at once)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            self._db.commit()
+            self._pending = 0
+
+    def record(self, entry: ManifestFile, *, replaces: Iterable[str] = ()) -> None:
+        """Insert or replace a file's row (call only once the file is on disk).
+
+        Args:
+            entry: The row.
+            replaces: Other relative paths whose rows this file supersedes.
+        """
+        with self._lock:
+            for old in replaces:
+                if old != entry.path:
+                    self._db.execute("DELETE FROM files WHERE path = ?", (old,))
+            self._db.execute(
+                f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.path,
+                    entry.participant,
+                    entry.stream,
+                    entry.time_bin,
+                    entry.zip_name,
+                    entry.storage_key,
+                    entry.size,
+                    entry.size_on_disk,
+                    entry.sha1_b64,
+                    entry.md5_b64,
+                    entry.form,
+                    entry.mtime_ns,
+                    entry.fetched_at,
+                ),
+            )
+            self._pending += 1
+            if self._pending >= 256:
+                self._db.commit()
+                self._pending = 0
+
+    def forget(self, path: str) -> None:
+        """Delete a file's row (the file is gone or will be fetched again)."""
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def update_participant(
+        self,
+        participant: str,
+        *,
+        synced_through: int | None = None,
+        success: bool = False,
+    ) -> None:
+        """Refresh a participant's first/last hour from its files and record progress.
+
+        Args:
+            participant: Patient id.
+            synced_through: Raise the "every window up to here completed" mark to this.
+            success: Stamp ``last_success`` with the current time.
+        """
+        with self._lock:
+            first, last = self.data_hours(participant)
+            self._db.execute(
+                "INSERT OR IGNORE INTO participants (participant) VALUES (?)", (participant,)
+            )
+            self._db.execute(
+                "UPDATE participants SET first_hour = ?, last_hour = ? WHERE participant = ?",
+                (first, last, participant),
+            )
+            if synced_through is not None:
+                self._db.execute(
+                    "UPDATE participants SET synced_through = MAX(COALESCE(synced_through, 0), ?) "
+                    "WHERE participant = ?",
+                    (synced_through, participant),
+                )
+            if success:
+                self._db.execute(
+                    "UPDATE participants SET last_success = ? WHERE participant = ?",
+                    (utc_now_iso(), participant),
+                )
+            self._db.commit()
+            self._pending = 0

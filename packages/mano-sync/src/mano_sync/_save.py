@@ -1,0 +1,339 @@
+"""Extract a validated get-data archive into the study tree and record it in the manifest.
+
+For each member: check the name (never write outside the layout), find its storage path in the
+archive's registry, pick the on-disk name (stable across runs, ``_N`` collisions decided by
+storage path and content hash so a file is never overwritten by a different one), skip it when
+the tree already holds the same content, otherwise write it atomically through mano-files and
+only then record it in the manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import zstandard
+
+from mano_sync._errors import UnsafeMember
+from mano_sync._manifest import Manifest, ManifestFile, form_suffix, utc_now_iso
+from mano_sync._names import (
+    MemberName,
+    parse_member,
+    parse_storage_key,
+    storage_key_from_member,
+)
+from mano_sync._types import SyncFailure
+
+if TYPE_CHECKING:
+    from mano_api import Archive
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+@dataclass
+class SaveContext:
+    """Everything the saver needs that does not change during a run.
+
+    Attributes:
+        out: The study folder.
+        study_id: The study (to rebuild storage paths of chunked files).
+        manifest: The open manifest.
+        lock_streams: Streams written locked (``.zst.lock``).
+        key: The lock key derived once for the run (needed when ``lock_streams``).
+        keep_compressed: Store ``.zst`` instead of plain files (streams not locked).
+        level: zstd level for re-compression (only used when converting plain input).
+    """
+
+    out: Path
+    study_id: str
+    manifest: Manifest
+    lock_streams: frozenset[str] = frozenset()
+    key: Any = None
+    keep_compressed: bool = False
+    level: int = 2
+
+    def form_for(self, stream: str) -> str:
+        """The on-disk form of a newly written file of ``stream``."""
+        if stream in self.lock_streams:
+            return "zst.lock"
+        return "zst" if self.keep_compressed else "plain"
+
+
+@dataclass
+class SaveCounts:
+    """Per-participant counters filled by :func:`save_archive`."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    received: int = 0
+    bytes_written: int = 0
+    failed: list[SyncFailure] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _member_hashes(archive: Archive, raw_name: str, zst: bool) -> tuple[str, str]:
+    """Base64 SHA-1 and MD5 of a member's plain content (streamed)."""
+    sha1 = hashlib.sha1()
+    md5 = hashlib.md5()
+    with archive.open(raw_name) as fh:
+        src: BinaryIO = fh
+        if zst:
+            reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+            while chunk := reader.read(_CHUNK):
+                sha1.update(chunk)
+                md5.update(chunk)
+            return _b64(sha1.digest()), _b64(md5.digest())
+        while chunk := src.read(_CHUNK):
+            sha1.update(chunk)
+            md5.update(chunk)
+    return _b64(sha1.digest()), _b64(md5.digest())
+
+
+@dataclass
+class _Item:
+    raw: str
+    name: MemberName
+    key: str | None
+    expected: str | None  # registry value (base64 SHA-1 when we sent a registry)
+    sha1: str | None = None
+    md5: str | None = None
+
+
+def _compatible(name: MemberName, survey: str | None) -> bool:
+    if survey is None or name.survey is None:
+        return True
+    return survey == name.survey
+
+
+def _match_keys(
+    archive: Archive, items: list[_Item], registry: dict[str, str], zst: bool, study_id: str
+) -> None:
+    """Fill ``key``/``expected`` of every item from the archive's registry."""
+    slots: dict[tuple[str, str, int], list[tuple[str, str, str | None]]] = {}
+    for key, value in registry.items():
+        slot = parse_storage_key(key)
+        if slot is not None:
+            slots.setdefault((slot.participant, slot.stream, slot.second), []).append(
+                (key, value, slot.survey)
+            )
+    groups: dict[tuple[str, str, int], list[_Item]] = {}
+    for item in items:
+        n = item.name
+        groups.setdefault((n.participant, n.stream, int(n.time_bin)), []).append(item)
+    for slot_id, group in groups.items():
+        cands = slots.get(slot_id, [])
+        if len(group) == 1:
+            compatible = [c for c in cands if _compatible(group[0].name, c[2])]
+            if len(compatible) == 1:
+                group[0].key, group[0].expected = compatible[0][0], compatible[0][1]
+                continue
+        # Collisions (or an unclear registry): decide by content hash.
+        used: set[str] = set()
+        for item in sorted(group, key=lambda i: i.raw):
+            item.sha1, item.md5 = _member_hashes(archive, item.raw, zst)
+            for key, value, survey in cands:
+                if key in used or not _compatible(item.name, survey):
+                    continue
+                if value and value in (item.sha1, item.md5):
+                    item.key, item.expected = key, value
+                    used.add(key)
+                    break
+        for item in group:
+            if item.key is None:
+                rebuilt = storage_key_from_member(item.name, study_id)
+                if rebuilt is not None and not any(c[0] == rebuilt for c in cands if c[0] in used):
+                    item.key = rebuilt
+
+
+def _free_path(
+    ctx: SaveContext, item: _Item, archive: Archive, zst: bool, taken: set[str]
+) -> tuple[str, ManifestFile | None]:
+    """The relative plain path for an item and the manifest row currently there."""
+    m = ctx.manifest
+    if item.key is not None:
+        existing = m.by_storage_key(item.key)
+        if existing is not None and existing.path not in taken:
+            return existing.path, existing
+    n = 0
+    while True:
+        path = item.name.with_collision(n)
+        n = 2 if n == 0 else n + 1
+        if path in taken:
+            continue
+        row = m.get(path)
+        if row is None:
+            return path, None
+        if item.key is not None and row.storage_key == item.key:
+            return path, row
+        if row.storage_key is None or item.key is None:
+            # Unknown storage path on one side: same file only if the content is the same.
+            if item.sha1 is None:
+                item.sha1, item.md5 = _member_hashes(archive, item.raw, zst)
+            if row.sha1_b64 == item.sha1 or (row.sha1_b64 is None and row.md5_b64 == item.md5):
+                return path, row
+        # occupied by a different file: try the next _N name
+
+
+def save_archive(
+    ctx: SaveContext,
+    archive: Archive,
+    *,
+    participants: Iterable[str] | None,
+    streams: Iterable[str] | None,
+    counts: Callable[[str], SaveCounts],
+    on_file: Callable[[str, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[SyncFailure]:
+    """Write every safe member of ``archive`` into the tree; record each in the manifest.
+
+    Args:
+        ctx: The run's save context.
+        archive: A validated archive (mano-api).
+        participants: Patient ids whose members are accepted (``None``: any well-formed id).
+        streams: Streams accepted (``None``: all).
+        counts: Returns the counters of a participant (created on first use).
+        on_file: Called as ``on_file(participant, relative_path)`` after each member.
+        should_stop: Polled between members; when it returns True saving stops early.
+
+    Returns:
+        Failures not attributable to a requested participant (refused member names).
+    """
+    from mano_files import write_data_file
+
+    zst = archive.version == 2
+    pids = frozenset(participants) if participants is not None else None
+    stream_set = frozenset(streams) if streams is not None else None
+    stray: list[SyncFailure] = []
+    items: list[_Item] = []
+    for member in archive.members():
+        try:
+            name = parse_member(member.name, participants=pids, streams=stream_set, zst=zst)
+        except UnsafeMember as exc:
+            logger.warning("refused zip member %r: %s", member.name, exc.reason)
+            first = member.name.split("/", 1)[0]
+            failure = SyncFailure(
+                first if pids and first in pids else None,
+                member.name,
+                f"refused zip member: {exc.reason}; nothing was written for it",
+            )
+            if failure.participant is not None:
+                counts(failure.participant).failed.append(failure)
+            else:
+                stray.append(failure)
+            continue
+        items.append(_Item(member.name, name, None, None))
+    _match_keys(archive, items, archive.registry, zst, ctx.study_id)
+    # Deterministic order: by name, then storage path, so collision numbering is stable.
+    items.sort(key=lambda i: (i.name.base_name, i.key or "", i.sha1 or "", i.raw))
+    taken: set[str] = set()
+    for item in items:
+        if should_stop is not None and should_stop():
+            break
+        pid = item.name.participant
+        c = counts(pid)
+        c.received += 1
+        try:
+            path, row = _free_path(ctx, item, archive, zst, taken)
+        except (OSError, ValueError) as exc:
+            c.failed.append(SyncFailure(pid, item.raw, f"cannot read member: {exc}"))
+            continue
+        taken.add(path)
+        known = item.sha1 or item.expected
+        if row is not None and known and known in (row.sha1_b64, row.md5_b64):
+            try:
+                st = os.stat(ctx.out / row.disk_path)
+                intact = st.st_size == row.size_on_disk
+            except OSError:
+                intact = False
+            if intact:
+                if item.key is not None and row.storage_key != item.key:
+                    ctx.manifest.record(_replace_key(row, item.key, item.raw, zst))
+                c.unchanged += 1
+                if on_file is not None:
+                    on_file(pid, path)
+                continue
+        form = ctx.form_for(item.name.stream)
+        target = ctx.out / path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(item.raw) as src:
+                stored = write_data_file(
+                    src,
+                    target,
+                    source_form="zst" if zst else "plain",
+                    form=form,
+                    key=ctx.key if form.endswith("lock") else None,
+                    level=ctx.level,
+                )
+        except Exception as exc:  # one bad member must not stop the others
+            logger.warning("could not write %s: %s", path, exc)
+            c.failed.append(SyncFailure(pid, item.raw, f"not written: {exc}"))
+            continue
+        if item.expected and len(item.expected) == 28 and item.expected != stored.sha1_b64:
+            logger.warning(
+                "%s: content SHA-1 %s differs from the server's registry value %s",
+                path,
+                stored.sha1_b64,
+                item.expected,
+            )
+        entry = ManifestFile(
+            path=path,
+            participant=pid,
+            stream=item.name.stream,
+            time_bin=int(item.name.time_bin),
+            zip_name=item.raw[:-4] if zst else item.raw,
+            storage_key=item.key,
+            size=stored.plain_size,
+            size_on_disk=stored.size_on_disk,
+            sha1_b64=stored.sha1_b64,
+            md5_b64=None,
+            form=stored.form,
+            mtime_ns=os.stat(stored.path).st_mtime_ns,
+            fetched_at=utc_now_iso(),
+        )
+        ctx.manifest.record(entry)
+        if row is not None and row.form != entry.form:
+            # Same file, new form: drop the old one only once the new row is durable.
+            ctx.manifest.commit()
+            (ctx.out / row.disk_path).unlink(missing_ok=True)
+        if row is None:
+            c.new += 1
+        else:
+            c.updated += 1
+        c.bytes_written += stored.size_on_disk
+        c.paths.append(path + form_suffix(entry.form))
+        if on_file is not None:
+            on_file(pid, path)
+    ctx.manifest.commit()
+    return stray
+
+
+def _replace_key(row: ManifestFile, key: str, raw: str, zst: bool) -> ManifestFile:
+    return ManifestFile(
+        path=row.path,
+        participant=row.participant,
+        stream=row.stream,
+        time_bin=row.time_bin,
+        zip_name=raw[:-4] if zst else raw,
+        storage_key=key,
+        size=row.size,
+        size_on_disk=row.size_on_disk,
+        sha1_b64=row.sha1_b64,
+        md5_b64=row.md5_b64,
+        form=row.form,
+        mtime_ns=row.mtime_ns,
+        fetched_at=row.fetched_at,
+    )

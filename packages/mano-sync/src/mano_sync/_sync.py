@@ -1,0 +1,917 @@
+"""The sync engine: plan, download, save, record -- for one participant or a whole study."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as _dt
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mano_sync._adopt import adopt_tree, needs_adoption
+from mano_sync._errors import ManoSyncError, PassphraseRequired
+from mano_sync._lock import FolderLock
+from mano_sync._manifest import Manifest
+from mano_sync._names import (
+    ALL_STREAMS,
+    CHUNKED_PREFIX,
+    UNCHUNKED_STREAMS,
+    parse_member,
+    registry_key_to_send,
+    storage_key_from_member,
+)
+from mano_sync._plan import DAY, EARLIEST, Window, WindowPlanner, floor_hour
+from mano_sync._save import SaveContext, SaveCounts, save_archive
+from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncProgress, SyncSummary
+
+if TYPE_CHECKING:
+    from mano_api import Archive, BeiweClient
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_RECHECK_DAYS",
+    "DEFAULT_REQUEST_BYTES",
+    "backfill",
+    "download",
+    "save",
+    "sync_study",
+]
+
+#: Re-check this many days before a participant's last data on every run (late uploads).
+DEFAULT_RECHECK_DAYS = 3.0
+#: Target archive bytes per get-data request.
+DEFAULT_REQUEST_BYTES = 128 * 1024 * 1024
+#: Registry entry sent when there is nothing to send, so the server answers with SHA-1
+#: registry values (SPEC §4.1.6: MD5s, and "" for unchunked files, otherwise). It matches
+#: no storage path and no content hash.
+SENTINEL_KEY = "mano-sync/no-such-file"
+SENTINEL_VALUE = "-"
+_TMP_RE = re.compile(r"^\..*\.mano-tmp$")
+
+ProgressCallback = Callable[[SyncProgress], None]
+TimeArg = str | _dt.date | _dt.datetime | None
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def _to_utc(value: TimeArg, *, what: str) -> _dt.datetime | None:
+    """Accept a date, datetime or ISO-ish string (mano 0.6.0 style ``2015-9-01T00:00:00``)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.replace(tzinfo=_dt.UTC) if value.tzinfo is None else value.astimezone(_dt.UTC)
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return _dt.datetime.strptime(text, fmt).replace(tzinfo=_dt.UTC)
+        except ValueError:
+            pass
+    try:
+        parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ManoSyncError(
+            f"cannot read {what} {value!r}; use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)"
+        ) from None
+    return parsed.replace(tzinfo=_dt.UTC) if parsed.tzinfo is None else parsed.astimezone(_dt.UTC)
+
+
+def _streams_arg(data_streams: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Validate a stream selection; ``None`` means all 19."""
+    if data_streams is None:
+        return None
+    items = [data_streams] if isinstance(data_streams, str) else list(data_streams)
+    out: list[str] = []
+    for s in items:
+        name = str(s).strip()
+        if name not in ALL_STREAMS:
+            raise ManoSyncError(
+                f"unknown data stream {name!r}; choose from: {', '.join(ALL_STREAMS)}"
+            )
+        if name not in out:
+            out.append(name)
+    if not out or set(out) == set(ALL_STREAMS):
+        return None
+    return tuple(out)
+
+
+def _clean_temp_files(out: Path, participants: Iterable[str]) -> int:
+    """Delete ``.*.mano-tmp`` leftovers of killed runs below the participants' folders."""
+    removed = 0
+    for top in [out, *(out / p for p in participants)]:
+        if not top.is_dir():
+            continue
+        walker = (
+            [(str(top), [], [e.name for e in os.scandir(top) if e.is_file()])]
+            if top == out
+            else os.walk(top)
+        )
+        for folder, _dirs, files in walker:
+            for name in files:
+                if _TMP_RE.match(name):
+                    try:
+                        os.unlink(os.path.join(folder, name))
+                        removed += 1
+                    except OSError:
+                        pass
+    if removed:
+        logger.info("removed %d temporary files left by an interrupted run", removed)
+    return removed
+
+
+def _open_client(credentials: Any, client: BeiweClient | None) -> tuple[BeiweClient, bool]:
+    if client is not None:
+        return client, False
+    from mano_api import BeiweClient
+
+    return BeiweClient(credentials), True
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """Errors that no other participant or window can get past."""
+    from mano_api import AccessDenied, ClientConfigurationError, StudyNotFound
+
+    return isinstance(exc, AccessDenied | StudyNotFound | ClientConfigurationError)
+
+
+def _request_archive(
+    client: BeiweClient,
+    study_id: str,
+    *,
+    participants: Sequence[str] | None,
+    streams: Sequence[str] | None,
+    start: _dt.datetime | None,
+    end: _dt.datetime | None,
+    registry: Mapping[str, str] | None,
+    version: int,
+    tmp_dir: str | os.PathLike[str] | None,
+    progress: Callable[[int], None] | None,
+) -> tuple[Archive, int]:
+    """One get-data request; falls back from v2 to v1 when the server has no v2 route."""
+    from mano_api import EndpointNotFound
+
+    try:
+        archive = client.download(
+            study_id,
+            participants=list(participants) if participants else None,
+            streams=list(streams) if streams else None,
+            start=start,
+            end=end,
+            registry=dict(registry) if registry else None,
+            version=version,
+            tmp_dir=tmp_dir,
+            progress=progress,
+        )
+        return archive, version
+    except EndpointNotFound:
+        if version != 2:
+            raise
+        logger.warning("the server has no /get-data/v2 route; falling back to /get-data/v1")
+    return _request_archive(
+        client,
+        study_id,
+        participants=participants,
+        streams=streams,
+        start=start,
+        end=end,
+        registry=registry,
+        version=1,
+        tmp_dir=tmp_dir,
+        progress=progress,
+    )
+
+
+# -- public: download / save --------------------------------------------------------------
+
+
+def download(
+    credentials: Any,
+    study_id: str,
+    participant_ids: Sequence[str] | str | None = None,
+    data_streams: Iterable[str] | str | None = None,
+    start: TimeArg = None,
+    end: TimeArg = None,
+    *,
+    registry: Mapping[str, str] | None = None,
+    version: int = 2,
+    tmp_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    client: BeiweClient | None = None,
+) -> Archive:
+    """One get-data request, returned as a validated archive.
+
+    Uses get-data v2 (zstd members) and falls back to v1 when the server has no v2 route.
+
+    Args:
+        credentials: ``mano_auth.Credentials`` or a keyring-section dict.
+        study_id: The study's 24-character id.
+        participant_ids: Patient ids (``None``: every participant).
+        data_streams: Streams (``None``: all).
+        start: First hour to include (UTC; date, datetime or ISO string).
+        end: Last hour to include (inclusive).
+        registry: Skip-list sent to the server (storage path without ``CHUNKED_DATA/`` ->
+            base64 SHA-1 of the plain content).
+        version: 2 (default) or 1.
+        tmp_dir: Where the archive's temporary file goes.
+        progress: Called with the bytes received so far while the body streams.
+        client: An open ``mano_api.BeiweClient`` to reuse.
+
+    Returns:
+        The ``mano_api.Archive`` (a context manager; closing deletes its temporary file).
+    """
+    pids = [participant_ids] if isinstance(participant_ids, str) else participant_ids
+    c, owned = _open_client(credentials, client)
+    try:
+        archive, _ = _request_archive(
+            c,
+            study_id,
+            participants=pids,
+            streams=_streams_arg(data_streams),
+            start=_to_utc(start, what="start"),
+            end=_to_utc(end, what="end"),
+            registry=registry,
+            version=version,
+            tmp_dir=tmp_dir,
+            progress=progress,
+        )
+        return archive
+    finally:
+        if owned:
+            c.close()
+
+
+def _derive_lock_key(
+    lock: Iterable[str] | None, passphrase: str | None
+) -> tuple[frozenset[str], Any]:
+    streams = frozenset(_streams_arg(lock) or ALL_STREAMS) if lock else frozenset()
+    if not streams:
+        return streams, None
+    if not passphrase:
+        raise PassphraseRequired(
+            "locking data streams needs a passphrase; pass passphrase= (or set it in the keyring)"
+        )
+    from mano_files import derive_key
+
+    return streams, derive_key(passphrase)
+
+
+def save(
+    archive: Archive,
+    output_folder: str | os.PathLike[str],
+    *,
+    study_id: str | None = None,
+    participants: Iterable[str] | None = None,
+    data_streams: Iterable[str] | None = None,
+    lock: Iterable[str] | None = None,
+    passphrase: str | None = None,
+    keep_compressed: bool = False,
+) -> SaveResult:
+    """Extract a get-data archive into ``<out>/<pid>/<stream>/[<survey>/]<name>``.
+
+    Members are checked first: absolute paths, ``..``, backslashes, drive letters and names not
+    shaped like the Beiwe layout (or for participants / streams not listed) are refused and
+    reported, never written. Every file is written atomically and recorded in the folder's
+    manifest, so a later :func:`sync_study` knows it.
+
+    Args:
+        archive: A ``mano_api.Archive`` (from :func:`download`).
+        output_folder: The study folder.
+        study_id: The study (recorded in the manifest; taken from it when omitted).
+        participants: Accept only these participants' members (default: any).
+        data_streams: Accept only these streams (default: all).
+        lock: Streams to store locked (``.zst.lock``); needs ``passphrase``.
+        passphrase: Passphrase for locking.
+        keep_compressed: Store ``.zst`` files instead of plain ones.
+
+    Returns:
+        What was written, found current, or refused.
+
+    Raises:
+        SyncLocked: Another run holds the folder's lock.
+        PassphraseRequired: ``lock`` without ``passphrase``.
+    """
+    out = Path(output_folder)
+    lock_streams, key = _derive_lock_key(lock, passphrase)
+    out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out), Manifest(out, study_id=study_id) as manifest:
+        ctx = SaveContext(
+            out=out,
+            study_id=study_id or manifest.study_id or "",
+            manifest=manifest,
+            lock_streams=lock_streams,
+            key=key,
+            keep_compressed=keep_compressed,
+        )
+        counts: dict[str, SaveCounts] = {}
+        stray = save_archive(
+            ctx,
+            archive,
+            participants=participants,
+            streams=_streams_arg(data_streams),
+            counts=lambda p: counts.setdefault(p, SaveCounts()),
+        )
+        for pid in counts:
+            manifest.update_participant(pid)
+    failed = list(stray)
+    for c in counts.values():
+        failed.extend(c.failed)
+    return SaveResult(
+        new=sum(c.new for c in counts.values()),
+        updated=sum(c.updated for c in counts.values()),
+        unchanged=sum(c.unchanged for c in counts.values()),
+        failed=tuple(failed),
+        bytes_written=sum(c.bytes_written for c in counts.values()),
+        paths=tuple(sorted(p for c in counts.values() for p in c.paths)),
+    )
+
+
+# -- the engine ----------------------------------------------------------------------------
+
+
+@dataclass
+class _ParticipantInfo:
+    """What the server's statistics say about one participant."""
+
+    total_bytes: int | None = None  # data quantities for the selected streams
+    daily: dict[int, int] = field(default_factory=dict)  # UTC day start -> bytes
+
+
+class _Run:
+    """State shared by the workers of one sync run."""
+
+    def __init__(
+        self,
+        *,
+        client: BeiweClient,
+        study_id: str,
+        out: Path,
+        manifest: Manifest,
+        streams: tuple[str, ...] | None,
+        start: _dt.datetime | None,
+        end: _dt.datetime | None,
+        save_ctx: SaveContext,
+        version: int,
+        recheck_days: float | None,
+        request_bytes: int,
+        progress: ProgressCallback | None,
+        use_file_hashes: bool,
+    ) -> None:
+        self.client = client
+        self.study_id = study_id
+        self.out = out
+        self.manifest = manifest
+        self.streams = streams
+        self.start = start
+        self.end = end
+        self.save_ctx = save_ctx
+        self.version = version
+        self.recheck_days = recheck_days
+        self.request_bytes = request_bytes
+        self.progress_cb = progress
+        self.use_file_hashes = use_file_hashes
+        self.t0 = time.monotonic()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self.files = 0
+        self.bytes = 0
+        self.expected_bytes: int | None = None
+        self.done = 0
+        self.total = 0
+        self.per_files: dict[str, int] = {}
+        self.per_bytes: dict[str, int] = {}
+        self.ratio = 0.5  # archive bytes per statistics byte, learnt across participants
+        self.stray: list[SyncFailure] = []
+
+    # progress ---------------------------------------------------------------------------
+
+    def emit(self, event: str, participant: str | None, message: str = "") -> None:
+        if self.progress_cb is None:
+            return
+        with self._lock:
+            ev = SyncProgress(
+                event=event,
+                participant=participant,
+                files=self.files,
+                bytes=self.bytes,
+                expected_bytes=self.expected_bytes,
+                elapsed=time.monotonic() - self.t0,
+                participants_done=self.done,
+                participants_total=self.total,
+                participant_files=self.per_files.get(participant or "", 0),
+                participant_bytes=self.per_bytes.get(participant or "", 0),
+                message=message,
+            )
+            try:
+                self.progress_cb(ev)
+            except Exception:  # a broken progress display must not break the sync
+                logger.exception("progress callback failed")
+
+    def add_bytes(self, participant: str, n: int) -> None:
+        with self._lock:
+            self.bytes += n
+            self.per_bytes[participant] = self.per_bytes.get(participant, 0) + n
+
+    def add_file(self, participant: str) -> None:
+        with self._lock:
+            self.files += 1
+            self.per_files[participant] = self.per_files.get(participant, 0) + 1
+
+    # per participant ----------------------------------------------------------------------
+
+    def _check_local(self, pid: str) -> list[tuple[int, int | None]]:
+        """Stat the participant's recorded files; forget lost or altered ones.
+
+        Returns:
+            Hour ranges to fetch again.
+        """
+        ranges: list[tuple[int, int | None]] = []
+        for row in self.manifest.files(pid):
+            if self.streams is not None and row.stream not in self.streams:
+                continue
+            try:
+                st = os.stat(self.out / row.disk_path)
+                ok = st.st_size == row.size_on_disk
+            except OSError:
+                ok = False
+            if not ok:
+                logger.info("%s is missing or altered; fetching it again", row.disk_path)
+                self.manifest.forget(row.path)
+                hour = floor_hour(row.time_bin)
+                ranges.append((hour, hour))
+        self.manifest.commit()
+        return ranges
+
+    def _hash_ranges(self, pid: str) -> list[tuple[int, int | None]]:
+        """Hours the server's file-hash list says changed (when that endpoint works)."""
+        if not self.use_file_hashes:
+            return []
+        try:
+            hashes = self.client.file_hashes(pid)
+        except Exception as exc:  # optional endpoint (SPEC §4.3): ignore any failure
+            logger.debug("file hashes unavailable for %s: %s", pid, exc)
+            return []
+        if not hashes:
+            return []
+        known: dict[tuple[str, str, int], set[str]] = {}
+        for row in self.manifest.files(pid):
+            slot = (row.stream, row.zip_name.rsplit("/", 1)[0], int(row.time_bin))
+            known.setdefault(slot, set()).add(row.sha1_b64 or "")
+        ranges: list[tuple[int, int | None]] = []
+        for name, value in hashes.items():
+            try:
+                m = parse_member(name)  # mano-api turned the server's T into a space
+            except Exception:
+                continue
+            if self.streams is not None and m.stream not in self.streams:
+                continue
+            norm = _normalise_hash(value)
+            have = known.get((m.stream, m.folder, int(m.time_bin)))
+            if norm is None or (have is not None and norm in have):
+                continue
+            ranges.append((m.hour, m.hour))
+        return ranges
+
+    def _ranges(
+        self, pid: str, info: _ParticipantInfo, extra: list[tuple[int, int | None]]
+    ) -> list[tuple[int, int | None]]:
+        now = time.time()
+        user_start = floor_hour(self.start.timestamp()) if self.start else None
+        user_end = floor_hour(self.end.timestamp()) if self.end else None
+        state = self.manifest.participant(pid)
+        first_stat = min((d for d, b in info.daily.items() if b > 0), default=None)
+        if state.synced_through is None or self.recheck_days is None:
+            candidates = [x for x in (first_stat, state.first_hour) if x is not None]
+            begin = min(candidates) if candidates else EARLIEST
+        else:
+            anchor = min(state.synced_through, state.last_hour or state.synced_through)
+            begin = floor_hour(anchor - self.recheck_days * DAY)
+        if user_start is not None:
+            begin = max(begin, user_start) if state.synced_through is not None else user_start
+        main: tuple[int, int | None] = (floor_hour(begin), user_end)
+        ranges = [main] + [r for r in extra if user_start is None or (r[1] or 0) >= user_start]
+        if user_end is not None:
+            ranges = [
+                (s, e if e is not None and e <= user_end else user_end)
+                for s, e in ranges
+                if s <= user_end
+            ]
+        del now
+        return ranges
+
+    def registry_for(self, pid: str, window: Window) -> dict[str, str]:
+        """What we hold in a window, as the registry the server compares (SPEC §4.1.6 rule 2)."""
+        registry: dict[str, str] = {}
+        stop = window.stop
+        for row in self.manifest.files(
+            pid, start=window.start, end=None if stop is None else stop - 1
+        ):
+            if self.streams is not None and row.stream not in self.streams:
+                continue
+            value = row.sha1_b64 or row.md5_b64
+            key = row.storage_key
+            if key is None:
+                try:
+                    key = storage_key_from_member(parse_member(row.zip_name), self.study_id)
+                except Exception:
+                    key = None
+            if key is not None and not value and not key.startswith(CHUNKED_PREFIX):
+                # unchunked upload known by path only (adopted locked file): rule 1 skips
+                # it by presence, and uploads never change
+                registry[key] = SENTINEL_VALUE
+                continue
+            if key is None or not value:
+                if row.stream in UNCHUNKED_STREAMS and row.sha1_b64:
+                    # audio rule 3 matches by value only; the key is irrelevant
+                    registry[f"mano-sync/{row.path}"] = row.sha1_b64
+                continue
+            registry[registry_key_to_send(key)] = value
+        if not registry:
+            registry[SENTINEL_KEY] = SENTINEL_VALUE
+        return registry
+
+    def fetch(self, pid: str, window: Window) -> tuple[Archive, int]:
+        registry = self.registry_for(pid, window)
+        start = _dt.datetime.fromtimestamp(window.start, _dt.UTC)
+        end = None if window.end is None else _dt.datetime.fromtimestamp(window.end, _dt.UTC)
+        self.emit(
+            "request",
+            pid,
+            f"{start:%Y-%m-%d %H:00} .. {'now' if end is None else format(end, '%Y-%m-%d %H:59')}",
+        )
+        last = [0]
+
+        def on_bytes(n: int) -> None:
+            delta, last[0] = n - last[0], n
+            if delta > 0:
+                self.add_bytes(pid, delta)
+                self.emit("bytes", pid)
+
+        archive, version = _request_archive(
+            self.client,
+            self.study_id,
+            participants=[pid],
+            streams=self.streams,
+            start=start,
+            end=end,
+            registry=registry,
+            version=self.version,
+            tmp_dir=None,
+            progress=on_bytes,
+        )
+        if version != self.version:
+            self.version = version
+        # count what the progress callback did not see (e.g. retried attempts excluded)
+        if archive.size > last[0]:
+            self.add_bytes(pid, archive.size - last[0])
+        return archive, archive.size
+
+    def sync_participant(self, pid: str, info: _ParticipantInfo) -> ParticipantSummary:
+        counts = SaveCounts()
+        requests = 0
+        received_bytes = 0
+        failures: list[SyncFailure] = []
+        damaged = self._check_local(pid)
+        before = len(self.manifest.files(pid))
+        if info.total_bytes == 0 and before == 0 and not damaged:
+            self.emit("participant", pid, "no data on the server")
+            return ParticipantSummary(pid, skipped="no data on the server")
+        extra = damaged + self._hash_ranges(pid)
+        ranges = self._ranges(pid, info, extra)
+        planner = WindowPlanner(
+            ranges,
+            daily_bytes=info.daily or None,
+            budget=self.request_bytes,
+            now=time.time(),
+            ratio=self.ratio,
+        )
+
+        def counter(p: str) -> SaveCounts:
+            if p != pid:  # members of another participant were already refused
+                return SaveCounts()
+            return counts
+
+        def on_file(p: str, _path: str) -> None:
+            self.add_file(p)
+            self.emit("file", p, _path)
+
+        with cf.ThreadPoolExecutor(1, thread_name_prefix=f"mano-fetch-{pid}") as pool:
+            window = planner.next()
+            fut = pool.submit(self.fetch, pid, window) if window else None
+            while fut is not None and window is not None:
+                started = time.time()
+                try:
+                    archive, size = fut.result()
+                except Exception as exc:
+                    if _is_fatal(exc):
+                        raise
+                    failures.append(SyncFailure(pid, None, f"download failed: {exc}"))
+                    logger.warning("participant %s: %s", pid, exc)
+                    break
+                requests += 1
+                received_bytes += size
+                planner.feedback(window, size)
+                self.ratio = planner._ratio
+                nxt = planner.next() if not self.stop.is_set() else None
+                fut = pool.submit(self.fetch, pid, nxt) if nxt is not None else None
+                with archive:
+                    stray = save_archive(
+                        self.save_ctx,
+                        archive,
+                        participants=[pid],
+                        streams=self.streams,
+                        counts=counter,
+                        on_file=on_file,
+                        should_stop=self.stop.is_set,
+                    )
+                self.stray.extend(stray)
+                if self.stop.is_set():
+                    break
+                through = window.stop if window.stop is not None else floor_hour(started)
+                self.manifest.update_participant(pid, synced_through=through)
+                window = nxt
+            if fut is not None:
+                fut.cancel()
+        failures.extend(counts.failed)
+        finished = not self.stop.is_set() and not any(f.name is None for f in failures)
+        self.manifest.update_participant(pid, success=finished and not failures)
+        after = len(self.manifest.files(pid))
+        del after
+        total_rows = sum(
+            1 for r in self.manifest.files(pid) if self.streams is None or r.stream in self.streams
+        )
+        unchanged = max(0, total_rows - counts.new - counts.updated)
+        with self._lock:
+            self.done += 1
+        self.emit("participant", pid)
+        return ParticipantSummary(
+            participant=pid,
+            new=counts.new,
+            updated=counts.updated,
+            unchanged=unchanged,
+            failed=tuple(failures),
+            bytes_downloaded=received_bytes,
+            files_downloaded=counts.received,
+            requests=requests,
+        )
+
+
+def _normalise_hash(value: object) -> str | None:
+    """Accept base64 or hex SHA-1 values (SPEC §4.3); ``None`` for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) == 40 and all(c in "0123456789abcdefABCDEF" for c in value):
+        import base64
+
+        return base64.b64encode(bytes.fromhex(value)).decode("ascii")
+    return value.strip()
+
+
+def _study_statistics(
+    client: BeiweClient, study_id: str, pids: list[str], streams: tuple[str, ...] | None
+) -> dict[str, _ParticipantInfo]:
+    """Per participant: total bytes (data quantities) and bytes per day (summary statistics)."""
+    infos = {p: _ParticipantInfo() for p in pids}
+    wanted = set(streams or ALL_STREAMS)
+    try:
+        quantities = client.data_quantities(study_id)
+    except Exception as exc:
+        logger.info("data quantities unavailable (%s); planning adaptively", exc)
+        quantities = {}
+    any_data = False
+    for pid, per_stream in quantities.items():
+        if pid in infos:
+            total = sum(
+                int(v) for k, v in per_stream.items() if str(k).removesuffix("_bytes") in wanted
+            )
+            infos[pid].total_bytes = total
+            any_data = any_data or total > 0
+    if not any_data:
+        # All zero usually means the server never computed statistics: do not skip anyone.
+        for info in infos.values():
+            info.total_bytes = None
+        return infos
+    try:
+        rows = client.summary_statistics(study_id, participant_ids=pids)
+        for row in rows:
+            who = row.get("participant_id")
+            day = row.get("date")
+            if not isinstance(who, str) or who not in infos or not isinstance(day, str):
+                continue
+            total = 0
+            for k, v in row.items():
+                if (
+                    k.startswith("beiwe_")
+                    and k.endswith("_bytes")
+                    and isinstance(v, int)
+                    and k[len("beiwe_") : -len("_bytes")] in wanted
+                ):
+                    total += v
+            d = _dt.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=_dt.UTC)
+            infos[who].daily[int(d.timestamp())] = total
+    except Exception as exc:
+        logger.info("summary statistics unavailable (%s); planning from data quantities", exc)
+    return infos
+
+
+def sync_study(
+    credentials: Any,
+    study_id: str,
+    output_folder: str | os.PathLike[str],
+    *,
+    participants: Iterable[str] | str | None = None,
+    data_streams: Iterable[str] | str | None = None,
+    start: TimeArg = None,
+    end: TimeArg = None,
+    lock: Iterable[str] | None = (),
+    passphrase: str | None = None,
+    keep_compressed: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    version: int = 2,
+    recheck_days: float | None = DEFAULT_RECHECK_DAYS,
+    request_bytes: int = DEFAULT_REQUEST_BYTES,
+    use_file_hashes: bool = True,
+    client: BeiweClient | None = None,
+) -> SyncSummary:
+    """Bring ``output_folder`` up to date with the server for all or chosen participants.
+
+    The first run fetches everything from each participant's first data; later runs fetch only
+    what is new or changed: files recorded in the manifest are trusted (after a ``stat``), the
+    last ``recheck_days`` of each participant's data are re-checked with a registry of content
+    hashes (the server skips what is unchanged), and missing or altered local files are fetched
+    again. A run can be killed at any moment; the next one resumes.
+
+    Args:
+        credentials: ``mano_auth.Credentials`` or a keyring-section dict.
+        study_id: The study's 24-character id.
+        output_folder: The study folder (created if needed; one folder per study).
+        participants: Patient ids (``None``: every participant of the study).
+        data_streams: Streams (``None``: all 19).
+        start: Ignore data before this (UTC date/datetime/ISO string).
+        end: Ignore data after this (inclusive hour).
+        lock: Streams to store encrypted (``.zst.lock``); needs ``passphrase``.
+        passphrase: Passphrase for ``lock`` and for hashing adopted ``.lock`` files.
+        keep_compressed: Store ``.zst`` files (as the server sends them) instead of plain ones.
+        workers: Participants synced in parallel (default ``min(4, cpu count)``).
+        progress: Callback receiving :class:`SyncProgress` events.
+        version: get-data version (2, falling back to 1 when the server lacks v2).
+        recheck_days: Days before each participant's last data to re-check for late uploads;
+            ``None`` re-checks everything (by hash, still transferring only changes).
+        request_bytes: Target archive size per request.
+        use_file_hashes: Ask get-participant-file-hashes for changed files (ignored when the
+            server fails it, as current servers do).
+        client: An open ``mano_api.BeiweClient`` to reuse.
+
+    Returns:
+        New, updated, unchanged and failed files, bytes and per-participant details.
+
+    Raises:
+        SyncLocked: Another run holds ``<out>/.mano-sync.lock``.
+        PassphraseRequired: ``lock`` without ``passphrase``.
+        ManifestError: The folder belongs to another study or its manifest is unusable.
+        mano_api.ManoAPIError: Credentials, study or server problems that stop the whole run.
+    """
+    t0 = time.monotonic()
+    out = Path(output_folder)
+    streams = _streams_arg(data_streams)
+    start_dt = _to_utc(start, what="start")
+    end_dt = _to_utc(end, what="end")
+    lock_streams, key = _derive_lock_key(lock, passphrase)
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    workers = max(1, int(workers))
+    out.mkdir(parents=True, exist_ok=True)
+    c, owned = _open_client(credentials, client)
+    try:
+        with FolderLock(out), Manifest(out, study_id=study_id) as manifest:
+            if participants is None:
+                pids = sorted(c.participant_ids(study_id))
+            elif isinstance(participants, str):
+                pids = [participants]
+            else:
+                pids = list(dict.fromkeys(participants))
+            _clean_temp_files(out, pids)
+            if needs_adoption(out, manifest):
+                adopt_tree(out, manifest, study_id=study_id, passphrase=passphrase)
+            infos = _study_statistics(c, study_id, pids, streams)
+            save_ctx = SaveContext(
+                out=out,
+                study_id=study_id,
+                manifest=manifest,
+                lock_streams=lock_streams,
+                key=key,
+                keep_compressed=keep_compressed,
+            )
+            run = _Run(
+                client=c,
+                study_id=study_id,
+                out=out,
+                manifest=manifest,
+                streams=streams,
+                start=start_dt,
+                end=end_dt,
+                save_ctx=save_ctx,
+                version=version,
+                recheck_days=recheck_days,
+                request_bytes=request_bytes,
+                progress=progress,
+                use_file_hashes=use_file_hashes,
+            )
+            run.total = len(pids)
+            run.emit("plan", None, f"{len(pids)} participants")
+            results: list[ParticipantSummary] = []
+            errors: list[BaseException] = []
+            with cf.ThreadPoolExecutor(workers, thread_name_prefix="mano-sync") as pool:
+                futures = {pool.submit(run.sync_participant, p, infos[p]): p for p in pids}
+                try:
+                    for fut in cf.as_completed(futures):
+                        try:
+                            results.append(fut.result())
+                        except Exception as exc:
+                            if _is_fatal(exc) or not isinstance(exc, Exception):
+                                run.stop.set()
+                                errors.append(exc)
+                            else:
+                                pid = futures[fut]
+                                logger.exception("participant %s failed", pid)
+                                results.append(
+                                    ParticipantSummary(
+                                        pid, failed=(SyncFailure(pid, None, f"sync failed: {exc}"),)
+                                    )
+                                )
+                except BaseException:
+                    run.stop.set()
+                    for f in futures:
+                        f.cancel()
+                    raise
+            if errors:
+                raise errors[0]
+            summary = SyncSummary.combine(
+                results,
+                elapsed=time.monotonic() - t0,
+                version=run.version,
+                extra_failures=tuple(run.stray),
+            )
+            run.emit("done", None)
+            return summary
+    finally:
+        if owned:
+            c.close()
+
+
+def backfill(
+    credentials: Any,
+    study_id: str,
+    participant_id: str,
+    output_folder: str | os.PathLike[str],
+    start_date: TimeArg = None,
+    end_date: TimeArg = None,
+    data_streams: Iterable[str] | str | None = None,
+    lock: Iterable[str] | None = None,
+    passphrase: str | None = None,
+    **options: Any,
+) -> SyncSummary:
+    """Sync one participant (the mano 0.6.0 call, kept working).
+
+    The positional order matches the newest mano: ``backfill(keyring, study_id, user_id,
+    output_dir, start_date, end_date, data_streams, lock, passphrase)``. Unlike mano 0.6.0 it
+    starts at the participant's first data, never sleeps, and re-checks recent hours on every
+    run instead of marking the participant complete forever.
+
+    Args:
+        credentials: ``mano_auth.Credentials`` or a keyring-section dict (``URL``,
+            ``ACCESS_KEY``, ``SECRET_KEY``).
+        study_id: The study's id.
+        participant_id: The patient id.
+        output_folder: The study folder (files go to ``<output_folder>/<participant_id>/``).
+        start_date: Ignore data before this.
+        end_date: Ignore data after this.
+        data_streams: Streams (``None``: all).
+        lock: Streams to store encrypted; needs ``passphrase``.
+        passphrase: Passphrase for ``lock``.
+        **options: Any keyword of :func:`sync_study` (``keep_compressed``, ``progress``, ...).
+
+    Returns:
+        The :class:`SyncSummary` of this participant.
+    """
+    return sync_study(
+        credentials,
+        study_id,
+        output_folder,
+        participants=[participant_id],
+        data_streams=data_streams,
+        start=start_date,
+        end=end_date,
+        lock=lock or (),
+        passphrase=passphrase,
+        **options,
+    )
