@@ -3,6 +3,7 @@
 import logging
 
 from mano_files.__about__ import __version__
+from mano_files._atomic import TMP_SUFFIX, atomic_writer, remove_stale_temp_files
 from mano_files._coverage import (
     CoverageReport,
     CoverageRow,
@@ -10,11 +11,83 @@ from mano_files._coverage import (
     StreamCoverage,
     coverage,
 )
+from mano_files._crypto import LockKey, derive_key
+from mano_files._datafile import (
+    DEFAULT_LEVEL,
+    StoredFile,
+    read_data_file,
+    sha1_b64_file,
+    write_data_file,
+)
+from mano_files._errors import (
+    CorruptFile,
+    CorruptZstd,
+    CryptoUnavailable,
+    DiskFull,
+    InvalidDataPath,
+    InvalidOption,
+    KeyRequired,
+    LocalIOError,
+    ManifestError,
+    ManoFilesError,
+    PermissionDenied,
+    TargetExists,
+    UnsupportedEncryption,
+    WrongPassphrase,
+)
+from mano_files._paths import (
+    AUDIO_STREAMS,
+    FORM_SUFFIXES,
+    FORMS,
+    STREAMS,
+    SURVEY_STREAMS,
+    DataPath,
+    Form,
+    form_of,
+    parse_data_path,
+)
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",
+    # layout
+    "AUDIO_STREAMS",
+    "FORMS",
+    "FORM_SUFFIXES",
+    "STREAMS",
+    "SURVEY_STREAMS",
+    "DataPath",
+    "Form",
+    "form_of",
+    "parse_data_path",
+    # single files
+    "DEFAULT_LEVEL",
+    "LockKey",
+    "StoredFile",
+    "TMP_SUFFIX",
+    "atomic_writer",
+    "derive_key",
+    "read_data_file",
+    "remove_stale_temp_files",
+    "sha1_b64_file",
+    "write_data_file",
+    # errors
+    "CorruptFile",
+    "CorruptZstd",
+    "CryptoUnavailable",
+    "DiskFull",
+    "InvalidDataPath",
+    "InvalidOption",
+    "KeyRequired",
+    "LocalIOError",
+    "ManifestError",
+    "ManoFilesError",
+    "PermissionDenied",
+    "TargetExists",
+    "UnsupportedEncryption",
+    "WrongPassphrase",
+    # coverage
     "CoverageReport",
     "CoverageRow",
     "ParticipantCoverage",

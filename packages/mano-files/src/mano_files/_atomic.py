@@ -1,0 +1,146 @@
+"""Atomic writes: hidden temp file in the target folder, then ``os.replace``."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from mano_files._errors import TargetExists, wrap_os_error
+
+__all__ = [
+    "TMP_SUFFIX",
+    "atomic_writer",
+    "is_temp_name",
+    "remove_stale_temp_files",
+    "temp_path_for",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Suffix of every temp file mano writes; ``.*.mano-tmp`` files are garbage once no run is active.
+TMP_SUFFIX: Final = ".mano-tmp"
+_BUFFER: Final = 1 << 20
+
+
+def temp_path_for(target: Path) -> Path:
+    """Return a fresh hidden temp path ``.<name>.<random>.mano-tmp`` beside ``target``."""
+    return target.with_name(f".{target.name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of mano's temp files."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        # link() refuses to clobber atomically, unlike replace().
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from exc
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
+
+
+@contextmanager
+def atomic_writer(
+    target: str | os.PathLike[str], *, overwrite: bool = True, fsync: bool = False
+) -> Iterator[BinaryIO]:
+    """Open a hidden temp file beside ``target``; publish it over ``target`` on success.
+
+    On any exception the temp file is removed and ``target`` is left as it was.
+
+    Args:
+        target: The final path; its folder is created if missing.
+        overwrite: Replace an existing ``target``; when False raise :class:`TargetExists`.
+        fsync: fsync the file and its folder before returning (durable, slower).
+
+    Yields:
+        A binary file object to write to.
+
+    Raises:
+        TargetExists: ``target`` exists and ``overwrite`` is False.
+        LocalIOError: permission denied, disk full, other OS failures (as subclasses).
+    """
+    target = Path(target)
+    if not overwrite and os.path.lexists(target):
+        raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_for(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        raise wrap_os_error(exc, target, "write") from exc
+    try:
+        with open(fd, "wb", buffering=_BUFFER) as fh:
+            yield fh
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        _publish(tmp, target, overwrite)
+        if fsync:
+            _fsync_dir(target.parent)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, TargetExists):
+            raise wrap_os_error(exc, target, "write") from exc
+        raise
+
+
+def remove_stale_temp_files(folder: str | os.PathLike[str]) -> int:
+    """Delete ``.*.mano-tmp`` leftovers of interrupted runs anywhere under ``folder``.
+
+    Do not call while another mano process writes into the same tree.
+
+    Returns:
+        The number of files removed.
+    """
+    removed = 0
+    stack = [os.fspath(folder)]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+                    logger.info("removed leftover temp file %s", entry.path)
+            except OSError as exc:
+                logger.warning("could not remove leftover temp file %s: %s", entry.path, exc)
+    return removed
