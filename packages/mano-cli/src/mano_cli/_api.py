@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mano_cli._context import Settings, load_credentials
 
@@ -21,5 +21,8 @@ def open_client(s: Settings, credentials: Credentials | None = None) -> Iterator
     creds = credentials if credentials is not None else load_credentials(s)
     from mano_api import BeiweClient
 
-    with BeiweClient(creds) as client:
+    options: dict[str, Any] = {"retries": s.retries}
+    if s.timeout is not None:
+        options["timeout"] = (min(10.0, s.timeout), s.timeout)
+    with BeiweClient(creds, **options) as client:
         yield client

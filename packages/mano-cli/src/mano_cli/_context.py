@@ -37,6 +37,8 @@ class Settings:
     threads: int = 0
     json: bool = False
     log_file: Path | None = None
+    retries: int = 5
+    timeout: float | None = None
     _stderr: Console | None = field(default=None, repr=False)
     _stdout: Console | None = field(default=None, repr=False)
 
@@ -94,9 +96,15 @@ def configure_logging(s: Settings) -> None:
         level = logging.DEBUG
     elif s.verbosity < 0:
         level = logging.ERROR
-    console = RichHandler(
-        console=s.err, show_time=False, show_path=False, rich_tracebacks=False, markup=False
-    )
+    console: logging.Handler
+    if s.err.is_terminal:
+        console = RichHandler(
+            console=s.err, show_time=False, show_path=False, rich_tracebacks=False, markup=False
+        )
+    else:
+        # Cron and pipes: one plain line per record, never wrapped.
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("mano: %(levelname)s: %(message)s"))
     console.setLevel(level)
     console._mano_cli = True  # type: ignore[attr-defined]
     root.addHandler(console)
@@ -147,20 +155,8 @@ def ask_secret(prompt: str, *, variable: str, confirm_it: bool = False) -> str:
     return value
 
 
-def keyring_password() -> str | None:
-    """The keyring passphrase from NRG_KEYRING_PASS, or asked on the TTY, or None."""
-    value = os.environ.get(KEYRING_PASS_VAR)
-    if value:
-        return value
-    if stdin_is_tty():
-        return ask_secret("Keyring passphrase", variable=KEYRING_PASS_VAR)
-    return None
-
-
 def load_credentials(s: Settings, section: str | None = None) -> Credentials:
     """Credentials from --keyring/MANO_KEYRING (a keyring section) or from BEIWE_* variables."""
-    from mano_auth import load_keyring
-
     name = section if section is not None else s.keyring
     if name is None:
         if not os.environ.get("BEIWE_URL") and not os.environ.get("BEIWE_ACCESS_KEY"):
@@ -168,13 +164,13 @@ def load_credentials(s: Settings, section: str | None = None) -> Credentials:
                 "no credentials: pass --keyring NAME (or set MANO_KEYRING), or set "
                 "BEIWE_URL, BEIWE_ACCESS_KEY and BEIWE_SECRET_KEY"
             )
+        from mano_auth import load_keyring
+
         return load_keyring(None)
-    password = keyring_password()
-    if password is None:
-        raise CredentialsProblem(
-            f"the keyring is encrypted and stdin is not a TTY: set {KEYRING_PASS_VAR}"
-        )
-    return load_keyring(name, s.keyring_file, password=password)
+    from mano_auth import load_keyring
+
+    # mano-auth takes the passphrase from NRG_KEYRING_PASS, else prompts, only on a TTY.
+    return load_keyring(name, s.keyring_file)
 
 
 def keyring_path(s: Settings) -> Path:

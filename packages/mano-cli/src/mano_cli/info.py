@@ -1,8 +1,19 @@
-"""`mano info …`: every other metadata endpoint, as JSON or CSV on stdout or in a file."""
+"""`mano info …`: every other metadata endpoint, as JSON or CSV on stdout or in a file.
+
+Large answers (summary statistics, histories, the participant table) are streamed by mano-api
+straight into a file (``-o``) or a hidden temporary file that is then copied to stdout, so
+memory stays bounded.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -11,7 +22,8 @@ import typer
 
 from mano_cli._api import open_client
 from mano_cli._context import check_window, jsonable, parse_when, settings, split_values
-from mano_cli._output import dumps, rows_to_csv, write_text
+from mano_cli._errors import EXIT_SERVER, CliError, LocalProblem
+from mano_cli._output import dumps, write_text
 
 __all__ = ["app"]
 
@@ -22,30 +34,93 @@ app = typer.Typer(
 
 
 class Format(StrEnum):
+    """Output formats of the metadata commands."""
+
     json = "json"
     csv = "csv"
 
 
 class TableFormat(StrEnum):
+    """The participant table formats the server offers."""
+
+    csv = "csv"
     json = "json"
     json_table = "json_table"
-    csv = "csv"
 
 
 STUDY_ARG = typer.Argument(..., help="Study id, unique id prefix or exact name.")
 PID_ARG = typer.Argument(..., metavar="PARTICIPANT", help="Participant id (8 characters).")
-OUTPUT_OPT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
+OUTPUT_OPT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
 FORMAT_OPT = typer.Option(Format.json, "--format", "-f", help="Output format.")
 
 
-def _emit(rows: Any, fmt: Format, output: Path | None, columns: list[str] | None = None) -> None:
-    if fmt == Format.csv:
-        data = jsonable(rows)
-        if isinstance(data, dict):
-            raise typer.BadParameter("this endpoint returns an object; use --format json")
-        write_text(rows_to_csv(data, columns), output)
-    else:
-        write_text(dumps(rows), output)
+@contextmanager
+def _target(output: Path | None) -> Iterator[Path]:
+    """A path to write to: OUTPUT itself, or a hidden temp file copied to stdout afterwards."""
+    if output is not None and str(output) != "-":
+        folder = output.parent
+        if not folder.is_dir():
+            raise LocalProblem(f"cannot write {output}: folder {folder} does not exist")
+        if output.is_dir():
+            raise LocalProblem(f"cannot write {output}: it is a folder; name a file")
+        yield output
+        return
+    fd, name = tempfile.mkstemp(prefix=".mano-info.", suffix=".mano-tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with tmp.open("rb") as handle:
+            out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+            if out is None:  # pragma: no cover - text-only stdout
+                sys.stdout.write(handle.read().decode("utf-8"))
+            else:
+                sys.stdout.flush()
+                shutil.copyfileobj(handle, out)
+                out.flush()
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_csv_rows(rows: Iterable[Any], path: Path, columns: list[str] | None = None) -> int:
+    """Stream rows (dicts or dataclasses) into a CSV file atomically; returns the row count."""
+    folder = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mano-tmp", dir=folder)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer: csv.DictWriter[str] | None = None
+            for row in rows:
+                data = jsonable(row)
+                if writer is None:
+                    writer = csv.DictWriter(
+                        handle, fieldnames=columns or list(data), lineterminator="\n", extrasaction="ignore"
+                    )
+                    writer.writeheader()
+                writer.writerow({k: _cell(v) for k, v in data.items()})
+                count += 1
+            if writer is None and columns:
+                handle.write(",".join(columns) + "\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _cell(value: Any) -> Any:
+    import json
+
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def _study_and(ctx: typer.Context, study: str, action: Callable[[Any, Any], None]) -> None:
+    s = settings(ctx)
+    with open_client(s) as client:
+        found = client.resolve_study(study)
+        action(client, found)
 
 
 @app.command("quantities")
@@ -55,16 +130,19 @@ def quantities(
     """Bytes of data per participant and stream (get-participant-data-quantities)."""
     s = settings(ctx)
     with open_client(s) as client:
-        found = client.resolve_study(study)
-        result = client.data_quantities(found)
+        result = client.data_quantities(client.resolve_study(study))
     data: dict[str, dict[str, int]] = {
-        pid: {str(getattr(k, "value", k)): int(v) for k, v in streams.items()}
+        pid: {str(getattr(k, "value", k)): int(v) for k, v in sorted(streams.items())}
         for pid, streams in sorted(result.items())
     }
     if fmt == Format.csv:
-        stream_names = sorted({name for streams in data.values() for name in streams})
-        rows = [{"participant_id": pid, **streams} for pid, streams in data.items()]
-        write_text(rows_to_csv(rows, ["participant_id", *stream_names]), output)
+        names = sorted({name for streams in data.values() for name in streams})
+        with _target(output) as path:
+            _write_csv_rows(
+                ({"participant_id": pid, **streams} for pid, streams in data.items()),
+                path,
+                ["participant_id", *names],
+            )
     else:
         write_text(dumps(data), output)
 
@@ -74,38 +152,35 @@ def interventions(ctx: typer.Context, study: str = STUDY_ARG, output: Path | Non
     """Intervention dates per participant and survey (get-interventions), as JSON."""
     s = settings(ctx)
     with open_client(s) as client:
-        found = client.resolve_study(study)
-        result = client.interventions(found)
+        result = client.interventions(client.resolve_study(study))
     write_text(dumps(result), output)
 
 
 @app.command("survey-history")
 def survey_history(ctx: typer.Context, study: str = STUDY_ARG, output: Path | None = OUTPUT_OPT) -> None:
-    """Every archived version of every survey (get-survey-history), as JSON."""
-    s = settings(ctx)
-    with open_client(s) as client:
-        found = client.resolve_study(study)
-        result = client.survey_history(found)
-    write_text(dumps(result), output)
+    """Every archived version of every survey (get-survey-history), the server's JSON."""
+
+    def run(client: Any, found: Any) -> None:
+        with _target(output) as path:
+            client.survey_history_to_file(found, path)
+
+    _study_and(ctx, study, run)
 
 
 @app.command("participant-table")
 def participant_table(
     ctx: typer.Context,
     study: str = STUDY_ARG,
-    fmt: TableFormat = typer.Option(TableFormat.csv, "--format", "-f", help="Server format."),
+    fmt: TableFormat = typer.Option(TableFormat.csv, "--format", "-f", help="The server's table format."),
     output: Path | None = OUTPUT_OPT,
 ) -> None:
-    """The participant table of the study website (get-participant-table-data)."""
-    s = settings(ctx)
-    with open_client(s) as client:
-        found = client.resolve_study(study)
-        result = client.participant_table(found, data_format=fmt.value)
-    if isinstance(result, str | bytes):
-        text = result.decode("utf-8") if isinstance(result, bytes) else result
-        write_text(text if text.endswith("\n") else text + "\n", output)
-    else:
-        write_text(dumps(result), output)
+    """The participant table of the study website (get-participant-table-data), as the server sends it."""
+
+    def run(client: Any, found: Any) -> None:
+        with _target(output) as path:
+            client.participant_table_to_file(found, path, data_format=fmt.value)
+
+    _study_and(ctx, study, run)
 
 
 @app.command("summary-statistics")
@@ -114,41 +189,59 @@ def summary_statistics(
     study: str = STUDY_ARG,
     start: str | None = typer.Option(None, "--start", metavar="YYYY-MM-DD", help="First day (inclusive)."),
     end: str | None = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last day (inclusive)."),
-    participant: list[str] | None = typer.Option(None, "--participant", "-p", metavar="PID", help="Only these participants (repeatable)."),
-    fields: list[str] | None = typer.Option(None, "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."),
+    participant: list[str] | None = typer.Option(
+        None, "--participant", "-p", metavar="PID", help="Only these participants (repeatable)."
+    ),
+    fields: list[str] | None = typer.Option(
+        None, "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many rows."),
+    ordered_by: str | None = typer.Option(None, "--order-by", metavar="FIELD", help="Sort by this field (server default: date)."),
+    descending: bool | None = typer.Option(None, "--descending/--ascending", help="Sort direction."),
     fmt: Format = FORMAT_OPT,
     output: Path | None = OUTPUT_OPT,
 ) -> None:
     """Forest summary statistics per participant-day (get-summary-statistics), with filters."""
-    s = settings(ctx)
     start_at = parse_when(start, "--start")
-    end_at = parse_when(end, "--end", end=True)
+    end_at = parse_when(end, "--end")
     check_window(start_at, end_at)
-    wanted_fields = split_values(fields)
-    with open_client(s) as client:
-        found = client.resolve_study(study)
-        rows = list(
-            client.summary_statistics(
-                found,
-                start_date=start_at.date() if start_at else None,
-                end_date=end_at.date() if end_at else None,
-                participant_ids=split_values(participant),
-                fields=wanted_fields,
-                limit=limit,
-            )
-        )
-    _emit(rows, fmt, output, wanted_fields)
+    wanted = split_values(fields)
+    options: dict[str, Any] = {
+        "start_date": start_at.date() if start_at else None,
+        "end_date": end_at.date() if end_at else None,
+        "participant_ids": split_values(participant),
+        "fields": wanted,
+        "limit": limit,
+        "ordered_by": ordered_by,
+        "order_direction": None if descending is None else ("descending" if descending else "ascending"),
+    }
+
+    def run(client: Any, found: Any) -> None:
+        with _target(output) as path:
+            if fmt == Format.csv:
+                _write_csv_rows(client.summary_statistics(found, **options), path, wanted)
+            else:
+                client.summary_statistics_to_file(found, path, **options)
+
+    _study_and(ctx, study, run)
 
 
-def _history(
-    ctx: typer.Context, method: str, participant: str, fmt: Format, output: Path | None, **kwargs: Any
-) -> None:
+_HISTORY = {
+    "upload": ("upload_history", ["timestamp", "file_name", "file_size"]),
+    "heartbeat": ("heartbeat_history", ["timestamp"]),
+    "version": ("version_history", None),
+    "device-status": ("device_status_history", None),
+}
+
+
+def _history(ctx: typer.Context, kind: str, participant: str, fmt: Format, output: Path | None) -> None:
     s = settings(ctx)
-    with open_client(s) as client:
-        result = getattr(client, method)(participant, **kwargs)
-        rows = list(result) if isinstance(result, Iterable) and not isinstance(result, dict) else result
-    _emit(rows, fmt, output)
+    method, columns = _HISTORY[kind]
+    with open_client(s) as client, _target(output) as path:
+        if fmt == Format.csv:
+            _write_csv_rows(getattr(client, method)(participant), path, columns)
+        else:
+            client.history_to_file(kind, participant, path)
 
 
 @app.command("upload-history")
@@ -156,7 +249,7 @@ def upload_history(
     ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
 ) -> None:
     """Every file the participant's phone uploaded (get-participant-upload-history)."""
-    _history(ctx, "upload_history", participant, fmt, output)
+    _history(ctx, "upload", participant, fmt, output)
 
 
 @app.command("heartbeat-history")
@@ -164,7 +257,7 @@ def heartbeat_history(
     ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
 ) -> None:
     """App heartbeats of the participant (get-participant-heartbeat-history)."""
-    _history(ctx, "heartbeat_history", participant, fmt, output)
+    _history(ctx, "heartbeat", participant, fmt, output)
 
 
 @app.command("version-history")
@@ -172,7 +265,7 @@ def version_history(
     ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
 ) -> None:
     """App and OS versions of the participant over time (get-participant-version-history)."""
-    _history(ctx, "version_history", participant, fmt, output)
+    _history(ctx, "version", participant, fmt, output)
 
 
 @app.command("device-status")
@@ -180,27 +273,43 @@ def device_status(
     ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
 ) -> None:
     """Device status reports (get-participant-device-status-history)."""
-    _history(ctx, "device_status_history", participant, fmt, output)
+    _history(ctx, "device-status", participant, fmt, output)
 
 
 @app.command("notification-history")
 def notification_history(
     ctx: typer.Context,
     participant: str = PID_ARG,
-    utc: bool = typer.Option(False, "--utc", help="Times in UTC instead of the study's time zone."),
+    study_tz: bool = typer.Option(False, "--study-tz", help="Times in the study's time zone instead of UTC."),
+    fmt: Format = FORMAT_OPT,
     output: Path | None = OUTPUT_OPT,
 ) -> None:
     """Survey push notifications sent to the participant (get-participant-notification-history)."""
-    _history(ctx, "notification_history", participant, Format.json, output, utc=utc)
+    s = settings(ctx)
+    with open_client(s) as client:
+        result = client.notification_history(participant, utc=not study_tz)
+    if fmt == Format.csv:
+        with _target(output) as path:
+            _write_csv_rows(
+                (record for records in result.values() for record in records),
+                path,
+                ["survey_id", "timestamp", "type", "scheduled_time", "confirmed_received", "uuid",
+                 "resend", "push_rejected"],
+            )
+    else:
+        write_text(dumps(result), output)
 
 
 @app.command("file-hashes")
 def file_hashes(ctx: typer.Context, participant: str = PID_ARG, output: Path | None = OUTPUT_OPT) -> None:
-    """SHA-1 of every file of the participant, when the server supports it (get-participant-file-hashes)."""
+    """SHA-1 (base64) of every file of the participant, where the server supports it."""
     s = settings(ctx)
     with open_client(s) as client:
         result = client.file_hashes(participant)
     if result is None:
-        s.err.print("the server could not list file hashes for this participant (known server bug, SPEC 4.3)")
-        raise typer.Exit(4)
-    write_text(dumps(result), output)
+        raise CliError(
+            "the server cannot list file hashes for this participant (a known server bug, "
+            "SPEC 4.3); `mano sync` works without them",
+            exit_code=EXIT_SERVER,
+        )
+    write_text(dumps(dict(sorted(result.items()))), output)

@@ -21,6 +21,7 @@ from mano_cli import download as download_cmd
 from mano_cli import info as info_cmd
 from mano_cli import keyring as keyring_cmd
 from mano_cli import metadata as metadata_cmd
+from mano_cli import report as report_cmd
 from mano_cli import sync as sync_cmd
 from mano_cli import tree as tree_cmd
 from mano_cli.__about__ import __version__
@@ -137,6 +138,13 @@ def _root(
         0, "--mt", min=0, metavar="N", help="Worker threads (0 = all cores, the default)."
     ),
     json_output: bool = typer.Option(False, "--json", help="JSON output for listings and summaries."),
+    retries: int = typer.Option(
+        5, "--retries", min=0, envvar="MANO_RETRIES", metavar="N",
+        help="Retries per request on 5xx, maintenance or dropped connections (with backoff).",
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=1, metavar="SECONDS", help="Read timeout per request (default: 300)."
+    ),
     log_file: Path | None = typer.Option(
         None, "--log-file", envvar="MANO_LOG_FILE", metavar="PATH", help="Also append logs to this file."
     ),
@@ -156,6 +164,8 @@ def _root(
         threads=threads,
         json=json_output,
         log_file=log_file,
+        retries=retries,
+        timeout=timeout,
     )
     ctx.obj = s
     configure_logging(s)
@@ -174,6 +184,7 @@ app.command("decompress")(tree_cmd.decompress)
 app.command("lock")(tree_cmd.lock)
 app.command("unlock")(tree_cmd.unlock)
 app.command("verify")(tree_cmd.verify)
+app.command("report")(report_cmd.report)
 app.command("demo")(sync_cmd.demo)
 
 
