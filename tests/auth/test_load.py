@@ -222,7 +222,7 @@ def test_missing_field(tmp_path: Path) -> None:
     with pytest.raises(MissingField) as info:
         load_keyring("s", path, password=PASSPHRASE)
     assert str(info.value) == (
-        "keyring section 's' has no SECRET_KEY (fields present: ACCESS_KEY, PASSWORD, URL); "
+        "keyring section 's' lacks SECRET_KEY (fields present: ACCESS_KEY, PASSWORD, URL); "
         "add URL, ACCESS_KEY and SECRET_KEY to it"
     )
     assert info.value.field == "SECRET_KEY"

@@ -304,7 +304,8 @@ class Credentials:
         if missing:
             present = ", ".join(sorted(str(k) for k in data)) or "none"
             raise MissingField(
-                f"{where} has no {' or '.join(missing)} (fields present: {present}); add "
+                f"{where} {'lack' if name is None else 'lacks'} {', '.join(missing)} "
+                f"(fields present: {present}); add "
                 "URL, ACCESS_KEY and SECRET_KEY to it",
                 field=missing[0],
             )
