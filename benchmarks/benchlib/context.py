@@ -1,0 +1,134 @@
+"""Run settings shared by every row: mode sizes, folders, cores, the mano 0.6.0 reference."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchlib import refs
+from benchlib.measure import NotMeasured
+from benchlib.trees import Tree, TreeSpec, build
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Sizes for one mode (smoke / quick / full).
+
+    Attributes:
+        name: ``smoke``, ``quick`` or ``full``.
+        repeats: Timed runs per side (the best counts; all are kept).
+        slow_repeats: Runs for slow references (mano 0.6.0), at most ``repeats``.
+        data_tree: Tree of hourly CSVs of every stream for compress / lock / hash.
+        lock06_per_stream: Files per stream locked by mano 0.6.0 (100,000 PBKDF2 rounds each).
+        report_tree: Many-file tree for the report row.
+        sync_participants, sync_days, sync_scale: Emulated study for the sync rows.
+        resync_participants, resync_days: Emulated study for the no-op re-sync row.
+        big_download_mb: Size of the one-request v2 download for the client RSS row (0 = skip).
+        mano06: Whether to run mano 0.6.0 at all.
+    """
+
+    name: str
+    repeats: int
+    slow_repeats: int
+    data_tree: TreeSpec
+    lock06_per_stream: int
+    report_tree: TreeSpec
+    sync_participants: int
+    sync_days: int
+    sync_scale: float
+    resync_participants: int
+    resync_days: int
+    big_download_mb: int
+    mano06: bool
+
+
+MODES = {
+    "smoke": Mode(
+        name="smoke",
+        repeats=1,
+        slow_repeats=1,
+        data_tree=TreeSpec("smoke-data", participants=2, hours=3, scale=0.01),
+        lock06_per_stream=1,
+        report_tree=TreeSpec("smoke-report", participants=2, hours=12, scale=0.001),
+        sync_participants=2,
+        sync_days=1,
+        sync_scale=0.02,
+        resync_participants=2,
+        resync_days=1,
+        big_download_mb=0,
+        mano06=False,
+    ),
+    "quick": Mode(
+        name="quick",
+        repeats=3,
+        slow_repeats=1,
+        data_tree=TreeSpec("quick-data", participants=2, hours=48, scale=0.25),
+        lock06_per_stream=4,
+        report_tree=TreeSpec("report-100k", participants=26, hours=336, scale=0.001),
+        sync_participants=5,
+        sync_days=14,
+        sync_scale=0.05,
+        resync_participants=5,
+        resync_days=14,
+        big_download_mb=0,
+        mano06=True,
+    ),
+    "full": Mode(
+        name="full",
+        repeats=5,
+        slow_repeats=2,
+        data_tree=TreeSpec("full-data", participants=4, hours=168, scale=0.5),
+        lock06_per_stream=20,
+        report_tree=TreeSpec("report-100k", participants=26, hours=336, scale=0.001),
+        sync_participants=8,
+        sync_days=14,
+        sync_scale=0.2,
+        resync_participants=12,
+        resync_days=21,
+        big_download_mb=1024,
+        mano06=True,
+    ),
+}
+
+
+@dataclass
+class Context:
+    """Everything a row needs."""
+
+    mode: Mode
+    work: Path
+    root: Path
+    install: bool
+    cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)))
+    _trees: dict[str, Tree] = field(default_factory=dict)
+    _mano06: refs.Mano06 | NotMeasured | None = None
+
+    def tree(self, spec: TreeSpec) -> Tree:
+        """Build (or reuse) a generated tree."""
+        if spec.name not in self._trees:
+            self._trees[spec.name] = build(spec, self.work)
+        return self._trees[spec.name]
+
+    def scratch(self, name: str) -> Path:
+        """An empty scratch folder under the work folder."""
+        path = self.work / "scratch" / name
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        return path
+
+    def mano06(self) -> refs.Mano06:
+        """The mano 0.6.0 reference, or :class:`NotMeasured` (cached either way)."""
+        if self._mano06 is None:
+            if not self.mode.mano06:
+                self._mano06 = NotMeasured(f"{self.mode.name} mode skips mano 0.6.0")
+            else:
+                try:
+                    self._mano06 = refs.mano06(install=self.install)
+                except NotMeasured as exc:
+                    self._mano06 = exc
+        if isinstance(self._mano06, NotMeasured):
+            raise self._mano06
+        return self._mano06

@@ -1,0 +1,618 @@
+"""Rows 3-6: compress / decompress, lock, hash and report on generated trees.
+
+mano's tree operations are called in-process (the library's throughput: no interpreter start-up
+in the figure) with the default worker count (all usable cores). The reference tools run as
+child processes exactly as a user would type them. Before timing, every input file is read
+once so both sides start from the same warm page cache; outputs of the previous run are deleted
+(untimed) before each run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchlib.context import Context
+from benchlib.measure import NotMeasured, Sample, interleave, run_process, timed
+from benchlib.refs import require
+from benchlib.report import Row, Side, not_measured
+from benchlib.trees import Tree, iter_files, read_all
+
+PASSPHRASE_ENV = "MANO_BENCH_PASSPHRASE"
+
+
+def ratio_row(
+    *,
+    id: str,
+    title: str,
+    goal: str,
+    source: str,
+    mano: Side,
+    reference: Side | None,
+    target: float | None,
+    meaning: str = "reference time / mano time",
+    invert: bool = False,
+    note: str = "",
+    ref_reason: str = "",
+) -> Row:
+    """A row whose figure is reference time / mano time (``invert``: mano / reference)."""
+    if reference is None or not reference.samples:
+        return Row(
+            id=id,
+            title=title,
+            goal=goal,
+            source=source,
+            status="not measured",
+            mano=mano,
+            note=ref_reason or "reference not measured",
+        )
+    ratio = (mano.seconds / reference.seconds) if invert else (reference.seconds / mano.seconds)
+    met = None
+    if target is not None:
+        met = ratio <= target if invert else ratio >= target
+    return Row(
+        id=id,
+        title=title,
+        goal=goal,
+        source=source,
+        mano=mano,
+        reference=reference,
+        ratio=ratio,
+        ratio_meaning=meaning,
+        met=met,
+        note=note,
+    )
+
+
+def _delete(root: Path, keep: Callable[[str], bool]) -> None:
+    """Delete every file under ``root`` (hidden ones too) for which ``keep(name)`` is false."""
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            if not keep(name):
+                os.unlink(os.path.join(dirpath, name))
+
+
+def _link_copy(src: Path, dest: Path) -> None:
+    """Hard-link copy of a tree: cheap, and safe because every writer replaces, never edits."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, copy_function=os.link)
+
+
+def _sum_sizes(root: Path, suffix: str) -> tuple[int, int]:
+    files = total = 0
+    for path in iter_files(root):
+        if path.name.endswith(suffix):
+            files += 1
+            total += path.stat().st_size
+    return files, total
+
+
+def _summary_info(summary: Any) -> dict[str, Any]:
+    failed = list(getattr(summary, "failed", []) or [])
+    if failed:
+        first = failed[0]
+        raise RuntimeError(f"{len(failed)} files failed, first: {first}")
+    return {
+        "done": getattr(summary, "done", None),
+        "skipped": getattr(summary, "skipped", None),
+        "bytes_in": getattr(summary, "bytes_in", None),
+        "bytes_out": getattr(summary, "bytes_out", None),
+    }
+
+
+def _mano_files() -> Any:
+    try:
+        import mano_files
+    except ImportError as exc:  # pragma: no cover - the workspace always has it
+        raise NotMeasured(f"mano_files not importable: {exc}") from exc
+    return mano_files
+
+
+def _api(name: str) -> Callable[..., Any]:
+    fn = getattr(_mano_files(), name, None)
+    if fn is None:
+        raise NotMeasured(f"mano_files.{name} is not implemented")
+    return fn  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tool(*names: str) -> tuple[list[str] | None, str]:
+    """Paths of the tools, or (None, reason) when one is missing."""
+    try:
+        return [require(n) for n in names], ""
+    except NotMeasured as exc:
+        return None, str(exc)
+
+
+def _check_count(root: Path, suffix: str, expected: int, who: str) -> None:
+    files, _ = _sum_sizes(root, suffix)
+    if files != expected:
+        raise RuntimeError(f"{who} wrote {files} '{suffix}' files, expected {expected}")
+
+
+def _check_plain(root: Path, tree: Tree) -> None:
+    files = total = 0
+    for path in iter_files(root):
+        if not path.name.endswith(".zst"):
+            files += 1
+            total += path.stat().st_size
+    if (files, total) != (tree.files, tree.bytes):
+        raise RuntimeError(
+            f"decompressed {files} files / {total} bytes, expected {tree.files} / {tree.bytes}"
+        )
+
+
+def _prepare(ctx: Context, tree: Tree, name: str) -> tuple[Path, Path]:
+    """Hard-link copy of ``tree`` in scratch, warmed, plus a NUL-separated list of its files."""
+    work = ctx.work / "scratch" / name
+    _link_copy(tree.root, work)
+    files = sorted(iter_files(work))
+    read_all(files)
+    listing = ctx.work / "scratch" / f"{name}.list"
+    listing.write_bytes(b"\0".join(os.fsencode(p) for p in files))
+    return work, listing
+
+
+# --------------------------------------------------------------------------- compress
+
+
+def rows_compress(ctx: Context) -> list[Row]:
+    """compress / decompress tree vs ``zstd -r`` / ``zstd -d -r``, plus zstd per core (info)."""
+    src = "issue 6"
+    t_c = "compress tree (level 2) vs `zstd -r -2`"
+    t_d = "decompress tree vs `zstd -d -r`"
+    t_p = "compress tree vs `zstd -2` on every core (xargs -P)"
+    try:
+        compress_tree = _api("compress_tree")
+        decompress_tree = _api("decompress_tree")
+    except NotMeasured as exc:
+        return [
+            not_measured("compress", t_c, "≥ 1.2× zstd -r", src, str(exc), error=True),
+            not_measured("decompress", t_d, "≥ 1.2× zstd -d -r", src, str(exc), error=True),
+        ]
+    tree = ctx.tree(ctx.mode.data_tree)
+    work, listing = _prepare(ctx, tree, "compress")
+    zstd, why = _tool("zstd")
+    xargs, why_x = _tool("xargs", "zstd")
+    n = ctx.cores
+
+    def clean_zst() -> None:
+        _delete(work, lambda name: not name.endswith(".zst") and not name.startswith("."))
+
+    def mano_c() -> Sample:
+        sample = timed(lambda: _summary_info(compress_tree(work, level=2)))
+        _check_count(work, ".zst", tree.files, "compress_tree")
+        return sample
+
+    def zstd_c() -> Sample:
+        assert zstd
+        res = run_process([zstd[0], "-r", "-q", "-2", str(work)])
+        _check_count(work, ".zst", tree.files, "zstd -r")
+        return Sample(res.seconds, res.rss_bytes)
+
+    def zstd_p() -> Sample:
+        assert xargs
+        res = run_process(
+            [xargs[0], "-0", "-a", str(listing), "-P", str(n), "-n", "16", xargs[1], "-q", "-2"]
+        )
+        _check_count(work, ".zst", tree.files, "xargs zstd")
+        return Sample(res.seconds, res.rss_bytes)
+
+    mano_s, zstd_s, par_s = interleave(
+        [mano_c, zstd_c if zstd else None, zstd_p if xargs else None],
+        repeats=ctx.mode.repeats,
+        before_each=clean_zst,
+    )
+    mano_side = Side(
+        f"compress_tree, {n} workers",
+        "mano_files.compress_tree(TREE, level=2)",
+        mano_s,
+        tree.bytes,
+        tree.files,
+    )
+    rows = [
+        ratio_row(
+            id="compress",
+            title=t_c,
+            goal="≥ 1.2× zstd -r",
+            source=src,
+            mano=mano_side,
+            reference=Side("zstd -r -2", "zstd -r -q -2 TREE", zstd_s, tree.bytes, tree.files)
+            if zstd_s
+            else None,
+            target=1.2,
+            meaning="zstd time / mano time",
+            ref_reason=why,
+            note="`zstd -r` works through the files one after the other on one core (-T only "
+            "splits single big files); mano spreads files over all cores. The next-but-one "
+            "row gives zstd every core too.",
+        )
+    ]
+
+    # decompress: a tree of .zst files only (written by the zstd CLI when present)
+    clean_zst()
+    if zstd:
+        run_process([zstd[0], "-r", "-q", "-2", str(work)])
+    else:
+        compress_tree(work, level=2)
+    _delete(work, lambda name: name.endswith(".zst"))
+    read_all(sorted(iter_files(work)))
+
+    def clean_plain() -> None:
+        _delete(work, lambda name: name.endswith(".zst"))
+
+    def mano_d() -> Sample:
+        sample = timed(lambda: _summary_info(decompress_tree(work)))
+        _check_plain(work, tree)
+        return sample
+
+    def zstd_d() -> Sample:
+        assert zstd
+        res = run_process([zstd[0], "-d", "-r", "-q", str(work)])
+        _check_plain(work, tree)
+        return Sample(res.seconds, res.rss_bytes)
+
+    mano_d_s, zstd_d_s = interleave(
+        [mano_d, zstd_d if zstd else None], repeats=ctx.mode.repeats, before_each=clean_plain
+    )
+    rows.append(
+        ratio_row(
+            id="decompress",
+            title=t_d,
+            goal="≥ 1.2× zstd -d -r",
+            source=src,
+            mano=Side(
+                f"decompress_tree, {n} workers",
+                "mano_files.decompress_tree(TREE)",
+                mano_d_s,
+                tree.bytes,
+                tree.files,
+            ),
+            reference=Side("zstd -d -r", "zstd -d -r -q TREE", zstd_d_s, tree.bytes, tree.files)
+            if zstd_d_s
+            else None,
+            target=1.2,
+            meaning="zstd time / mano time",
+            ref_reason=why,
+            note="MB/s counts plain (decompressed) bytes on both sides.",
+        )
+    )
+    rows.append(
+        ratio_row(
+            id="compress_parallel",
+            title=t_p,
+            goal="— (context, no goal)",
+            source="issue 10",
+            mano=mano_side,
+            reference=Side(
+                f"zstd on {n} cores",
+                f"xargs -0 -P {n} -n 16 zstd -q -2 <files>",
+                par_s,
+                tree.bytes,
+                tree.files,
+            )
+            if par_s
+            else None,
+            target=None,
+            meaning="zstd×N time / mano time",
+            ref_reason=why_x,
+        )
+    )
+    shutil.rmtree(work)
+    return rows
+
+
+# --------------------------------------------------------------------------- lock
+
+
+def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str) -> dict[str, Any]:
+    return _summary_info(lock_tree(root, passphrase=passphrase, streams=None))
+
+
+def rows_lock(ctx: Context) -> list[Row]:
+    """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking."""
+    t_o = "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, every core"
+    t_6 = "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)"
+    try:
+        lock_tree = _api("lock_tree")
+    except NotMeasured as exc:
+        return [
+            not_measured(
+                "lock_openssl", t_o, "— (context, no goal)", "issue 10", str(exc), error=True
+            ),
+            not_measured("lock_mano06", t_6, "≥ 5× mano 0.6.0", "issue 6", str(exc), error=True),
+        ]
+    passphrase = secrets.token_urlsafe(24)
+    os.environ[PASSPHRASE_ENV] = passphrase  # for the mano 0.6.0 child; never on a command line
+    n = ctx.cores
+    tree = ctx.tree(ctx.mode.data_tree)
+    rows: list[Row] = []
+
+    # vs openssl on the whole data tree: a fresh hard-link copy before each run
+    work = ctx.work / "scratch" / "lock"
+    files = tree.data_files()
+    read_all(files)
+    listing = ctx.work / "scratch" / "lock.list"
+    tool, why = _tool("xargs", "openssl")
+    # openssl gets a raw 256-bit key and IV (-K/-iv): no key derivation per file, like mano,
+    # which derives its key once per run. A throwaway random key, so the command line is safe.
+    key_hex, iv_hex = secrets.token_hex(32), secrets.token_hex(16)
+
+    def fresh() -> None:
+        _link_copy(tree.root, work)
+        listing.write_bytes(b"\0".join(os.fsencode(p) for p in sorted(iter_files(work))))
+
+    def mano_l() -> Sample:
+        return timed(lambda: _lock(lock_tree, work, passphrase))
+
+    def openssl_l() -> Sample:
+        assert tool
+        res = run_process(
+            [
+                tool[0],
+                "-0",
+                "-a",
+                str(listing),
+                "-P",
+                str(n),
+                "-I{}",
+                tool[1],
+                "enc",
+                "-aes-256-cfb8",
+                "-K",
+                key_hex,
+                "-iv",
+                iv_hex,
+                "-in",
+                "{}",
+                "-out",
+                "{}.osl",
+            ]
+        )
+        _check_count(work, ".osl", tree.files, "openssl enc")
+        return Sample(res.seconds, res.rss_bytes)
+
+    mano_s, ossl_s = interleave(
+        [mano_l, openssl_l if tool else None], repeats=ctx.mode.repeats, before_each=fresh
+    )
+    rows.append(
+        ratio_row(
+            id="lock_openssl",
+            title=t_o,
+            goal="— (context, no goal)",
+            source="issue 10",
+            mano=Side(
+                f"lock_tree, {n} workers",
+                "mano_files.lock_tree(TREE, passphrase=...)",
+                mano_s,
+                tree.bytes,
+                tree.files,
+            ),
+            reference=Side(
+                f"openssl ×{n}",
+                f"xargs -0 -P {n} -I{{}} openssl enc -aes-256-cfb8 "
+                "-K <hex> -iv <hex> -in {} -out {}.osl",
+                ossl_s,
+                tree.bytes,
+                tree.files,
+            )
+            if ossl_s
+            else None,
+            target=None,
+            meaning="openssl time / mano time",
+            ref_reason=why,
+            note="openssl encrypts only, one process per file, raw key (no per-file KDF); mano "
+            "compresses each file first (.csv.zst.lock) with one key derivation per run.",
+        )
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+    # vs mano 0.6.0 on a small sample of every stream (it runs 100,000 PBKDF2 rounds per file)
+    try:
+        m06 = ctx.mano06()
+    except NotMeasured as exc:
+        rows.append(not_measured("lock_mano06", t_6, "≥ 5× mano 0.6.0", "issue 6", str(exc)))
+        return rows
+    sample = ctx.work / "scratch" / "lock06-src"
+    from benchlib.trees import copy_subset
+
+    subset = copy_subset(tree, sample, ctx.mode.lock06_per_stream)
+    work06 = ctx.work / "scratch" / "lock06"
+    list06 = ctx.work / "scratch" / "lock06.list"
+    script = Path(__file__).resolve().parents[1] / "children" / "mano06_lock.py"
+
+    def fresh06() -> None:
+        _link_copy(subset.root, work06)
+        list06.write_text("".join(f"{p}\n" for p in sorted(iter_files(work06))))
+
+    def mano06_l() -> Sample:
+        env = {**m06.env, PASSPHRASE_ENV: passphrase}
+        res = run_process([str(m06.python), str(script), str(list06)], env=env)
+        _check_count(work06, ".lock", subset.files, "mano 0.6.0")
+        return Sample(res.seconds, res.rss_bytes)
+
+    def mano_small() -> Sample:
+        return timed(lambda: _lock(lock_tree, work06, passphrase))
+
+    mano_s, m06_s = interleave(
+        [mano_small, mano06_l], repeats=ctx.mode.slow_repeats, before_each=fresh06
+    )
+    rows.append(
+        ratio_row(
+            id="lock_mano06",
+            title=t_6,
+            goal="≥ 5× mano 0.6.0",
+            source="issue 6",
+            mano=Side(
+                f"lock_tree, {n} workers",
+                "mano_files.lock_tree(SAMPLE, passphrase=...)",
+                mano_s,
+                subset.bytes,
+                subset.files,
+            ),
+            reference=Side(
+                f"mano {m06.version}",
+                "for f: crypt.encrypt(f, crypt.kdf(passphrase), "
+                "filename=f+'.lock')  # as mano.sync.save",
+                m06_s,
+                subset.bytes,
+                subset.files,
+            ),
+            target=5.0,
+            meaning="mano 0.6.0 time / mano time",
+            note=f"{ctx.mode.lock06_per_stream} files of every stream; mano 0.6.0 in its own "
+            "interpreter (start-up ~0.2 s included, as a user's script would pay).",
+        )
+    )
+    shutil.rmtree(work06, ignore_errors=True)
+    shutil.rmtree(sample, ignore_errors=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- hash
+
+
+HASH_CACHE = ".mano-hashes.sqlite"
+
+
+def rows_hash(ctx: Context) -> list[Row]:
+    """hash tree with an empty cache vs ``sha1sum``; with a warm cache vs an empty one."""
+    t_c = "hash tree, empty cache (cold) vs `sha1sum`"
+    t_w = "hash tree, warm cache vs cold"
+    try:
+        hash_tree = _api("hash_tree")
+    except NotMeasured as exc:
+        return [
+            not_measured("hash_cold", t_c, "≥ 0.7× sha1sum", "issue 6", str(exc), error=True),
+            not_measured("hash_warm", t_w, "≥ 20× cold", "issue 6", str(exc), error=True),
+        ]
+    tree = ctx.tree(ctx.mode.data_tree)
+    work, listing = _prepare(ctx, tree, "hash")
+    tool, why = _tool("xargs", "sha1sum")
+
+    def drop_cache() -> None:
+        _delete(work, lambda name: not name.startswith(HASH_CACHE))
+
+    def mano_h() -> Sample:
+        return timed(lambda: _summary_info(hash_tree(work)))
+
+    def sha1sum() -> Sample:
+        assert tool
+        res = run_process([tool[0], "-0", "-a", str(listing), tool[1]])
+        if res.stdout.count("\n") != tree.files:
+            raise RuntimeError("sha1sum did not hash every file")
+        return Sample(res.seconds, res.rss_bytes)
+
+    cold_s, ref_s = interleave(
+        [mano_h, sha1sum if tool else None], repeats=ctx.mode.repeats, before_each=drop_cache
+    )
+    cold = Side(
+        f"hash_tree cold, {ctx.cores} workers",
+        "mano_files.hash_tree(TREE), no cache",
+        cold_s,
+        tree.bytes,
+        tree.files,
+    )
+    rows = [
+        ratio_row(
+            id="hash_cold",
+            title=t_c,
+            goal="≥ 0.7× sha1sum",
+            source="issue 6",
+            mano=cold,
+            reference=Side("sha1sum", "xargs -0 sha1sum <files>", ref_s, tree.bytes, tree.files)
+            if ref_s
+            else None,
+            target=0.7,
+            meaning="sha1sum time / mano time",
+            ref_reason=why,
+            note="mano also stores each hash in its SQLite cache during the cold run.",
+        )
+    ]
+    drop_cache()
+    hash_tree(work)  # fill the cache
+    (warm_s,) = interleave([mano_h], repeats=ctx.mode.repeats)
+    rows.append(
+        ratio_row(
+            id="hash_warm",
+            title=t_w,
+            goal="≥ 20× cold",
+            source="issue 6",
+            mano=Side(
+                "hash_tree warm",
+                "mano_files.hash_tree(TREE), cache filled",
+                warm_s,
+                tree.bytes,
+                tree.files,
+            ),
+            reference=cold,
+            target=20.0,
+            meaning="cold time / warm time",
+        )
+    )
+    shutil.rmtree(work)
+    return rows
+
+
+# --------------------------------------------------------------------------- report
+
+
+def rows_report(ctx: Context) -> list[Row]:
+    """coverage() of a many-file tree; reference: ``find -printf`` listing names and sizes."""
+    spec = ctx.mode.report_tree
+    title = "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing"
+    goal = "seconds at 100k files (≤ 10 s per 100k files)"
+    try:
+        coverage = _api("coverage")
+    except NotMeasured as exc:
+        return [not_measured("report", title, goal, "issue 9", str(exc), error=True)]
+    tree = ctx.tree(spec)
+    tool, why = _tool("find")
+    for _ in iter_files(tree.root):  # warm the dentry / inode caches for both sides
+        pass
+
+    def mano_timed() -> Sample:
+        sample = timed(lambda: {"files": getattr(coverage(tree.root), "files", None)})
+        if sample.info.get("files") not in (None, tree.files):
+            raise RuntimeError(
+                f"coverage counted {sample.info['files']} files, expected {tree.files}"
+            )
+        return sample
+
+    def find() -> Sample:
+        assert tool
+        res = run_process([tool[0], str(tree.root), "-type", "f", "-printf", "%s %p\n"])
+        return Sample(res.seconds, res.rss_bytes)
+
+    mano_s, ref_s = interleave([mano_timed, find if tool else None], repeats=ctx.mode.repeats)
+    mano_side = Side("coverage()", "mano_files.coverage(TREE)", mano_s, None, tree.files)
+    per_100k = mano_side.seconds / tree.files * 100_000
+    ref_side = (
+        Side("find -printf", "find TREE -type f -printf '%s %p\\n'", ref_s, None, tree.files)
+        if ref_s
+        else None
+    )
+    return [
+        Row(
+            id="report",
+            title=title,
+            goal=goal,
+            source="issue 9",
+            mano=mano_side,
+            reference=ref_side,
+            ratio=None if ref_side is None else mano_side.seconds / ref_side.seconds,
+            ratio_meaning="mano time / find time",
+            value=per_100k,
+            value_unit="s per 100k files",
+            met=per_100k <= 10.0,
+            note="coverage also builds the participant × stream × day table; find only lists."
+            + ("" if ref_side else f" Reference not measured: {why}"),
+        )
+    ]

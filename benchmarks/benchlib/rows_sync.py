@@ -1,0 +1,513 @@
+"""Rows 1-2: sync of an emulated study vs curl and mano 0.6.0; no-op re-sync; download RSS.
+
+The emulator (``mano_testing.Emulator``, v2 on) runs in this process's threads and serves every
+side alike. mano-sync, curl and mano 0.6.0 each run as child processes so their wall time and
+peak RSS (``wait4``) are theirs alone. One untimed curl pass renders and caches every file on
+the server before timing, so no side pays for the emulator's first rendering.
+
+* curl = the raw transfer limit: one ``POST /get-data/v2`` per participant (all streams, whole
+  time range: the biggest, cheapest requests possible), written to disk as the zip the server
+  sends, with the same parallelism as mano's workers. mano additionally plans windows, unzips,
+  decompresses to plain files, hashes and records a manifest.
+* mano 0.6.0 ``backfill`` of the same participants, one after the other in one process (as it
+  works), from the study's first day (not its 2015 default) so the comparison is as kind to it
+  as possible; it still sleeps 3 s between its 5-day windows, as it always does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import os
+import shutil
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchlib.context import Context
+from benchlib.measure import NotMeasured, Sample, interleave, run_process
+from benchlib.refs import require
+from benchlib.report import MiB, Row, Side, not_measured
+from benchlib.rows_files import ratio_row
+from benchlib.trees import iter_files
+
+CHILDREN = Path(__file__).resolve().parents[1] / "children"
+KEYRING_ENV = "MANO_BENCH_KEYRING"
+WORKERS = 4  # mano-sync workers and parallel curl transfers alike
+RSS_GOAL_MB = 200
+DOWNLOAD_RSS_GOAL_MB = 150
+
+
+@contextmanager
+def emulator(participants: int, days: int, scale: float) -> Iterator[Any]:
+    """A v2 emulator whose data end today (so mano 0.6.0 walks only the study's own windows)."""
+    try:
+        from mano_testing import Emulator
+    except ImportError as exc:
+        raise NotMeasured(f"mano_testing.Emulator is not available: {exc}") from exc
+    kwargs: dict[str, Any] = {
+        "participants": participants,
+        "days": days,
+        "seed": 1,
+        "v2": True,
+        "scale": scale,
+    }
+    params = inspect.signature(Emulator).parameters
+    if "start" in params:
+        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        kwargs["start"] = today - dt.timedelta(days=days - 1)
+    kwargs = {k: v for k, v in kwargs.items() if k in params or "kwargs" in params}
+    with Emulator(**kwargs) as emu:
+        yield emu
+
+
+def _keyring(emu: Any) -> dict[str, str]:
+    creds = dict(emu.credentials)
+    creds.setdefault("USERNAME", "bench")
+    creds.setdefault("PASSWORD", "bench")
+    return creds
+
+
+def _served(emu: Any) -> tuple[int, int, int]:
+    """(get-data requests, bytes sent, data members) since the last ``reset_log``."""
+    requests = sent = members = 0
+    for rec in emu.request_log:
+        if "get-data" in rec.path:
+            requests += 1
+            sent += int(rec.bytes_sent or 0)
+            m = rec.members
+            members += m if isinstance(m, int) else len(m or ())
+    return requests, sent, members
+
+
+def _data_files(root: Path) -> tuple[int, int]:
+    files = total = 0
+    for path in iter_files(root):
+        files += 1
+        total += path.stat().st_size
+    return files, total
+
+
+def _child_env(emu: Any) -> dict[str, str]:
+    env = dict(os.environ)
+    env[KEYRING_ENV] = json.dumps(_keyring(emu))
+    return env
+
+
+def _mano_sync(emu: Any, out: Path, env: dict[str, str], expected: int | None) -> Sample:
+    """One mano-sync run in a child process; checks the tree has every file."""
+    emu.reset_log()
+    res = run_process(
+        [sys.executable, str(CHILDREN / "mano_sync.py"), emu.study_id, str(out), str(WORKERS)],
+        env=env,
+    )
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    requests, sent, members = _served(emu)
+    files, size = _data_files(out)
+    if expected is not None and files != expected:
+        raise RuntimeError(
+            f"mano-sync left {files} data files, the study has {expected} (summary {summary})"
+        )
+    return Sample(
+        res.seconds,
+        res.rss_bytes,
+        {
+            **summary,
+            "requests": requests,
+            "bytes_served": sent,
+            "members_served": members,
+            "files_on_disk": files,
+            "bytes_on_disk": size,
+        },
+    )
+
+
+class Curl:
+    """One POST per participant to get-data/v2, ``WORKERS`` at a time, bodies read from files."""
+
+    def __init__(self, ctx: Context, emu: Any) -> None:
+        self.curl = require("curl")
+        self.xargs = require("xargs")
+        self.emu = emu
+        self.dir = ctx.scratch("curl")
+        base = []
+        for pid in emu.participants:
+            body = self.dir / f"{pid}.body"
+            form = {
+                "access_key": emu.access_key,
+                "secret_key": emu.secret_key,
+                "study_id": emu.study_id,
+                "participant_ids": json.dumps([pid]),
+            }
+            body.write_text(urllib.parse.urlencode(form))
+            body.chmod(0o600)
+            base.append(str(self.dir / pid))
+        self.list = self.dir / "list"
+        self.list.write_text("".join(f"{b}\n" for b in base))
+        self.url = f"{emu.url}/get-data/v2"
+
+    def __call__(self) -> Sample:
+        for old in self.dir.glob("*.zip"):
+            old.unlink()
+        self.emu.reset_log()
+        res = run_process(
+            [
+                self.xargs,
+                "-a",
+                str(self.list),
+                "-P",
+                str(WORKERS),
+                "-I{}",
+                self.curl,
+                "-sS",
+                "--fail",
+                "-o",
+                "{}.zip",
+                "--data-binary",
+                "@{}.body",
+                self.url,
+            ]
+        )
+        requests, sent, members = _served(self.emu)
+        on_disk = sum(p.stat().st_size for p in self.dir.glob("*.zip"))
+        return Sample(
+            res.seconds,
+            res.rss_bytes,
+            {
+                "requests": requests,
+                "bytes_served": sent,
+                "members_served": members,
+                "bytes_on_disk": on_disk,
+            },
+        )
+
+
+def _mano06_backfill(ctx: Context, emu: Any, out: Path, start: str) -> Sample:
+    m06 = ctx.mano06()
+    env = {**m06.env, KEYRING_ENV: json.dumps(_keyring(emu))}
+    emu.reset_log()
+    res = run_process(
+        [
+            str(m06.python),
+            str(CHILDREN / "mano06_backfill.py"),
+            emu.study_id,
+            str(out),
+            start,
+            *emu.participants,
+        ],
+        env=env,
+        timeout=7200,
+    )
+    requests, sent, members = _served(emu)
+    files, size = _data_files(out)
+    return Sample(
+        res.seconds,
+        res.rss_bytes,
+        {
+            "requests": requests,
+            "bytes_served": sent,
+            "members_served": members,
+            "files_on_disk": files,
+            "bytes_on_disk": size,
+        },
+    )
+
+
+def _bytes(samples: list[Sample]) -> int | None:
+    values = [s.info.get("bytes_served") for s in samples]
+    return max(v for v in values if isinstance(v, int)) if any(values) else None
+
+
+def rows_sync(ctx: Context) -> list[Row]:
+    """Sync vs curl (≥ 0.7×), vs mano 0.6.0 (≥ 20×), and peak RSS (≤ 200 MB)."""
+    mode = ctx.mode
+    t_curl = "first sync of an emulated study (v2) vs curl of the same bytes"
+    t_06 = "first sync vs mano 0.6.0 `backfill` of the same participants"
+    t_rss = "peak RSS of the sync process"
+    g_rss = f"≤ {RSS_GOAL_MB} MB"
+    try:
+        from mano_sync import sync_study  # noqa: F401
+    except ImportError as exc:
+        reason = f"mano_sync.sync_study is not available: {exc}"
+        return [
+            not_measured("sync_curl", t_curl, "≥ 0.7× curl", "issue 7", reason, error=True),
+            not_measured("sync_mano06", t_06, "≥ 20× mano 0.6.0", "issue 7", reason, error=True),
+            not_measured("sync_rss", t_rss, g_rss, "issue 7", reason, error=True),
+        ]
+    rows: list[Row] = []
+    with emulator(mode.sync_participants, mode.sync_days, mode.sync_scale) as emu:
+        files = emu.files()
+        expected = len(files)
+        plain = sum(f.size for f in files)
+        first = min(f.time_bin for f in files)
+        env = _child_env(emu)
+        out = ctx.work / "scratch" / "sync-out"
+
+        def mano() -> Sample:
+            shutil.rmtree(out, ignore_errors=True)
+            return _mano_sync(emu, out, env, expected)
+
+        try:
+            curl: Curl | None = Curl(ctx, emu)
+            why = ""
+        except NotMeasured as exc:
+            curl, why = None, str(exc)
+        if curl is not None:
+            curl()  # untimed warm-up: the emulator renders and caches every file once
+        mano_s, curl_s = interleave([mano, curl], repeats=mode.repeats)
+        study = (
+            f"{len(emu.participants)} participants × {mode.sync_days} days, {expected:,} "
+            f"files, {plain / 1e6:,.0f} MB plain"
+        )
+        mano_side = Side(
+            f"sync_study, {WORKERS} workers",
+            f"mano_sync.sync_study(creds, study, OUT, workers={WORKERS})",
+            mano_s,
+            _bytes(mano_s),
+            expected,
+        )
+        rows.append(
+            ratio_row(
+                id="sync_curl",
+                title=t_curl,
+                goal="≥ 0.7× curl",
+                source="issue 7",
+                mano=mano_side,
+                reference=Side(
+                    f"curl ×{WORKERS}",
+                    f"xargs -P {WORKERS} curl --data-binary @body "
+                    "URL/get-data/v2  # one request per participant",
+                    curl_s,
+                    _bytes(curl_s),
+                    expected,
+                )
+                if curl_s
+                else None,
+                target=0.7,
+                meaning="curl time / mano time",
+                ref_reason=why,
+                note=f"{study}. MB/s = bytes the emulator sent. curl only saves the zips; mano "
+                "also plans, unzips, decompresses, hashes and records every file.",
+            )
+        )
+
+        m06_side: Side | None = None
+        try:
+            ctx.mano06()
+            start = first.strftime("%Y-%m-%dT%H:%M:%S")
+            out06 = ctx.work / "scratch" / "sync-out06"
+
+            def m06() -> Sample:
+                shutil.rmtree(out06, ignore_errors=True)
+                return _mano06_backfill(ctx, emu, out06, start)
+
+            (m06_s,) = interleave([m06], repeats=mode.slow_repeats)
+            m06_side = Side(
+                f"mano {ctx.mano06().version} backfill",
+                f"for pid: mano.sync.backfill(keyring, study, pid, OUT, start_date='{start}')",
+                m06_s,
+                _bytes(m06_s),
+                expected,
+            )
+            rows.append(
+                ratio_row(
+                    id="sync_mano06",
+                    title=t_06,
+                    goal="≥ 20× mano 0.6.0",
+                    source="issue 7",
+                    mano=mano_side,
+                    reference=m06_side,
+                    target=20.0,
+                    meaning="mano 0.6.0 time / mano time",
+                    note=f"{study}. mano 0.6.0 starts at the study's first hour ({start}), walks "
+                    "5-day windows to now sleeping 3 s between them, one participant at a "
+                    "time over get-data v1.",
+                )
+            )
+        except NotMeasured as exc:
+            rows.append(not_measured("sync_mano06", t_06, "≥ 20× mano 0.6.0", "issue 7", str(exc)))
+
+    rss = mano_side.rss_bytes or 0
+    ref_rss = m06_side or (Side(f"curl ×{WORKERS}", "", curl_s) if curl_s else None)
+    rows.append(
+        Row(
+            id="sync_rss",
+            title=t_rss,
+            goal=g_rss,
+            source="issue 7",
+            mano=mano_side,
+            reference=ref_rss,
+            ratio=(rss / ref_rss.rss_bytes) if ref_rss and ref_rss.rss_bytes else None,
+            ratio_meaning="mano RSS / reference RSS",
+            value=rss / MiB,
+            value_unit="MiB",
+            met=rss / MiB <= RSS_GOAL_MB,
+            note="peak resident set size of the whole child process (wait4 ru_maxrss)",
+        )
+    )
+    shutil.rmtree(ctx.work / "scratch" / "sync-out", ignore_errors=True)
+    return rows
+
+
+def rows_resync(ctx: Context) -> list[Row]:
+    """A no-op re-sync after a complete first sync: time and bytes (≤ 5 % of the first)."""
+    mode = ctx.mode
+    title = "no-op re-sync vs first sync (time)"
+    goal = "≤ 5% of first sync" + (" at ≥ 50k files" if mode.name == "full" else "")
+    try:
+        from mano_sync import sync_study  # noqa: F401
+    except ImportError as exc:
+        return [
+            not_measured(
+                "resync",
+                title,
+                goal,
+                "issue 7",
+                f"mano_sync.sync_study is not available: {exc}",
+                error=True,
+            )
+        ]
+    with emulator(mode.resync_participants, mode.resync_days, mode.sync_scale) as emu:
+        expected = len(emu.files())
+        env = _child_env(emu)
+        out = ctx.work / "scratch" / "resync-out"
+        shutil.rmtree(out, ignore_errors=True)
+        first = _mano_sync(emu, out, env, expected)
+        (noop_s,) = interleave([lambda: _mano_sync(emu, out, env, expected)], repeats=mode.repeats)
+    shutil.rmtree(out, ignore_errors=True)
+    first_side = Side(
+        "first sync",
+        f"sync_study(..., workers={WORKERS}) into an empty folder",
+        [first],
+        first.info.get("bytes_served"),
+        expected,
+    )
+    noop_side = Side("no-op re-sync", "the same call again", noop_s, _bytes(noop_s) or 0, expected)
+    ratio = noop_side.seconds / first_side.seconds
+    re_members = max(int(s.info.get("members_served") or 0) for s in noop_s)
+    byte_ratio = (noop_side.bytes or 0) / max(1, first_side.bytes or 1)
+    return [
+        Row(
+            id="resync",
+            title=title,
+            goal=goal,
+            source="issue 7",
+            mano=noop_side,
+            reference=first_side,
+            ratio=ratio,
+            ratio_meaning="re-sync time / first-sync time",
+            met=ratio <= 0.05 and (mode.name != "full" or expected >= 50_000),
+            note=f"{expected:,} files. Bytes served on re-sync: {noop_side.bytes or 0:,} "
+            f"({byte_ratio:.2%} of the first sync's {first_side.bytes or 0:,}); data members "
+            f"re-sent: {re_members} (the server's registry reply and recent-hours re-check "
+            "only).",
+            extra={"byte_ratio": byte_ratio, "members_resent": re_members},
+        )
+    ]
+
+
+def rows_download(ctx: Context) -> list[Row]:
+    """One ~1 GB v2 download through ``BeiweClient.download``: peak RSS (< 150 MB) vs curl."""
+    title = "one ~1 GB get-data v2 download: client peak RSS"
+    goal = f"< {DOWNLOAD_RSS_GOAL_MB} MB"
+    if not ctx.mode.big_download_mb:
+        return [not_measured("download_rss", title, goal, "issue 5", "full mode only")]
+    try:
+        from mano_api import BeiweClient  # noqa: F401
+    except ImportError as exc:
+        return [
+            not_measured(
+                "download_rss",
+                title,
+                goal,
+                "issue 5",
+                f"mano_api.BeiweClient is not available: {exc}",
+                error=True,
+            )
+        ]
+    target = ctx.mode.big_download_mb * 1_000_000
+    participants, days, scale = 4, 14, 1.0
+    with emulator(participants, days, scale) as emu:
+        plain = sum(f.size for f in emu.files())
+    # v2 members are zstd; scale the study so the compressed archive is about the target size
+    ratio_guess = 4.0
+    scale = max(0.05, target * ratio_guess / max(1, plain))
+    with emulator(participants, days, scale) as emu:
+        env = _child_env(emu)
+        tmp = ctx.scratch("download")
+        curl = require("curl")
+        body = tmp / "body"
+        body.write_text(
+            urllib.parse.urlencode(
+                {
+                    "access_key": emu.access_key,
+                    "secret_key": emu.secret_key,
+                    "study_id": emu.study_id,
+                }
+            )
+        )
+        zip_path = tmp / "curl.zip"
+
+        def mano() -> Sample:
+            emu.reset_log()
+            res = run_process(
+                [sys.executable, str(CHILDREN / "mano_download.py"), emu.study_id, str(tmp)],
+                env=env,
+            )
+            info = json.loads(res.stdout.strip().splitlines()[-1])
+            return Sample(res.seconds, res.rss_bytes, info)
+
+        def curl_run() -> Sample:
+            zip_path.unlink(missing_ok=True)
+            res = run_process(
+                [
+                    curl,
+                    "-sS",
+                    "--fail",
+                    "-o",
+                    str(zip_path),
+                    "--data-binary",
+                    f"@{body}",
+                    f"{emu.url}/get-data/v2",
+                ]
+            )
+            return Sample(res.seconds, res.rss_bytes, {"archive_bytes": zip_path.stat().st_size})
+
+        curl_run()  # warm-up: render and cache every file
+        mano_s, curl_s = interleave([mano, curl_run], repeats=1)
+    shutil.rmtree(tmp, ignore_errors=True)
+    size = int(mano_s[0].info.get("archive_bytes") or 0)
+    mano_side = Side(
+        "BeiweClient.download",
+        "client.download(study, version=2) + read members",
+        mano_s,
+        size,
+        int(mano_s[0].info.get("members") or 0),
+    )
+    curl_side = Side(
+        "curl",
+        "curl --data-binary @body URL/get-data/v2 -o zip",
+        curl_s,
+        int(curl_s[0].info.get("archive_bytes") or 0),
+    )
+    rss = mano_side.rss_bytes or 0
+    return [
+        Row(
+            id="download_rss",
+            title=title,
+            goal=goal,
+            source="issue 5",
+            mano=mano_side,
+            reference=curl_side,
+            ratio=curl_side.seconds / mano_side.seconds,
+            ratio_meaning="curl time / mano time",
+            value=rss / MiB,
+            value_unit="MiB",
+            met=rss / MiB < DOWNLOAD_RSS_GOAL_MB and size >= 0.9 * target,
+            note=f"archive {size / 1e6:,.0f} MB in one request (target ~{target / 1e6:,.0f} MB)",
+        )
+    ]
