@@ -46,7 +46,7 @@ def _say(message: str) -> None:
 def build_from_emulator(root: Path, participants: int, days: int) -> bool:
     """Write the emulator's files into ``root``; False when mano-testing has no Emulator."""
     try:
-        from mano_testing import Emulator  # type: ignore[attr-defined]
+        from mano_testing import Emulator
     except ImportError:
         return False
     with Emulator(participants=participants, days=days, seed=3) as emu:

@@ -17,6 +17,7 @@ import logging
 
 from mano_sync.__about__ import __version__
 from mano_sync._adopt import AdoptionReport, adopt_tree
+from mano_sync._compare import ServerComparison, StreamQuantity, compare_with_server
 from mano_sync._errors import (
     ManifestError,
     ManoSyncError,
@@ -62,6 +63,8 @@ __all__ = [
     "ParticipantSummary",
     "PassphraseRequired",
     "SaveResult",
+    "ServerComparison",
+    "StreamQuantity",
     "SyncFailure",
     "SyncLocked",
     "SyncProgress",
@@ -69,6 +72,7 @@ __all__ = [
     "UnsafeMember",
     "adopt_tree",
     "backfill",
+    "compare_with_server",
     "download",
     "parse_member",
     "save",
