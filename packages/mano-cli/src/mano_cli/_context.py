@@ -62,7 +62,7 @@ class Settings:
     def out(self) -> Console:
         """Rich console on stdout for tables."""
         if self._stdout is None:
-            self._stdout = Console(highlight=False, soft_wrap=False)
+            self._stdout = Console(highlight=False, soft_wrap=True)
         return self._stdout
 
     @property

@@ -6,12 +6,13 @@ yield events, and this module is the only place that renders them.
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
+from typing import Any
 
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -25,17 +26,20 @@ __all__ = ["ProgressView"]
 
 
 class ProgressView:
-    """Rows keyed by a name (a participant, a phase); each counts files and bytes."""
+    """Rows keyed by a name (``total``, a participant, …), each with files and bytes.
+
+    All methods are no-ops when progress is hidden, and safe to call from worker threads.
+    """
 
     def __init__(self, s: Settings, *, transient: bool = False) -> None:
         self.enabled = s.show_progress
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
-        self._files: dict[str, tuple[int, int | None]] = {}
+        self._lock = threading.Lock()
         if self.enabled:
             self._progress = Progress(
                 TextColumn("{task.description}", markup=False),
-                BarColumn(bar_width=20),
+                BarColumn(bar_width=24),
                 TextColumn("{task.fields[files]}", markup=False),
                 DownloadColumn(),
                 TransferSpeedColumn(),
@@ -58,51 +62,54 @@ class ProgressView:
         if self._progress is not None:
             self._progress.stop()
 
-    def _files_text(self, key: str) -> str:
-        done, total = self._files.get(key, (0, None))
-        return f"{done}/{total} files" if total is not None else f"{done} files"
-
-    def row(self, key: str, description: str | None = None, *, total_bytes: int | None = None,
-            total_files: int | None = None) -> None:
-        """Create (or update the totals of) a row."""
+    def update(
+        self,
+        key: str,
+        *,
+        description: str | None = None,
+        files: int | None = None,
+        files_total: int | None = None,
+        completed: int | None = None,
+        total: int | None = None,
+        advance: int = 0,
+    ) -> None:
+        """Create or update row ``key`` with absolute counts (or ``advance`` bytes)."""
         if self._progress is None:
             return
-        done, old_total = self._files.get(key, (0, None))
-        self._files[key] = (done, total_files if total_files is not None else old_total)
-        if key not in self._tasks:
-            self._tasks[key] = self._progress.add_task(
-                description or key, total=total_bytes, files=self._files_text(key)
-            )
-        else:
-            self._progress.update(self._tasks[key], total=total_bytes, files=self._files_text(key))
+        with self._lock:
+            if key not in self._tasks:
+                self._tasks[key] = self._progress.add_task(
+                    description or key, total=total, files="", nfiles=0, nfiles_total=None
+                )
+            task_id = self._tasks[key]
+            task = self._task(task_id)
+            fields: dict[str, Any] = dict(task.fields)
+            if files is not None:
+                fields["nfiles"] = files
+            if files_total is not None:
+                fields["nfiles_total"] = files_total
+            n, n_total = fields["nfiles"], fields["nfiles_total"]
+            fields["files"] = f"{n}/{n_total} files" if n_total is not None else f"{n} files"
+            kwargs: dict[str, Any] = dict(fields)
+            if description is not None:
+                kwargs["description"] = description
+            if completed is not None:
+                kwargs["completed"] = completed
+            if total is not None:
+                kwargs["total"] = max(total, completed or 0, int(task.completed))
+            if advance:
+                kwargs["advance"] = advance
+            self._progress.update(task_id, **kwargs)
 
-    def advance(self, key: str, *, files: int = 0, nbytes: int = 0) -> None:
-        """Count finished files and transferred bytes on a row (created on first use)."""
-        if self._progress is None:
-            return
-        if key not in self._tasks:
-            self.row(key)
-        done, total = self._files.get(key, (0, None))
-        self._files[key] = (done + files, total)
-        self._progress.update(self._tasks[key], advance=nbytes, files=self._files_text(key))
-
-    def set_bytes(self, key: str, completed: int) -> None:
-        """Set the absolute byte count of a row (for callbacks that report totals so far)."""
-        if self._progress is None:
-            return
-        if key not in self._tasks:
-            self.row(key)
-        self._progress.update(self._tasks[key], completed=completed)
+    def _task(self, task_id: TaskID) -> Any:
+        assert self._progress is not None
+        return next(t for t in self._progress.tasks if t.id == task_id)
 
     def finish(self, key: str) -> None:
-        """Mark a row complete."""
+        """Mark row ``key`` complete (its total becomes what was done)."""
         if self._progress is None or key not in self._tasks:
             return
-        task = self._tasks[key]
-        total = self._progress.tasks[task].total if task < len(self._progress.tasks) else None
-        if total is not None:
-            self._progress.update(task, completed=total)
-
-
-# MofNCompleteColumn is re-exported for symmetry with Rich users; keep the import used.
-_ = MofNCompleteColumn
+        with self._lock:
+            task_id = self._tasks[key]
+            done = self._task(task_id).completed
+            self._progress.update(task_id, total=max(done, 1), completed=max(done, 1))
