@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS participants (
     synced_through INTEGER,   -- every window up to this instant completed at least once
     last_success   TEXT       -- ISO-8601 UTC end of the last fully successful sync
 );
+CREATE TABLE IF NOT EXISTS daily_bytes (
+    participant TEXT NOT NULL,
+    day         INTEGER NOT NULL,  -- UTC day start (unix seconds)
+    bytes       INTEGER NOT NULL,  -- the server's summary-statistics byte count at last sync
+    PRIMARY KEY (participant, day)
+);
 """
 
 _FORM_SUFFIX = {"plain": "", "zst": ".zst", "lock": ".lock", "zst.lock": ".zst.lock"}
@@ -332,7 +338,26 @@ class Manifest:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def daily_bytes(self, participant: str) -> dict[int, int]:
+        """The server's per-day byte counts recorded at the participant's last full sync."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT day, bytes FROM daily_bytes WHERE participant = ?", (participant,)
+            ).fetchall()
+        return {int(d): int(b) for d, b in rows}
+
     # -- writing ---------------------------------------------------------------------------
+
+    def set_daily_bytes(self, participant: str, daily: dict[int, int]) -> None:
+        """Replace a participant's recorded per-day byte counts (committed at once)."""
+        with self._lock:
+            self._db.execute("DELETE FROM daily_bytes WHERE participant = ?", (participant,))
+            self._db.executemany(
+                "INSERT INTO daily_bytes (participant, day, bytes) VALUES (?, ?, ?)",
+                [(participant, d, b) for d, b in sorted(daily.items())],
+            )
+            self._db.commit()
+            self._pending = 0
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ``meta`` table (committed at once)."""

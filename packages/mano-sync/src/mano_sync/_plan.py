@@ -86,7 +86,11 @@ class WindowPlanner:
         budget: int,
         now: float,
         ratio: float = 0.5,
+        stats_through: int | None = None,
+        lag_days: int = 7,
     ) -> None:
+        """See the class docstring; ``stats_through`` is the last day the server's statistics
+        cover for the whole study, ``lag_days`` how long after it data is still expected."""
         self._ranges = merge_ranges(ranges)
         self._daily = dict(daily_bytes or {})
         self._budget = max(1, budget)
@@ -95,7 +99,11 @@ class WindowPlanner:
         self._cursor: int | None = self._ranges[0][0] if self._ranges else None
         self._range_index = 0
         known = [b for b in self._daily.values() if b > 0]
-        self._last_stat_day = max(self._daily) if self._daily else None
+        last = max(self._daily) if self._daily else None
+        if stats_through is not None and last is not None:
+            last = max(last, stats_through)
+        self._last_stat_day = last
+        self._lag = lag_days * DAY
         self._avg_day = (sum(known) / len(known)) if known else 0.0
         # Without statistics: observed archive bytes per hour, and the next window length.
         self._observed_per_hour: float | None = None
@@ -109,7 +117,9 @@ class WindowPlanner:
     def _day_bytes(self, day: int) -> float:
         if day in self._daily:
             return self._daily[day] * self._ratio
-        if self._last_stat_day is not None and day > self._last_stat_day:
+        if self._last_stat_day is not None and self._last_stat_day < day <= (
+            self._last_stat_day + self._lag
+        ):
             return self._avg_day * self._ratio  # statistics lag behind uploads
         return 0.0
 
@@ -125,8 +135,8 @@ class WindowPlanner:
         total = 0.0
         hours = 0
         t = start
-        max_hours = _MAX_WINDOW_DAYS * 24
-        while hours < max_hours and (limit is None or t <= limit) and t <= self._now_hour:
+        # No length cap: days the statistics say are empty cost nothing to ask for.
+        while (limit is None or t <= limit) and t <= self._now_hour:
             day = t - t % DAY
             per_hour = self._day_bytes(day) / 24
             if total + per_hour > self._budget and hours > 0:

@@ -26,7 +26,7 @@ from mano_sync._names import (
     registry_key_to_send,
     storage_key_from_member,
 )
-from mano_sync._plan import DAY, EARLIEST, Window, WindowPlanner, floor_hour
+from mano_sync._plan import DAY, EARLIEST, HOUR, Window, WindowPlanner, floor_hour
 from mano_sync._save import SaveContext, SaveCounts, save_archive
 from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncProgress, SyncSummary
 
@@ -343,6 +343,7 @@ class _ParticipantInfo:
 
     total_bytes: int | None = None  # data quantities for the selected streams
     daily: dict[int, int] = field(default_factory=dict)  # UTC day start -> bytes
+    stats_through: int | None = None  # last day the study's statistics cover
 
 
 class _Run:
@@ -458,6 +459,10 @@ class _Run:
             hashes = self.client.file_hashes(pid)
         except Exception as exc:  # optional endpoint (SPEC §4.3): ignore any failure
             logger.debug("file hashes unavailable for %s: %s", pid, exc)
+            hashes = None
+        if hashes is None:
+            # Current servers fail it for everyone with data: do not ask again this run.
+            self.use_file_hashes = False
             return []
         if not hashes:
             return []
@@ -478,6 +483,27 @@ class _Run:
             if norm is None or (have is not None and norm in have):
                 continue
             ranges.append((m.hour, m.hour))
+        return ranges
+
+    def _changed_days(self, pid: str, info: _ParticipantInfo) -> list[tuple[int, int | None]]:
+        """Days whose server byte count changed since our last full sync (late uploads).
+
+        The statistics' days may be in the study's time zone, so a day is widened by one day
+        on each side.
+        """
+        if not info.daily or self.manifest.participant(pid).synced_through is None:
+            return []
+        before = self.manifest.daily_bytes(pid)
+        if not before:
+            return []
+        ranges: list[tuple[int, int | None]] = []
+        for day, size in info.daily.items():
+            if before.get(day, 0) != size:
+                ranges.append((day - DAY, day + 2 * DAY - HOUR))
+        if ranges:
+            logger.info(
+                "%s: server statistics changed on %d day(s); re-checking them", pid, len(ranges)
+            )
         return ranges
 
     def _ranges(
@@ -584,7 +610,7 @@ class _Run:
         if info.total_bytes == 0 and before == 0 and not damaged:
             self.emit("participant", pid, "no data on the server")
             return ParticipantSummary(pid, skipped="no data on the server")
-        extra = damaged + self._hash_ranges(pid)
+        extra = damaged + self._hash_ranges(pid) + self._changed_days(pid, info)
         ranges = self._ranges(pid, info, extra)
         planner = WindowPlanner(
             ranges,
@@ -592,6 +618,7 @@ class _Run:
             budget=self.request_bytes,
             now=time.time(),
             ratio=self.ratio,
+            stats_through=info.stats_through,
         )
 
         def counter(p: str) -> SaveCounts:
@@ -643,6 +670,8 @@ class _Run:
         failures.extend(counts.failed)
         finished = not self.stop.is_set() and not any(f.name is None for f in failures)
         self.manifest.update_participant(pid, success=finished and not failures)
+        if finished and not failures and info.daily:
+            self.manifest.set_daily_bytes(pid, info.daily)
         after = len(self.manifest.files(pid))
         del after
         total_rows = sum(
@@ -719,6 +748,9 @@ def _study_statistics(
             infos[who].daily[int(d.timestamp())] = total
     except Exception as exc:
         logger.info("summary statistics unavailable (%s); planning from data quantities", exc)
+    through = max((d for info in infos.values() for d in info.daily), default=None)
+    for info in infos.values():
+        info.stats_through = through
     return infos
 
 
