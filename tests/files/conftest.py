@@ -75,7 +75,7 @@ def make_tree(tmp_path: Path) -> Callable[..., dict[str, bytes]]:
         seed = 0
         for pid in pids:
             for stream in STREAMS:
-                for hour in range(hours):
+                for hour in range(2, 2 + hours):
                     seed += 1
                     rel = relpath_for(stream, pid, hour)
                     data = content_for(stream, seed, rows)

@@ -35,6 +35,8 @@ from mano_files._errors import (
     UnsupportedEncryption,
     WrongPassphrase,
 )
+from mano_files._hashcache import CACHE_NAME, HashCache
+from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
 from mano_files._paths import (
     AUDIO_STREAMS,
     FORM_SUFFIXES,
@@ -45,6 +47,20 @@ from mano_files._paths import (
     Form,
     form_of,
     parse_data_path,
+)
+from mano_files._tree import (
+    FileFailure,
+    ProgressEvent,
+    TreeSummary,
+    VerifyReport,
+    compress_tree,
+    decompress_tree,
+    hash_tree,
+    iter_data_files,
+    load_manifest,
+    lock_tree,
+    unlock_tree,
+    verify_tree,
 )
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -72,6 +88,25 @@ __all__ = [
     "remove_stale_temp_files",
     "sha1_b64_file",
     "write_data_file",
+    # trees
+    "CACHE_NAME",
+    "FileFailure",
+    "HashCache",
+    "ProgressEvent",
+    "TreeSummary",
+    "VerifyReport",
+    "compress_tree",
+    "decompress_tree",
+    "hash_tree",
+    "iter_data_files",
+    "load_manifest",
+    "lock_tree",
+    "unlock_tree",
+    "verify_tree",
+    # mano compatibility
+    "compress_to_zst_files",
+    "decompress_zst_files",
+    "set_threads",
     # errors
     "CorruptFile",
     "CorruptZstd",

@@ -1,0 +1,839 @@
+"""Tree operations: compress, decompress, lock, unlock, hash and verify whole data folders.
+
+Every operation walks the folder (a study folder, a participant folder, any folder inside the
+layout, or a single data file), touches only Beiwe data files (their last path components must
+read ``<pid>/<stream>/[<survey_id>/]<time>.<ext>[.zst][.lock]``), and leaves hidden files, other
+files and symbolic links alone, listing them in :attr:`TreeSummary.skipped_paths`. Files are
+processed in parallel by ``workers`` threads (zstd, AES and SHA-1 release the GIL); one file
+failing never stops the others. Each operation first deletes ``.*.mano-tmp`` leftovers of
+interrupted runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from mano_files._atomic import is_temp_name, remove_stale_temp_files
+from mano_files._crypto import LockKey, derive_key
+from mano_files._datafile import (
+    DEFAULT_LEVEL,
+    _hash_path,
+    convert_file,
+    reading_key,
+    validate_level,
+)
+from mano_files._errors import (
+    InvalidDataPath,
+    InvalidOption,
+    LocalIOError,
+    ManifestError,
+    ManoFilesError,
+    wrap_os_error,
+)
+from mano_files._hashcache import CACHE_NAME, HashCache
+from mano_files._paths import FORM_SUFFIXES, DataPath, Form, parse_data_path, validate_streams
+
+__all__ = [
+    "FileFailure",
+    "ProgressEvent",
+    "TreeSummary",
+    "VerifyReport",
+    "compress_tree",
+    "decompress_tree",
+    "default_workers",
+    "hash_tree",
+    "iter_data_files",
+    "lock_tree",
+    "set_default_workers",
+    "unlock_tree",
+    "verify_tree",
+]
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["done", "skipped", "failed"]
+_RACY_NS: Final = 100_000_000  # files changed this close to being hashed are not cached
+
+_default_workers: int | None = None
+
+
+def set_default_workers(n: int | None) -> None:
+    """Set the worker count used when an operation gets ``workers=None`` (None: all cores)."""
+    global _default_workers
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise InvalidOption(f"the number of threads must be a positive integer, not {n!r}")
+    _default_workers = n
+
+
+def default_workers() -> int:
+    """The worker count used when none is given: :func:`set_threads` or ``os.cpu_count()``."""
+    return _default_workers or os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class FileFailure:
+    """A path and why it failed or was left alone."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Reported to the ``progress`` callback once per data file, from the calling thread.
+
+    Attributes:
+        path: The file handled.
+        outcome: ``done``, ``skipped`` or ``failed``.
+        bytes_in: Bytes read (the file's size).
+        bytes_out: Bytes written.
+        completed: Files finished so far, this one included.
+        total: Data files the operation will look at.
+        reason: Why it was skipped or failed.
+    """
+
+    path: Path
+    outcome: Outcome
+    bytes_in: int
+    bytes_out: int
+    completed: int
+    total: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TreeSummary:
+    """What a tree operation did.
+
+    Attributes:
+        done: Data files converted (or hashed).
+        skipped: Data files left as they were (already in the wanted form, stream not
+            selected, target exists...).
+        failed: Files that failed, with reasons.
+        bytes_in: Bytes read from the files done.
+        bytes_out: Bytes written (for hash: plain bytes hashed).
+        skipped_paths: Entries worth telling the user about that were left alone: refused
+            overwrites, hidden files, symbolic links, files that are not Beiwe data.
+        hashes: For :func:`hash_tree`: ``{plain relpath: sha1_b64}``; empty otherwise.
+    """
+
+    done: int
+    skipped: int
+    failed: list[FileFailure]
+    bytes_in: int
+    bytes_out: int
+    skipped_paths: list[FileFailure] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def iter_data_files(
+    folder: str | os.PathLike[str],
+    *,
+    streams: Iterable[str] | None = None,
+    skipped: list[FileFailure] | None = None,
+) -> Iterator[tuple[Path, DataPath]]:
+    """Yield ``(path, DataPath)`` for every Beiwe data file under ``folder`` (sorted walk).
+
+    Hidden entries are not entered; mano's own state files (``.mano-*``) and temp files are
+    passed over silently, other hidden entries, symbolic links and non-data files are appended
+    to ``skipped`` (when given) with the reason. ``folder`` may also be a single data file.
+
+    Args:
+        folder: A study folder, any folder inside one, or one data file.
+        streams: Only yield files of these streams (default: all).
+        skipped: A list collecting what was left alone.
+
+    Raises:
+        LocalIOError: ``folder`` does not exist or cannot be listed.
+    """
+    wanted = validate_streams(streams) if streams is not None else None
+    root = Path(folder)
+
+    def note(path: str, reason: str) -> None:
+        if skipped is not None:
+            skipped.append(FileFailure(Path(path), reason))
+
+    def consider(path: str) -> tuple[Path, DataPath] | None:
+        try:
+            dp = parse_data_path(path)
+        except InvalidDataPath:
+            note(path, "not a Beiwe data file: left alone")
+            return None
+        if wanted is not None and dp.stream not in wanted:
+            return None
+        return Path(path), dp
+
+    try:
+        if root.is_symlink():
+            note(str(root), "symbolic link: left alone")
+            return
+        if root.is_file():
+            found = consider(str(root.absolute()))
+            if found:
+                yield found
+            return
+        if not root.is_dir():
+            raise FileNotFoundError(2, "No such file or directory", str(root))
+    except OSError as exc:
+        raise wrap_os_error(exc, root, "read") from exc
+
+    stack = [str(root.absolute())]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            note(current, f"cannot list folder: {exc.strerror or exc}")
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            try:
+                if name.startswith("."):
+                    if not (name.startswith(".mano-") or is_temp_name(name)):
+                        note(entry.path, "hidden entry: left alone")
+                    continue
+                if entry.is_symlink():
+                    note(entry.path, "symbolic link: left alone")
+                elif entry.is_dir(follow_symlinks=False):
+                    subdirs.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    found = consider(entry.path)
+                    if found:
+                        yield found
+                else:
+                    note(entry.path, "not a regular file: left alone")
+            except OSError as exc:
+                note(entry.path, f"cannot inspect: {exc.strerror or exc}")
+        stack.extend(reversed(subdirs))
+
+
+# --------------------------------------------------------------------------- running
+
+
+_Result = tuple[Outcome, int, int, "str | None", Any]
+_Job = tuple[Path, DataPath]
+
+
+def _run(
+    jobs: list[_Job],
+    work: Callable[[Path, DataPath], _Result],
+    *,
+    workers: int | None,
+    progress: Progress | None,
+    skipped_paths: list[FileFailure],
+    on_result: Callable[[Path, DataPath, _Result], None] | None = None,
+    pre_done: int = 0,
+) -> TreeSummary:
+    n_workers = workers if workers is not None else default_workers()
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise InvalidOption(f"workers must be a positive integer, not {workers!r}")
+    total = len(jobs) + pre_done
+    done = skipped = bytes_in = bytes_out = 0
+    failed: list[FileFailure] = []
+    completed = pre_done
+    results: queue.SimpleQueue[tuple[Path, DataPath, _Result] | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    feed = iter(jobs)
+    feed_lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            while not stop.is_set():
+                with feed_lock:
+                    job = next(feed, None)
+                if job is None:
+                    return
+                path, dp = job
+                try:
+                    result = work(path, dp)
+                except ManoFilesError as exc:
+                    result = ("failed", 0, 0, str(exc), None)
+                except OSError as exc:
+                    result = ("failed", 0, 0, str(wrap_os_error(exc, path, "process")), None)
+                except Exception as exc:  # a bug or an unexpected library error: keep going
+                    logger.exception("unexpected error on %s", path)
+                    result = ("failed", 0, 0, f"unexpected error: {exc!r}", None)
+                results.put((path, dp, result))
+        finally:
+            results.put(None)
+
+    n_threads = max(1, min(n_workers, len(jobs)))
+    pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="mano-files")
+    try:
+        for _ in range(n_threads):
+            pool.submit(worker)
+        finished = 0
+        while finished < n_threads:
+            try:
+                item = results.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                finished += 1
+                continue
+            path, dp, result = item
+            outcome, b_in, b_out, reason, _extra = result
+            completed += 1
+            if outcome == "done":
+                done += 1
+                bytes_in += b_in
+                bytes_out += b_out
+            elif outcome == "skipped":
+                skipped += 1
+                if reason:
+                    skipped_paths.append(FileFailure(path, reason))
+            else:
+                failed.append(FileFailure(path, reason or "failed"))
+                logger.warning("%s: %s", path, reason)
+            if on_result is not None:
+                on_result(path, dp, result)
+            if progress is not None:
+                progress(ProgressEvent(path, outcome, b_in, b_out, completed, total, reason))
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
+    return TreeSummary(done, skipped, failed, bytes_in, bytes_out, skipped_paths)
+
+
+def _prepare(
+    folder: str | os.PathLike[str], streams: Iterable[str] | None, clean_tmp: bool
+) -> tuple[list[_Job], list[FileFailure]]:
+    if clean_tmp and Path(folder).is_dir():
+        remove_stale_temp_files(folder)
+    skipped_paths: list[FileFailure] = []
+    jobs = list(iter_data_files(folder, streams=streams, skipped=skipped_paths))
+    return jobs, skipped_paths
+
+
+def _target_exists(final: Path) -> _Result:
+    return ("skipped", 0, 0, f"{final.name} already exists (use overwrite to replace it)", None)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise wrap_os_error(exc, path, "delete") from exc
+
+
+def _convert_job(
+    path: Path,
+    dp: DataPath,
+    target_form: Form,
+    *,
+    key: LockKey | None,
+    level: int,
+    overwrite: bool,
+    delete_source: bool,
+    fsync: bool,
+) -> _Result:
+    plain = path.with_name(dp.plain_name)
+    final = plain.with_name(plain.name + FORM_SUFFIXES[target_form])
+    if not overwrite and os.path.lexists(final):
+        return _target_exists(final)
+    size_in, size_out, _final, _sha = convert_file(
+        path, plain, target_form, key=key, level=level, overwrite=overwrite, fsync=fsync
+    )
+    if delete_source:
+        _unlink(path)
+    return ("done", size_in, size_out, None, None)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def compress_tree(
+    folder: str | os.PathLike[str],
+    *,
+    level: int = DEFAULT_LEVEL,
+    delete_original: bool = False,
+    overwrite: bool = False,
+    streams: Iterable[str] | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    fsync: bool = False,
+) -> TreeSummary:
+    """Compress every plain data file to ``.zst`` (checksummed frame with content size).
+
+    Args:
+        folder: Study folder, a folder inside it, or one data file.
+        level: zstd level 1-22 (2, like the server, by default).
+        delete_original: Delete each plain file once its ``.zst`` is safely written.
+        overwrite: Replace existing ``.zst`` files; otherwise such files are skipped.
+        streams: Only these streams (default: all).
+        workers: Parallel threads (default: :func:`set_threads` or all cores).
+        progress: Called with a :class:`ProgressEvent` after each data file.
+        fsync: fsync every written file (durable, slower).
+
+    Returns:
+        A :class:`TreeSummary`; locked and already compressed files count as skipped.
+    """
+    validate_level(level)
+    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+
+    def work(path: Path, dp: DataPath) -> _Result:
+        if dp.form != "plain":
+            return ("skipped", 0, 0, None, None)
+        return _convert_job(
+            path, dp, "zst", key=None, level=level, overwrite=overwrite,
+            delete_source=delete_original, fsync=fsync,
+        )  # fmt: skip
+
+    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+
+
+def decompress_tree(
+    folder: str | os.PathLike[str],
+    *,
+    delete_zst: bool = False,
+    overwrite: bool = False,
+    streams: Iterable[str] | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    fsync: bool = False,
+) -> TreeSummary:
+    """Decompress every ``.zst`` data file to its plain form (multi-frame files read whole).
+
+    Args:
+        folder: Study folder, a folder inside it, or one data file.
+        delete_zst: Delete each ``.zst`` once its plain file is safely written.
+        overwrite: Replace existing plain files; otherwise such files are skipped.
+        streams, workers, progress, fsync: As for :func:`compress_tree`.
+
+    Returns:
+        A :class:`TreeSummary`; damaged ``.zst`` files are failures (nothing is written).
+    """
+    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+
+    def work(path: Path, dp: DataPath) -> _Result:
+        if dp.form != "zst":
+            return ("skipped", 0, 0, None, None)
+        return _convert_job(
+            path, dp, "plain", key=None, level=DEFAULT_LEVEL, overwrite=overwrite,
+            delete_source=delete_zst, fsync=fsync,
+        )  # fmt: skip
+
+    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+
+
+def _writing_key(passphrase: str | LockKey) -> LockKey:
+    if isinstance(passphrase, LockKey):
+        if passphrase.key:
+            return passphrase
+        if passphrase._passphrase is None:  # pragma: no cover
+            raise InvalidOption("the key carries no passphrase")
+        return derive_key(passphrase._passphrase)
+    return derive_key(passphrase)
+
+
+def _reading_key(passphrase: str | LockKey) -> LockKey:
+    return passphrase if isinstance(passphrase, LockKey) else reading_key(passphrase)
+
+
+def lock_tree(
+    folder: str | os.PathLike[str],
+    passphrase: str | LockKey,
+    *,
+    streams: Iterable[str] | None = None,
+    level: int = DEFAULT_LEVEL,
+    delete_original: bool = True,
+    overwrite: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    fsync: bool = False,
+) -> TreeSummary:
+    """Encrypt data files at rest: compress, then encrypt to ``.csv.zst.lock`` (cryptease format).
+
+    The key is derived once for the whole run (one salt, a fresh IV per file); cryptease and
+    mano 0.6.0 read the result. ``.zst`` files are encrypted as they are (no recompression).
+
+    Args:
+        folder: Study folder, a folder inside it, or one data file.
+        passphrase: The passphrase, or a :class:`LockKey` from :func:`derive_key`.
+        streams: Streams to lock (default: all), e.g. ``["gps", "audio_recordings"]``.
+        level: zstd level for plain files.
+        delete_original: Delete the unlocked file once the locked one is written (default:
+            yes; keeping plaintext beside it would defeat the purpose).
+        overwrite: Replace existing ``.zst.lock`` files; otherwise such files are skipped.
+        workers, progress, fsync: As for :func:`compress_tree`.
+
+    Returns:
+        A :class:`TreeSummary`; already locked files count as skipped.
+    """
+    validate_level(level)
+    if not isinstance(passphrase, LockKey):
+        _reading_key(passphrase)  # validates before the walk
+    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+    key = _writing_key(passphrase)
+
+    def work(path: Path, dp: DataPath) -> _Result:
+        if dp.form not in ("plain", "zst"):
+            return ("skipped", 0, 0, None, None)
+        return _convert_job(
+            path, dp, "zst.lock", key=key, level=level, overwrite=overwrite,
+            delete_source=delete_original, fsync=fsync,
+        )  # fmt: skip
+
+    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+
+
+def unlock_tree(
+    folder: str | os.PathLike[str],
+    passphrase: str | LockKey,
+    *,
+    keep_compressed: bool = False,
+    streams: Iterable[str] | None = None,
+    delete_locked: bool = True,
+    overwrite: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    fsync: bool = False,
+) -> TreeSummary:
+    """Decrypt ``.lock`` / ``.zst.lock`` files to plain files (or ``.zst`` with keep_compressed).
+
+    Keys are derived once per salt: a tree written by mano costs one derivation, a mano 0.6.0
+    tree (one salt per file) one per file. A wrong passphrase is detected (zstd magic and
+    checksums for ``.zst.lock``, a plausibility check of the content for legacy ``.lock``) and
+    nothing is written for that file.
+
+    Args:
+        folder: Study folder, a folder inside it, or one data file.
+        passphrase: The passphrase (or a :class:`LockKey` carrying it).
+        keep_compressed: Write ``.csv.zst`` instead of ``.csv`` (legacy plain ``.lock`` files
+            are compressed on the way).
+        streams: Only these streams (default: all).
+        delete_locked: Delete the locked file once the unlocked one is written (default yes).
+        overwrite: Replace existing targets; otherwise such files are skipped.
+        workers, progress, fsync: As for :func:`compress_tree`.
+    """
+    key = _reading_key(passphrase)
+    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+    target: Form = "zst" if keep_compressed else "plain"
+
+    def work(path: Path, dp: DataPath) -> _Result:
+        if dp.form not in ("lock", "zst.lock"):
+            return ("skipped", 0, 0, None, None)
+        return _convert_job(
+            path, dp, target, key=key, level=DEFAULT_LEVEL, overwrite=overwrite,
+            delete_source=delete_locked, fsync=fsync,
+        )  # fmt: skip
+
+    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+
+
+def _find_cache_root(folder: Path) -> Path:
+    """The study folder holding (or to hold) the hash cache: an ancestor with mano state."""
+    start = folder if folder.is_dir() else folder.parent
+    probe = start.absolute()
+    for candidate in (probe, *list(probe.parents)[:3]):
+        if (candidate / CACHE_NAME).exists() or (candidate / ".mano-sync.sqlite").exists():
+            return candidate
+    return probe
+
+
+def hash_tree(
+    folder: str | os.PathLike[str],
+    *,
+    passphrase: str | LockKey | None = None,
+    streams: Iterable[str] | None = None,
+    cache: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> TreeSummary:
+    """SHA-1 (base64) of the plain content of every data file, in any form.
+
+    Results are cached in ``.mano-hashes.sqlite`` in the study folder (the nearest ancestor
+    already holding mano state, else ``folder``), keyed by relative path, size and mtime_ns,
+    so an unchanged tree re-hashes at the speed of ``stat``.
+
+    Args:
+        folder: Study folder, a folder inside it, or one data file.
+        passphrase: Needed to hash ``.lock`` files (otherwise they fail with KeyRequired).
+        streams: Only these streams (default: all).
+        cache: Use and update the persistent cache.
+        workers, progress: As for :func:`compress_tree`.
+
+    Returns:
+        A :class:`TreeSummary` whose ``hashes`` maps each file's plain relative path
+        (``<pid>/<stream>/[<survey>/]<name>``, no ``.zst``/``.lock``) to its ``sha1_b64``;
+        ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed.
+    """
+    key = _reading_key(passphrase) if passphrase is not None else None
+    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=False)
+    hashes: dict[str, str] = {}
+    store: HashCache | None = None
+    entries: dict[str, tuple[int, int, str]] = {}
+    cache_root = Path(folder)
+    if cache:
+        cache_root = _find_cache_root(Path(folder))
+        try:
+            store = HashCache(cache_root)
+            entries = store.load()
+        except (LocalIOError, OSError) as exc:
+            logger.warning("hash cache unavailable (%s); hashing without it", exc)
+            store = None
+    cache_root_s = str(cache_root.absolute())
+    prefix_len = len(cache_root_s) + 1
+
+    def rel(path: Path) -> str:
+        text = str(path)
+        return text[prefix_len:].replace(os.sep, "/") if text.startswith(cache_root_s) else text
+
+    misses: list[_Job] = []
+    hits = 0
+    hit_events: list[tuple[Path, int]] = []
+    for path, dp in jobs:
+        if store is not None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                misses.append((path, dp))
+                continue
+            entry = entries.get(rel(path))
+            if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+                hashes[dp.plain_relpath] = entry[2]
+                hits += 1
+                hit_events.append((path, st.st_size))
+                continue
+        misses.append((path, dp))
+
+    total = len(jobs)
+    if progress is not None:
+        for i, (path, size) in enumerate(hit_events, 1):
+            progress(ProgressEvent(path, "done", size, 0, i, total, "cached"))
+    new_rows: list[tuple[str, int, int, str]] = []
+
+    def work(path: Path, dp: DataPath) -> _Result:
+        before = os.stat(path)
+        sha1, plain_size = _hash_path(path, key)
+        after = os.stat(path)
+        stable = (
+            before.st_size == after.st_size
+            and before.st_mtime_ns == after.st_mtime_ns
+            and after.st_mtime_ns < time.time_ns() - _RACY_NS
+        )
+        row = (rel(path), after.st_size, after.st_mtime_ns, sha1) if stable else None
+        return ("done", before.st_size, plain_size, None, (sha1, row))
+
+    def on_result(path: Path, dp: DataPath, result: _Result) -> None:
+        if result[0] == "done":
+            sha1, row = result[4]
+            hashes[dp.plain_relpath] = sha1
+            if row is not None:
+                new_rows.append(row)
+
+    summary = _run(
+        misses,
+        work,
+        workers=workers,
+        progress=progress if progress is None else _shift(progress, total),
+        skipped_paths=skipped_paths,
+        on_result=on_result,
+        pre_done=hits,
+    )
+    if store is not None:
+        try:
+            if new_rows:
+                store.put_many(new_rows)
+            if streams is None and Path(folder).absolute() == cache_root.absolute():
+                seen = {rel(p) for p, _ in jobs}
+                gone = [p for p in entries if p not in seen]
+                if gone:
+                    store.forget(gone)
+        finally:
+            store.close()
+    return TreeSummary(
+        summary.done + hits,
+        summary.skipped,
+        summary.failed,
+        summary.bytes_in + sum(size for _, size in hit_events),
+        summary.bytes_out,
+        summary.skipped_paths,
+        hashes,
+    )
+
+
+def _shift(progress: Progress, total: int) -> Progress:
+    def wrapped(event: ProgressEvent) -> None:
+        progress(
+            ProgressEvent(
+                event.path,
+                event.outcome,
+                event.bytes_in,
+                event.bytes_out,
+                event.completed,
+                total,
+                event.reason,
+            )
+        )
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Local files compared with a manifest.
+
+    Attributes:
+        matched: Files whose hash equals the manifest's.
+        mismatched: Plain relpaths whose content differs from the manifest.
+        missing: In the manifest, absent locally.
+        extra: Present locally, absent from the manifest.
+        failed: Local files that could not be hashed.
+        unchecked: Manifest entries without a usable hash (empty or null values).
+    """
+
+    matched: int
+    mismatched: list[str]
+    missing: list[str]
+    extra: list[str]
+    failed: list[FileFailure]
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is mismatched, missing or failed."""
+        return not (self.mismatched or self.missing or self.failed)
+
+
+def _normalise_key(key: str) -> str:
+    try:
+        dp = parse_data_path(key.strip().lstrip("/"))
+    except InvalidDataPath:
+        return key
+    name = dp.plain_name
+    if len(name) > 10 and name[10] == "T":  # the file-hashes endpoint's isoformat names
+        name = f"{name[:10]} {name[11:]}"
+    return f"{dp.folder}/{name}"
+
+
+def _normalise_hash(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if len(text) == 40:
+        try:
+            return base64.b64encode(bytes.fromhex(text)).decode("ascii")
+        except ValueError:
+            pass
+    try:
+        if len(base64.b64decode(text, validate=True)) == 20:
+            return text
+    except (binascii.Error, ValueError):
+        pass
+    return None
+
+
+def load_manifest(manifest: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, str | None]:
+    """Read a manifest: a mapping or a JSON file of ``{relpath: sha1_b64 or hex}``.
+
+    Keys are normalised to plain relpaths (``.zst``/``.lock`` removed, ``T`` separators of the
+    server's file-hashes endpoint turned into spaces); values to base64, or None when unusable.
+    """
+    data: Any
+    if isinstance(manifest, Mapping):
+        data = manifest
+    else:
+        try:
+            with open(manifest, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest {os.fspath(manifest)!r}: {exc}") from exc
+        except ValueError as exc:
+            raise ManifestError(
+                f"manifest {os.fspath(manifest)!r} is not valid JSON: {exc}"
+            ) from exc
+        if not isinstance(data, dict):
+            raise ManifestError(
+                f"manifest {os.fspath(manifest)!r} must be a JSON object of path -> sha1"
+            )
+    return {_normalise_key(str(k)): _normalise_hash(v) for k, v in data.items()}
+
+
+def verify_tree(
+    folder: str | os.PathLike[str],
+    manifest: Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    passphrase: str | LockKey | None = None,
+    streams: Iterable[str] | None = None,
+    cache: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Recompute hashes (via :func:`hash_tree`) and compare them with a manifest.
+
+    Args:
+        folder: The study folder (manifest keys are relative to it:
+            ``<pid>/<stream>/[<survey>/]<name>``, any form suffix).
+        manifest: ``{relpath: sha1}`` (base64 or hex) or the path of a JSON file holding one.
+        passphrase, streams, cache, workers, progress: As for :func:`hash_tree`.
+
+    Returns:
+        A :class:`VerifyReport`.
+    """
+    expected = load_manifest(manifest)
+    if streams is not None:
+        chosen = validate_streams(streams)
+        expected = {
+            k: v for k, v in expected.items() if k.split("/")[1:2] and k.split("/")[1] in chosen
+        }
+    summary = hash_tree(
+        folder, passphrase=passphrase, streams=streams, cache=cache, workers=workers,
+        progress=progress,
+    )  # fmt: skip
+    failed_plain = set()
+    for failure in summary.failed:
+        try:
+            failed_plain.add(parse_data_path(failure.path).plain_relpath)
+        except InvalidDataPath:
+            pass
+    matched = 0
+    mismatched: list[str] = []
+    missing: list[str] = []
+    unchecked: list[str] = []
+    for rel, want in sorted(expected.items()):
+        have = summary.hashes.get(rel)
+        if have is None:
+            if rel not in failed_plain:
+                missing.append(rel)
+        elif want is None:
+            unchecked.append(rel)
+        elif have == want:
+            matched += 1
+        else:
+            mismatched.append(rel)
+    extra = sorted(set(summary.hashes) - set(expected))
+    return VerifyReport(matched, mismatched, missing, extra, summary.failed, unchecked)
