@@ -111,3 +111,30 @@ def test_subprocess_run(mano: RunFn, tree: Path) -> None:
     result = mano(["report", str(tree)])
     assert result.exit_code == 0, result.stderr
     assert "bad22222" in result.stdout.splitlines()[1]
+
+
+def test_compare_lists_exactly_deleted_files(
+    cli: RunFn, tmp_path: Path, beiwe_env: Callable[[object], dict[str, str]]
+) -> None:
+    from mano_testing import Emulator
+
+    with Emulator(participants=2, days=2, seed=21) as emu:
+        root = tmp_path / "synced"
+        for f in emu.files():
+            target = root / f.zip_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.data())
+        names = sorted(f.zip_name for f in emu.files())
+        deleted = sorted([names[0], names[7], names[-1]])
+        for name in deleted:
+            (root / name).unlink()
+        env = beiwe_env(emu)
+        result = cli(["report", str(root), "--compare", emu.study_name], env=env)
+        assert result.exit_code == 0, result.stderr
+        listed = result.stdout.split("On the server but not in the folder (3):\n", 1)[1]
+        assert [line.strip() for line in listed.strip().splitlines()] == deleted
+        assert "3 missing, 0 changed" in result.stderr
+        as_json = cli(["report", str(root), "--json", "--compare", emu.study_id], env=env)
+        data = json.loads(as_json.stdout)
+        assert data["compare"]["missing"] == deleted and data["compare"]["complete"] is False
+        assert data["settings_known"] is True

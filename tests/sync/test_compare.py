@@ -141,3 +141,32 @@ def test_quantities_side_by_side(emu: Emulator, client: BeiweClient, tmp_path: P
         assert q.local_bytes == q.local_plain_bytes == sum(len(f.data()) for f in files)
     data = result.to_dict()
     assert data["complete"] is True and len(data["quantities"]) == len(result.quantities)
+
+
+def test_after_real_sync_only_deleted_files_come_back(tmp_path: Path) -> None:
+    from mano_sync import sync_study
+
+    with Emulator(participants=2, days=2, seed=21) as emu:
+        root = tmp_path / "synced"
+        summary = sync_study(emu.credentials, emu.study_id, root)
+        assert not summary.failed
+        files = sorted(f.zip_name for f in emu.files())
+        unchunked = [
+            f.zip_name
+            for f in emu.files()
+            if f.stream in {"survey_answers", "ambient_audio", "audio_recordings"}
+        ]
+        deleted = sorted({files[3], files[-2], *unchunked[:2]})
+        for name in deleted:
+            disk_path(root, name).unlink()
+        with BeiweClient(emu.credentials) as client:
+            emu.reset_log()
+            result = compare_with_server(client, emu.study_id, root)
+        assert list(result.missing) == deleted
+        assert result.changed == () and result.unverified == ()
+        # The manifest names every unchunked file, so the registry covers every local file
+        # and the server sends back only the deleted ones.
+        assert result.registry_size == len(files) - len(deleted)
+        sent = [r for r in emu.request_log if "get-data" in r.path]
+        assert len(sent) == 1 and sent[0].members == len(deleted)
+        assert sorted(n.removesuffix(".zst") for n in sent[0].names) == deleted
