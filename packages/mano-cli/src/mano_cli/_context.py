@@ -125,6 +125,9 @@ def configure_logging(s: Settings) -> None:
     root.setLevel(root_level)
     for name in ("urllib3", "requests"):
         logging.getLogger(name).setLevel(max(root_level, logging.WARNING))
+    # Per-file problems are summarised by the command itself; show them one by one with -v.
+    for name in ("mano_files", "mano_sync"):
+        logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else logging.ERROR)
 
 
 def stdin_is_tty() -> bool:

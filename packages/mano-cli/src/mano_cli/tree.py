@@ -1,27 +1,379 @@
-"""`mano compress|decompress|lock|unlock|verify DIR`."""
+"""`mano compress|decompress|lock|unlock|verify DIR`: work on a local data tree.
+
+A study folder (one holding ``.mano-sync.sqlite``) is locked with the same lock as
+``mano sync`` while a command runs, so overlapping runs exit with code 6, and the sync
+manifest is told about files that changed form (so the next sync does not fetch them again).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from mano_cli._context import (
+    LOCK_PASS_VAR,
+    Settings,
+    check_streams,
+    confirm,
+    existing_folder,
+    jsonable,
+    load_credentials,
+    settings,
+    split_values,
+)
+from mano_cli._errors import EXIT_USAGE, CliError, PartialFailure, UsageProblem
+from mano_cli._output import dumps, write_text
+from mano_cli._progress import ProgressView
+
+if TYPE_CHECKING:
+    from mano_auth import Credentials
+    from mano_files import TreeSummary
 
 __all__ = ["compress", "decompress", "lock", "unlock", "verify"]
 
+logger = logging.getLogger(__name__)
 
-def compress(ctx: typer.Context) -> None:
-    """Compress."""
+FOLDER_ARG = typer.Argument(..., metavar="DIR", help="Study folder, a folder inside it, or one data file.")
+STREAM_OPT = typer.Option(None, "--stream", "-s", metavar="STREAM", help="Only these data streams (repeatable).")
+JSON_OPT = typer.Option(False, "--json", help="Print the summary as JSON.")
+STUDY_OPT = typer.Option(
+    None, "--study", metavar="STUDY",
+    help="Study whose passphrase to use from the keyring's SECRETS (default: the folder's study).",
+)
 
-
-def decompress(ctx: typer.Context) -> None:
-    """Decompress."""
-
-
-def lock(ctx: typer.Context) -> None:
-    """Lock."""
-
-
-def unlock(ctx: typer.Context) -> None:
-    """Unlock."""
+_FORMS = (("plain", ""), ("zst", ".zst"), ("zst.lock", ".zst.lock"), ("lock", ".lock"))
 
 
-def verify(ctx: typer.Context) -> None:
-    """Verify."""
+def _is_study_folder(path: Path) -> bool:
+    from mano_sync import LOCK_NAME, MANIFEST_NAME
+
+    return path.is_dir() and ((path / MANIFEST_NAME).exists() or (path / LOCK_NAME).exists())
+
+
+@contextmanager
+def _guard(folder: Path) -> Iterator[None]:
+    """Hold the study folder's sync lock (when it is a study folder), then refresh its manifest."""
+    if not _is_study_folder(folder):
+        yield
+        return
+    from mano_sync import FolderLock
+
+    with FolderLock(folder):
+        yield
+        _refresh_manifest(folder)
+
+
+def _refresh_manifest(folder: Path) -> None:
+    """Record the new form and size of files a tree command converted."""
+    from mano_sync import MANIFEST_NAME, Manifest
+
+    if not (folder / MANIFEST_NAME).exists():
+        return
+    changed = 0
+    with Manifest(folder) as manifest:
+        for row in list(manifest):
+            current = folder / row.disk_path
+            if current.exists():
+                continue
+            for form, suffix in _FORMS:
+                candidate = folder / (row.path + suffix)
+                if candidate.exists():
+                    st = candidate.stat()
+                    manifest.record(
+                        dataclasses.replace(row, form=form, size_on_disk=st.st_size, mtime_ns=st.st_mtime_ns)
+                    )
+                    changed += 1
+                    break
+        manifest.commit()
+    logger.debug("manifest: %d file(s) changed form", changed)
+
+
+def _progress(view: ProgressView, label: str) -> Callable[[Any], None] | None:
+    if not view.enabled:
+        return None
+
+    def on_event(ev: Any) -> None:
+        view.update(label, files=ev.completed, files_total=ev.total, advance=ev.bytes_in)
+
+    return on_event
+
+
+def _run(s: Settings, label: str, folder: Path, op: Callable[[Any], TreeSummary]) -> TreeSummary:
+    with _guard(folder), ProgressView(s) as view:
+        return op(_progress(view, label))
+
+
+def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> None:
+    if json_output or s.json:
+        data = jsonable(summary)
+        data["failed"] = [{"path": str(f.path), "reason": f.reason} for f in summary.failed]
+        data["skipped_paths"] = [{"path": str(f.path), "reason": f.reason} for f in summary.skipped_paths]
+        data.pop("hashes", None)
+        data["ok"] = summary.ok
+        write_text(dumps(data), None)
+    else:
+        from mano_cli.sync import human_bytes
+
+        write_text(
+            f"{what}: {summary.done} done, {summary.skipped} skipped, {len(summary.failed)} failed "
+            f"({human_bytes(summary.bytes_in)} read, {human_bytes(summary.bytes_out)} written)\n",
+            None,
+        )
+        if s.verbosity >= 1:
+            for f in summary.skipped_paths:
+                s.err.print(f"left alone: {f.path}: {f.reason}", markup=False, highlight=False)
+            for f in summary.failed:
+                s.err.print(f"failed: {f.path}: {f.reason}", markup=False, highlight=False)
+    if summary.failed:
+        first = summary.failed[0]
+        raise PartialFailure(
+            f"{len(summary.failed)} file(s) failed (first: {first.path}: {first.reason}); -v lists all"
+        )
+
+
+def _workers(s: Settings) -> int | None:
+    return s.threads if s.threads > 0 else None
+
+
+def compress(
+    ctx: typer.Context,
+    folder: Path = FOLDER_ARG,
+    level: int | None = typer.Option(None, "--level", "-l", min=1, max=22, help="zstd level (default 2, like the server)."),
+    delete_original: bool = typer.Option(False, "--delete-original", help="Delete each plain file once its .zst is written."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst files."),
+    stream: list[str] | None = STREAM_OPT,
+    json_output: bool = JSON_OPT,
+) -> None:
+    """Compress data files to .zst (-1 … -22 or --level N; plain files kept unless --delete-original)."""
+    s = settings(ctx)
+    existing_folder(folder)
+    streams = check_streams(stream)
+    if delete_original or overwrite:
+        confirm(s, f"{'Delete original files' if delete_original else 'Overwrite existing .zst files'} under {folder}?")
+    from mano_files import DEFAULT_LEVEL, compress_tree
+
+    summary = _run(s, "compress", folder, lambda p: compress_tree(
+        folder, level=level or DEFAULT_LEVEL, delete_original=delete_original,
+        overwrite=overwrite, streams=streams, workers=_workers(s), progress=p,
+    ))
+    _report(s, "compress", summary, json_output)
+
+
+def decompress(
+    ctx: typer.Context,
+    folder: Path = FOLDER_ARG,
+    delete_zst: bool = typer.Option(False, "--delete-zst", help="Delete each .zst once its plain file is written."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing plain files."),
+    stream: list[str] | None = STREAM_OPT,
+    json_output: bool = JSON_OPT,
+) -> None:
+    """Decompress .zst data files to plain files."""
+    s = settings(ctx)
+    existing_folder(folder)
+    streams = check_streams(stream)
+    if delete_zst or overwrite:
+        confirm(s, f"{'Delete .zst files' if delete_zst else 'Overwrite existing plain files'} under {folder}?")
+    from mano_files import decompress_tree
+
+    summary = _run(s, "decompress", folder, lambda p: decompress_tree(
+        folder, delete_zst=delete_zst, overwrite=overwrite, streams=streams,
+        workers=_workers(s), progress=p,
+    ))
+    _report(s, "decompress", summary, json_output)
+
+
+def _folder_study(folder: Path) -> str | None:
+    """The study id recorded in the folder's sync manifest, if any."""
+    from mano_sync import MANIFEST_NAME, Manifest
+
+    root = folder if folder.is_dir() else folder.parent
+    for candidate in (root, *root.parents):
+        if (candidate / MANIFEST_NAME).exists():
+            try:
+                with Manifest(candidate, readonly=True) as m:
+                    return m.study_id
+            except Exception as exc:
+                logger.debug("cannot read manifest of %s: %s", candidate, exc)
+                return None
+    return None
+
+
+def _credentials_if_any(s: Settings) -> Credentials | None:
+    if s.keyring is None:
+        return None
+    return load_credentials(s)
+
+
+def _passphrase(s: Settings, folder: Path, study: str | None, *, new: bool) -> str:
+    from mano_cli.sync import lock_passphrase
+
+    creds = _credentials_if_any(s)
+    target: str = study or _folder_study(folder) or folder.resolve().name
+    if creds is not None and creds.secrets and study is None and target not in creds.secrets:
+        # The keyring may name the study; map the folder's study id to its name via the server
+        # only when the keyring cannot answer by id or folder name.
+        names = [k for k in creds.secrets if k == folder.resolve().name]
+        if names:
+            target = names[0]
+    return lock_passphrase(s, creds, target, confirm_new=new)
+
+
+def lock(
+    ctx: typer.Context,
+    folder: Path = FOLDER_ARG,
+    stream: list[str] = typer.Option(..., "--stream", "-s", metavar="STREAM",
+                                     help="Streams to lock (repeatable; 'all' for every stream)."),
+    study: str | None = STUDY_OPT,
+    keep_original: bool = typer.Option(False, "--keep-original", help="Keep the unlocked files (default: delete them once locked)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst.lock files."),
+    json_output: bool = JSON_OPT,
+) -> None:
+    """Encrypt data files at rest (.zst.lock). Passphrase: keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt."""
+    from mano_cli.sync import _lock_streams
+
+    s = settings(ctx)
+    existing_folder(folder)
+    streams = _lock_streams(stream)
+    if not streams:
+        raise UsageProblem("--stream is required: name the streams to lock, or 'all'")
+    if overwrite:
+        confirm(s, f"Overwrite existing locked files under {folder}?")
+    passphrase = _passphrase(s, folder, study, new=True)
+    from mano_files import derive_key, lock_tree
+
+    key = derive_key(passphrase)
+    summary = _run(s, "lock", folder, lambda p: lock_tree(
+        folder, key, streams=streams, delete_original=not keep_original, overwrite=overwrite,
+        workers=_workers(s), progress=p,
+    ))
+    _report(s, "lock", summary, json_output)
+
+
+def unlock(
+    ctx: typer.Context,
+    folder: Path = FOLDER_ARG,
+    stream: list[str] | None = STREAM_OPT,
+    study: str | None = STUDY_OPT,
+    keep_compressed: bool = typer.Option(False, "--keep-compressed", help="Write .zst files instead of plain ones."),
+    keep_locked: bool = typer.Option(False, "--keep-locked", help="Keep the locked files (default: delete them once unlocked)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing unlocked files."),
+    json_output: bool = JSON_OPT,
+) -> None:
+    """Decrypt locked data files (.lock, .zst.lock). A wrong passphrase fails with exit code 3."""
+    s = settings(ctx)
+    existing_folder(folder)
+    streams = check_streams(stream)
+    if overwrite:
+        confirm(s, f"Overwrite existing unlocked files under {folder}?")
+    passphrase = _passphrase(s, folder, study, new=False)
+    from mano_files import unlock_tree
+
+    summary = _run(s, "unlock", folder, lambda p: unlock_tree(
+        folder, passphrase, keep_compressed=keep_compressed, streams=streams,
+        delete_locked=not keep_locked, overwrite=overwrite, workers=_workers(s), progress=p,
+    ))
+    _raise_if_all_wrong_passphrase(summary)
+    _report(s, "unlock", summary, json_output)
+
+
+def _raise_if_all_wrong_passphrase(summary: TreeSummary) -> None:
+    """Every file failing with a wrong passphrase is a credentials problem, not a partial one."""
+    if summary.failed and summary.done == 0 and all("passphrase" in f.reason.lower() for f in summary.failed):
+        from mano_cli._errors import CredentialsProblem
+
+        raise CredentialsProblem(
+            f"wrong passphrase: none of the {len(summary.failed)} locked file(s) opened; nothing "
+            f"was changed (check the keyring SECRETS or {LOCK_PASS_VAR})"
+        )
+
+
+def _has_locked_files(folder: Path) -> bool:
+    if folder.is_file():
+        return folder.name.endswith(".lock")
+    for _root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(n.endswith(".lock") and not n.startswith(".") for n in names):
+            return True
+    return False
+
+
+def verify(
+    ctx: typer.Context,
+    folder: Path = FOLDER_ARG,
+    manifest: Path | None = typer.Option(
+        None, "--manifest", metavar="FILE",
+        help="JSON {relpath: sha1} to compare with (default: the folder's sync manifest).",
+    ),
+    stream: list[str] | None = STREAM_OPT,
+    study: str | None = STUDY_OPT,
+    json_output: bool = JSON_OPT,
+) -> None:
+    """Check every data file: it opens, decompresses/decrypts, and matches the recorded SHA-1."""
+    from mano_files import hash_tree, verify_tree
+    from mano_sync import MANIFEST_NAME, Manifest
+
+    s = settings(ctx)
+    existing_folder(folder)
+    streams = check_streams(stream)
+    passphrase = _passphrase(s, folder, study, new=False) if _has_locked_files(folder) else None
+    expected: Any = None
+    if manifest is not None:
+        if not manifest.is_file():
+            raise CliError(f"manifest {manifest} does not exist", exit_code=EXIT_USAGE)
+        expected = manifest
+    elif folder.is_dir() and (folder / MANIFEST_NAME).exists():
+        with Manifest(folder, readonly=True) as m:
+            expected = {row.path: row.sha1_b64 for row in m}
+    with _guard(folder), ProgressView(s) as view:
+        progress = _progress(view, "verify")
+        if expected is None:
+            summary = hash_tree(folder, passphrase=passphrase, streams=streams, workers=_workers(s), progress=progress)
+            report: dict[str, Any] = {
+                "checked": summary.done, "matched": None, "mismatched": [], "missing": [], "extra": [],
+                "failed": [{"path": str(f.path), "reason": f.reason} for f in summary.failed],
+                "manifest": None,
+            }
+        else:
+            result = verify_tree(folder, expected, passphrase=passphrase, streams=streams,
+                                 workers=_workers(s), progress=progress)
+            report = {
+                "checked": result.matched + len(result.mismatched),
+                "matched": result.matched,
+                "mismatched": result.mismatched,
+                "missing": result.missing,
+                "extra": result.extra,
+                "failed": [{"path": str(f.path), "reason": f.reason} for f in result.failed],
+                "unchecked": result.unchecked,
+                "manifest": str(manifest) if manifest is not None else MANIFEST_NAME,
+            }
+    problems = len(report["mismatched"]) + len(report["missing"]) + len(report["failed"])
+    report["ok"] = problems == 0
+    if json_output or s.json:
+        write_text(dumps(report), None)
+    else:
+        if report["matched"] is None:
+            write_text(f"verify: {report['checked']} files readable, {len(report['failed'])} failed "
+                       "(no manifest: contents checked, hashes not compared)\n", None)
+        else:
+            write_text(
+                f"verify: {report['matched']} match, {len(report['mismatched'])} differ, "
+                f"{len(report['missing'])} missing, {len(report['failed'])} unreadable, "
+                f"{len(report['extra'])} not in the manifest\n",
+                None,
+            )
+        if s.verbosity >= 1:
+            for key in ("mismatched", "missing", "extra"):
+                for rel in report[key]:
+                    s.err.print(f"{key}: {rel}", markup=False, highlight=False)
+            for f in report["failed"]:
+                s.err.print(f"failed: {f['path']}: {f['reason']}", markup=False, highlight=False)
+    if problems:
+        first = (report["mismatched"] or report["missing"] or [f"{report['failed'][0]['path']}: {report['failed'][0]['reason']}"])[0]
+        raise PartialFailure(f"verify found {problems} problem(s) (first: {first}); -v lists all")
