@@ -247,6 +247,8 @@ class Credentials:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        if self.name is not None and not isinstance(self.name, str):
+            raise InvalidField("the section name must be a string", field="name")
         where = self._where()
         labels = f"{where}: " if self.name is not None else ""
         object.__setattr__(self, "url", normalise_url(self.url, label=f"{labels}URL"))
@@ -263,8 +265,6 @@ class Credentials:
         object.__setattr__(self, "username", _optional_text(self.username, "USERNAME"))
         object.__setattr__(self, "password", _optional_text(self.password, "PASSWORD"))
         object.__setattr__(self, "secrets", _validate_secrets(self.secrets, where))
-        if self.name is not None and not isinstance(self.name, str):
-            raise InvalidField("the section name must be a string", field="name")
 
     def _where(self) -> str:
         return f"keyring section {self.name!r}" if self.name is not None else "these credentials"

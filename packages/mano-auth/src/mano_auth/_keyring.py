@@ -13,12 +13,14 @@ fails at once with :class:`~mano_auth.PassphraseRequired` instead of hanging.
 from __future__ import annotations
 
 import getpass
+import glob
 import json
 import logging
 import os
 import stat
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -72,6 +74,8 @@ PASSPHRASE_ENV = "NRG_KEYRING_PASS"
 
 # A keyring is a few KiB; refuse to slurp a large unrelated file.
 _MAX_SIZE = 16 * 1024 * 1024
+# Older than this, a temp file beside the keyring is a leftover, not a concurrent write.
+_STALE_TEMP_SECONDS = 600
 _CREATE_HINT = "create one with `mano keyring init`"
 _KNOWN_FIELDS = frozenset({"URL", "ACCESS_KEY", "SECRET_KEY", "USERNAME", "PASSWORD", "SECRETS"})
 
@@ -468,6 +472,18 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _remove_stale_temps(target: Path, *, keep: Path) -> None:
+    """Delete temp files an interrupted earlier write of ``target`` left behind."""
+    cutoff = time.time() - _STALE_TEMP_SECONDS
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.mano-tmp"):
+        try:
+            if leftover != keep and leftover.lstat().st_mtime < cutoff:
+                leftover.unlink()
+                logger.debug("removed stale temp file %s", leftover)
+        except OSError:
+            pass
+
+
 def _atomic_write(path: Path, data: bytes, *, expect: bytes | None = None) -> None:
     """Write ``data`` to ``path`` atomically with mode 0600.
 
@@ -491,6 +507,7 @@ def _atomic_write(path: Path, data: bytes, *, expect: bytes | None = None) -> No
             f"cannot write the keyring in {folder}: {exc.strerror or exc}", path=path
         ) from None
     tmp = Path(tmp_name)
+    _remove_stale_temps(target, keep=tmp)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), 0o600)
