@@ -1,0 +1,179 @@
+"""hash_tree with its persistent cache, and verify_tree against manifests."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sqlite3
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import cryptease
+import pytest
+
+import mano_files
+from mano_files import (
+    CACHE_NAME,
+    HashCache,
+    KeyRequired,
+    ManifestError,
+    compress_tree,
+    hash_tree,
+    lock_tree,
+    sha1_b64_file,
+    verify_tree,
+)
+from tests.files.conftest import PID, relpath_for, sha1_b64
+
+Tree = Callable[..., dict[str, bytes]]
+
+
+def _age(root: Path, seconds: int = 10) -> None:
+    """Make every file older than the race window of the cache."""
+    past = (os.stat(root).st_mtime - seconds) * 1e9
+    for p in root.rglob("*"):
+        if p.is_file():
+            os.utime(p, ns=(int(past), int(past)))
+
+
+def test_hash_every_form_equals_sha1_of_plain(tmp_path: Path, make_tree: Tree) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    compress_tree(root, streams=["accelerometer", "wifi"], delete_original=True)
+    lock_tree(root, "pw", streams=["gps", "audio_recordings"])
+    legacy = root / relpath_for("texts")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cryptease.encrypt(
+            io.BytesIO(legacy.read_bytes()), cryptease.kdf("pw"), filename=f"{legacy}.lock"
+        )
+    legacy.unlink()
+    forms = {p.name.split(".csv")[-1] for p in root.rglob("*.csv*")}
+    assert forms == {"", ".zst", ".zst.lock", ".lock"}
+    summary = hash_tree(root, passphrase="pw", cache=False)
+    assert summary.ok
+    assert summary.hashes == {rel: sha1_b64(data) for rel, data in original.items()}
+    assert summary.bytes_out == sum(len(d) for d in original.values())
+    assert not (root / CACHE_NAME).exists()
+    without = hash_tree(root, cache=False)
+    assert len(without.failed) == 5  # 4 .zst.lock + 1 .lock need the passphrase
+    assert all("passphrase" in f.reason for f in without.failed)
+    with pytest.raises(KeyRequired):
+        sha1_b64_file(f"{legacy}.lock")
+
+
+def test_cache_makes_rehash_stat_only(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    _age(root)
+    cold = hash_tree(root)
+    assert cold.done == len(original)
+    assert (root / CACHE_NAME).exists()
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        assert db.execute("SELECT count(*) FROM hashes").fetchone()[0] == len(original)
+
+    calls: list[Path] = []
+    real = mano_files._tree._hash_path
+
+    def counting(path: Path, key: object) -> tuple[str, int]:
+        calls.append(path)
+        return real(path, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mano_files._tree, "_hash_path", counting)
+    warm = hash_tree(root)
+    assert calls == []
+    assert warm.hashes == cold.hashes
+    # an edit (same size, new mtime) and a growth are both noticed
+    edited = root / relpath_for("gps")
+    data = bytearray(edited.read_bytes())
+    data[-1] = ord("9") if data[-1] != ord("9") else ord("8")
+    edited.write_bytes(bytes(data))
+    os.utime(edited, ns=(1_000_000_000, 1_000_000_000))
+    grown = root / relpath_for("wifi")
+    grown.write_bytes(grown.read_bytes() + b"\n1,2,3")
+    os.utime(grown, ns=(2_000_000_000, 2_000_000_000))
+    again = hash_tree(root)
+    assert sorted(calls) == sorted([edited, grown])
+    assert again.hashes[relpath_for("gps")] == sha1_b64(bytes(data))
+    assert again.hashes[relpath_for("wifi")] != cold.hashes[relpath_for("wifi")]
+
+
+def test_recent_files_are_not_trusted_from_cache(tmp_path: Path, make_tree: Tree) -> None:
+    root = tmp_path / "study"
+    make_tree(root, pids=(PID,), hours=1)
+    _age(root, -30)  # modified "now" (in the future even): racy, not cached
+    hash_tree(root)
+    with HashCache(root) as cache:
+        assert cache.load() == {}
+    _age(root)
+    hash_tree(root)
+    with HashCache(root) as cache:
+        assert len(cache.load()) == 19
+
+
+def test_cache_found_from_a_sub_folder_and_corrupt_cache_rebuilt(
+    tmp_path: Path, make_tree: Tree
+) -> None:
+    root = tmp_path / "study"
+    make_tree(root, pids=(PID,), hours=1)
+    _age(root)
+    hash_tree(root)
+    sub = hash_tree(root / PID / "gps")
+    assert list(sub.hashes) == [relpath_for("gps")]
+    assert not (root / PID / "gps" / CACHE_NAME).exists()
+    (root / CACHE_NAME).write_bytes(b"this is not sqlite" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{root / CACHE_NAME}{suffix}").unlink(missing_ok=True)
+    rebuilt = hash_tree(root)
+    assert rebuilt.ok and len(rebuilt.hashes) == 19
+
+
+def test_verify_against_manifest(tmp_path: Path, make_tree: Tree) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=1)
+    compress_tree(root, streams=["gps"], delete_original=True)
+    manifest: dict[str, str | None] = {rel: sha1_b64(d) for rel, d in original.items()}
+    report = verify_tree(root, manifest)
+    assert report.ok and report.matched == 19
+    assert report.missing == report.mismatched == report.extra == []
+    # a mismatch, a missing file, an extra file, a hex value, a T-separated key, a .zst key
+    mism = relpath_for("wifi")
+    manifest[mism] = sha1_b64(b"something else")
+    gone = f"{PID}/calls/2020-10-05 09_00_00+00_00.csv"
+    manifest[gone] = sha1_b64(b"x")
+    extra = relpath_for("texts")
+    del manifest[extra]
+    acc = relpath_for("accelerometer")
+    manifest[acc] = base64.b64decode(manifest[acc] or "").hex()
+    gps = relpath_for("gps")
+    del manifest[gps]
+    manifest[gps.replace("2020-10-05 ", "2020-10-05T") + ".zst"] = sha1_b64(original[gps])
+    manifest[relpath_for("magnetometer")] = ""
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    report = verify_tree(root, path)
+    assert report.mismatched == [mism]
+    assert report.missing == [gone]
+    assert report.extra == [extra]
+    assert report.unchecked == [relpath_for("magnetometer")]
+    assert report.matched == 19 - 3
+    assert not report.ok
+
+
+def test_bad_manifests(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    root.mkdir()
+    with pytest.raises(ManifestError, match="cannot read manifest"):
+        verify_tree(root, tmp_path / "absent.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ManifestError, match="not valid JSON"):
+        verify_tree(root, bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(ManifestError, match="JSON object"):
+        verify_tree(root, bad)
