@@ -17,7 +17,11 @@ def test_context_manager_exposes_connection_facts(beiwe_emulator: Emulator) -> N
     emu = beiwe_emulator
     assert emu.url.startswith("http://127.0.0.1:") and not emu.url.endswith("/")
     assert len(emu.study_id) == 24 and emu.study_id.isalnum()
-    assert emu.credentials == {"URL": emu.url, "ACCESS_KEY": emu.access_key, "SECRET_KEY": emu.secret_key}
+    assert emu.credentials == {
+        "URL": emu.url,
+        "ACCESS_KEY": emu.access_key,
+        "SECRET_KEY": emu.secret_key,
+    }
     assert set(emu.keys) == {"default", "admin", "outsider", "disabled"}
     assert emu.participants == sorted(emu.participants) and len(emu.participants) == 3
     for pid in emu.participants:
@@ -88,4 +92,4 @@ def test_get_data_v2_members_are_zstd_frames_with_content_size(beiwe_emulator: E
     info = archive.getinfo(names[0])
     assert info.compress_type == 0 and info.flag_bits == 0
     assert (info.external_attr >> 16) & 0o777 == 0o600
-    assert info.CRC == zlib.crc32(archive.read(names[0]))
+    assert zlib.crc32(archive.read(names[0])) == info.CRC

@@ -58,9 +58,55 @@ PARTICIPANT_SCOPED = frozenset(
     }
 )
 
-JASMINE = ["jasmine_distance_diameter", "jasmine_distance_from_home", "jasmine_distance_traveled", "jasmine_flight_distance_average", "jasmine_flight_distance_stddev", "jasmine_flight_duration_average", "jasmine_flight_duration_stddev", "jasmine_home_duration", "jasmine_gyration_radius", "jasmine_significant_location_count", "jasmine_significant_location_entropy", "jasmine_pause_time", "jasmine_obs_duration", "jasmine_obs_day", "jasmine_obs_night", "jasmine_total_flight_time", "jasmine_av_pause_duration", "jasmine_sd_pause_duration"]
-WILLOW = ["willow_incoming_text_count", "willow_incoming_text_degree", "willow_incoming_text_length", "willow_outgoing_text_count", "willow_outgoing_text_degree", "willow_outgoing_text_length", "willow_incoming_text_reciprocity", "willow_outgoing_text_reciprocity", "willow_outgoing_MMS_count", "willow_incoming_MMS_count", "willow_incoming_call_count", "willow_incoming_call_degree", "willow_incoming_call_duration", "willow_outgoing_call_count", "willow_outgoing_call_degree", "willow_outgoing_call_duration", "willow_missed_call_count", "willow_missed_callers", "willow_uniq_individual_call_or_text_count"]
-SYCAMORE = ["sycamore_total_surveys", "sycamore_total_completed_surveys", "sycamore_total_opened_surveys", "sycamore_average_time_to_submit", "sycamore_average_time_to_open", "sycamore_average_duration"]
+JASMINE = [
+    "jasmine_distance_diameter",
+    "jasmine_distance_from_home",
+    "jasmine_distance_traveled",
+    "jasmine_flight_distance_average",
+    "jasmine_flight_distance_stddev",
+    "jasmine_flight_duration_average",
+    "jasmine_flight_duration_stddev",
+    "jasmine_home_duration",
+    "jasmine_gyration_radius",
+    "jasmine_significant_location_count",
+    "jasmine_significant_location_entropy",
+    "jasmine_pause_time",
+    "jasmine_obs_duration",
+    "jasmine_obs_day",
+    "jasmine_obs_night",
+    "jasmine_total_flight_time",
+    "jasmine_av_pause_duration",
+    "jasmine_sd_pause_duration",
+]
+WILLOW = [
+    "willow_incoming_text_count",
+    "willow_incoming_text_degree",
+    "willow_incoming_text_length",
+    "willow_outgoing_text_count",
+    "willow_outgoing_text_degree",
+    "willow_outgoing_text_length",
+    "willow_incoming_text_reciprocity",
+    "willow_outgoing_text_reciprocity",
+    "willow_outgoing_MMS_count",
+    "willow_incoming_MMS_count",
+    "willow_incoming_call_count",
+    "willow_incoming_call_degree",
+    "willow_incoming_call_duration",
+    "willow_outgoing_call_count",
+    "willow_outgoing_call_degree",
+    "willow_outgoing_call_duration",
+    "willow_missed_call_count",
+    "willow_missed_callers",
+    "willow_uniq_individual_call_or_text_count",
+]
+SYCAMORE = [
+    "sycamore_total_surveys",
+    "sycamore_total_completed_surveys",
+    "sycamore_total_opened_surveys",
+    "sycamore_average_time_to_submit",
+    "sycamore_average_time_to_open",
+    "sycamore_average_duration",
+]
 OAK = ["oak_walking_time", "oak_steps", "oak_cadence"]
 BYTES_FIELDS = [f"beiwe_{s}_bytes" for s in sorted(ALL_DATA_STREAMS)]
 SUMMARY_FIELDS = (

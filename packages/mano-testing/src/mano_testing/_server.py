@@ -103,6 +103,7 @@ class ServerState:
     profile: str
     v2: bool
     shuffle: bool
+    https_redirect: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     generations: dict[str, int] = field(default_factory=dict)
     log: list[RequestRecord] = field(default_factory=list)
@@ -157,11 +158,23 @@ def _parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str]]:
 class _ChunkedWriter:
     """Chunked transfer encoding with large writes (few syscalls, no per-byte work)."""
 
-    def __init__(self, sock_write: Callable[[bytes | memoryview], Any]) -> None:
-        self._write = sock_write
+    def __init__(
+        self,
+        sock_write: Callable[[bytes | memoryview], Any],
+        before_first: Callable[[], None] | None = None,
+    ) -> None:
+        self._sock_write = sock_write
+        self._before_first = before_first
         self._parts: list[bytes] = []
         self._pending = 0
         self.sent = 0
+
+    def _write(self, data: bytes | memoryview) -> None:
+        if self._before_first is not None:
+            # status and headers leave together with the first body bytes, as under gunicorn
+            hook, self._before_first = self._before_first, None
+            hook()
+        self._sock_write(data)
 
     def write(self, data: bytes) -> None:
         if not data:
@@ -328,6 +341,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(400, path=path, method=method)
             return
+        if state.https_redirect:
+            host = self.headers.get("Host") or "localhost"
+            self._send(
+                301, b"", HTML, {"Location": f"https://{host}{self.path}"}, path=path, method=method
+            )
+            return
         if state.faults.take("downtime", path):
             self._send(503, MAINTENANCE, HTML, path=path, method=method)
             return
@@ -389,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         researcher = self.state.world.researchers.get(access)
         if researcher is None or not researcher.active:
             raise _Abort(403)
-        if researcher.secret_key != secret:
+        if not researcher.check_secret(secret):
             raise _Abort(403)
         return researcher
 
@@ -533,14 +552,17 @@ class _Handler(BaseHTTPRequestHandler):
             cut_mode = "reset"
         fault = cut_mode or fault
         cut_at = len(specs) // 2 if cut_mode else -1
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
         disposition = "attachment" if web_form else "inline"
-        self.send_header("Content-Disposition", f'{disposition}; filename="data.zip"')
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("X-Frame-Options", "DENY")
-        self.end_headers()
-        out = _ChunkedWriter(self.wfile.write)
+
+        def send_headers() -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Disposition", f'{disposition}; filename="data.zip"')
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("X-Frame-Options", "DENY")
+            self.end_headers()
+
+        out = _ChunkedWriter(self.wfile.write, send_headers)
         sent_registry = bool(registry)
         values = set(registry.values()) if registry else set()
         builder = ZipBuilder(datetime.now())
@@ -577,6 +599,8 @@ class _Handler(BaseHTTPRequestHandler):
             out.write(header)
             out.write(data)
             names.append(name)
+            if len(names) == 1:
+                out.flush()  # the first member goes out at once (no silent start)
             if sent_registry:
                 out_registry[spec.storage_path] = blob.sha1_b64
             else:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import hmac
 import random
 import string
 import struct
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -273,6 +275,14 @@ class Researcher:
     site_admin: bool
     active: bool
     studies: frozenset[str]
+    salt: bytes = b""
+    iterations: int = 1
+    secret_hash: bytes = b""
+
+    def check_secret(self, secret: str) -> bool:
+        """PBKDF2-SHA256 check like ``ApiKey`` (310,000 iterations on the real server)."""
+        derived = hashlib.pbkdf2_hmac("sha256", secret.encode(), self.salt, self.iterations)
+        return hmac.compare_digest(derived, self.secret_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,6 +626,7 @@ def build_world(
     start: datetime = DEFAULT_START,
     edge_cases: bool = False,
     deleted_participants: int = 0,
+    auth_iterations: int = 1000,
 ) -> World:
     """Build the emulated server's whole state for a seed.
 
@@ -628,6 +639,7 @@ def build_world(
         edge_cases: Add colliding names, a legacy ``unknown_survey_id`` chunk and a
             fractional-seconds name to the first participant.
         deleted_participants: Extra deleted participants (listed by get-participant-ids only).
+        auth_iterations: PBKDF2 iterations per secret check (the real server: 310,000).
 
     Returns:
         The world.
@@ -738,13 +750,18 @@ def build_world(
     def researcher(
         name: str, studies: set[str], *, admin: bool = False, active: bool = True
     ) -> None:
+        secret = api_key(rng)
+        salt = rng.randbytes(16)
         res = Researcher(
             name=name,
             access_key=api_key(rng),
-            secret_key=api_key(rng),
+            secret_key=secret,
             site_admin=admin,
             active=active,
             studies=frozenset(studies),
+            salt=salt,
+            iterations=auth_iterations,
+            secret_hash=hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, auth_iterations),
         )
         world.researchers[res.access_key] = res
         world.keys[name] = (res.access_key, res.secret_key)
@@ -929,29 +946,70 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
             rows.extend(_survey_timing_rows(spec, participant, survey, late_rng, 3))
         else:
             rows.extend(_sensor_rows(spec, participant, late_rng, max(2, spec.rows // 4)))
-    rows.sort(key=lambda row: row[0])
+    if generation:
+        rows.sort(key=lambda row: row[0])
     prefix = _fmt_utc_prefix(hour_ms)
-    out = [header_for(stream, participant.os_type)]
-    seen: set[str] = set()
-    for offset, values in rows:
-        ts = hour_ms + offset
-        sec, ms = divmod(offset, 1000)
-        minute, sec = divmod(sec, 60)
-        line = f"{ts},{prefix}{minute:02d}:{sec:02d}.{ms:03d},{values}"
-        if line not in seen:
-            seen.add(line)
-            out.append(line)
-    return "\n".join(out).encode()
+    mmss = _MMSS
+    lines = [
+        f"{hour_ms + off},{prefix}{mmss[off // 1000]}.{off % 1000:03d},{values}"
+        for off, values in rows
+    ]
+    # rows sorted by timestamp, exact duplicate lines removed, no trailing newline (SPEC 5.1)
+    lines.insert(0, header_for(stream, participant.os_type))
+    return "\n".join(dict.fromkeys(lines)).encode()
+
+
+_MMSS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
+#: Rows per file above which values come from a per-participant pool (fast rendering for
+#: multi-GB studies; the timestamps, and so every line, stay distinct).
+_POOL_THRESHOLD = 64
+_POOL_SIZE = 4093
+_pools: dict[tuple[int, str], list[str]] = {}
+_pools_lock = threading.Lock()
+
+
+_JITTER: list[int] = []
+
+
+def _jitter() -> list[int]:
+    if not _JITTER:
+        rng = random.Random("mano-testing:jitter")
+        _JITTER.extend(rng.getrandbits(30) for _ in range(_POOL_SIZE))
+    return _JITTER
+
+
+def _pool(spec: FileSpec, participant: Participant) -> list[str]:
+    key = (participant.seed, spec.stream)
+    pool = _pools.get(key)
+    if pool is None:
+        rng = random.Random(f"{participant.seed}:pool:{spec.stream}")
+        pool = [_values(spec.stream, participant.os_type, rng, participant, spec)
+                for _ in range(_POOL_SIZE)]  # fmt: skip
+        with _pools_lock:
+            if len(_pools) > 4096:
+                _pools.clear()
+            _pools[key] = pool
+    return pool
 
 
 def _sensor_rows(
     spec: FileSpec, participant: Participant, rng: random.Random, n: int
 ) -> list[tuple[int, str]]:
     stream, os_type = spec.stream, participant.os_type
-    if n >= 3_600_000:
-        n = 3_599_999
-    offsets = sorted(rng.sample(range(3_600_000), n))
+    n = min(n, 3_599_999)
+    if n > _POOL_THRESHOLD:
+        # evenly spread with table-driven jitter: distinct, sorted, no per-row random calls
+        gap = 3_600_000 // n
+        base, k = rng.randrange(3_600_000 - gap * n + 1), rng.randrange(_POOL_SIZE)
+        jitter = _jitter()
+        offsets = [base + i * gap + jitter[(k + i) % _POOL_SIZE] % gap for i in range(n)]
+    else:
+        offsets = sorted(rng.sample(range(3_600_000), n))
     if stream == "wifi":
         # Android wifi scans: every row of one scan shares the upload's timestamp.
         offsets = [offsets[i - i % 4] for i in range(n)]
+    if n > _POOL_THRESHOLD and stream not in ("texts", "calls"):
+        pool = _pool(spec, participant)
+        start, step = rng.randrange(_POOL_SIZE), rng.randrange(1, _POOL_SIZE)
+        return [(off, pool[(start + i * step) % _POOL_SIZE]) for i, off in enumerate(offsets)]
     return [(off, _values(stream, os_type, rng, participant, spec)) for off in offsets]
