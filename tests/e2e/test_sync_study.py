@@ -1,0 +1,279 @@
+"""End-to-end: mano-sync against the emulator over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from mano_files import derive_key, read_data_file
+from mano_sync import (
+    FolderLock,
+    Manifest,
+    PassphraseRequired,
+    SyncLocked,
+    SyncProgress,
+    backfill,
+    download,
+    save,
+    sync_study,
+)
+from mano_testing import Emulator
+from tests.sync.helpers import (
+    assert_tree_matches,
+    fast_client,
+    get_data_names,
+    hidden_leftovers,
+    tree_files,
+)
+
+
+def test_study_sync_noop_and_late_data(tmp_path: Path) -> None:
+    """5 participants x 14 days x all streams, with `_2` collisions and legacy names."""
+    out = tmp_path / "study"
+    with Emulator(participants=5, days=14, seed=3, edge_cases=True) as emu:
+        files = emu.files()
+        assert {f.stream for f in files} >= {"gps", "accelerometer", "survey_answers", "wifi"}
+        events: list[SyncProgress] = []
+        summary = sync_study(emu.credentials, emu.study_id, out, progress=events.append)
+        assert summary.ok, summary.failed
+        assert summary.new == len(files)
+        assert summary.updated == 0
+        assert summary.files_downloaded == len(files)
+        assert_tree_matches(out, files)
+        assert not hidden_leftovers(out)
+        assert (
+            sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+            == [
+                ".mano-sync.lock",
+                ".mano-sync.sqlite",
+                ".mano-sync.sqlite-shm",
+                ".mano-sync.sqlite-wal",
+            ]
+            or (out / ".mano-sync.sqlite").is_file()
+        )
+        # progress: a plan, files and bytes that add up, a done event
+        assert events[0].event == "plan" and events[-1].event == "done"
+        assert events[-1].files == len(files)
+        assert events[-1].bytes == summary.bytes_downloaded > 0
+        assert {e.participant for e in events if e.event == "participant"} == set(
+            summary.participants
+        )
+        # the manifest has every file with its server hash and storage path
+        with Manifest(out, readonly=True) as m:
+            rows = {r.path: r for r in m.files()}
+        assert len(rows) == len(files)
+        by_key = {f.storage_path: f for f in files}
+        keyed = [r for r in rows.values() if r.storage_key in by_key]
+        assert len(keyed) == len(files)
+        for r in keyed:
+            assert r.sha1_b64 == by_key[r.storage_key].sha1_b64
+            assert r.form == "plain"
+
+        # second run: nothing transferred
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, out)
+        assert again.ok and again.new == again.updated == 0
+        assert again.unchanged == len(files)
+        assert get_data_names(emu) == []
+        assert_tree_matches(out, files)
+
+        # late data: exactly the rewritten files come again
+        rewritten = emu.late_data(count=6)
+        emu.reset_log()
+        late = sync_study(emu.credentials, emu.study_id, out)
+        assert late.ok and late.updated == 6 and late.new == 0
+        assert get_data_names(emu) == rewritten
+        assert_tree_matches(out, emu.files())
+
+
+def test_full_recheck_finds_late_data_without_statistics(tmp_path: Path) -> None:
+    """recheck_days=None compares every file's hash server-side and transfers only changes."""
+    out = tmp_path / "s"
+    with Emulator(participants=2, days=5, seed=11) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out).ok
+        rewritten = emu.late_data(count=4)
+        emu.reset_log()
+        summary = sync_study(
+            emu.credentials, emu.study_id, out, recheck_days=None, use_file_hashes=False
+        )
+        assert summary.updated == 4
+        assert get_data_names(emu) == rewritten
+        assert_tree_matches(out, emu.files())
+
+
+def test_faults_on(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    with Emulator(participants=3, days=3, seed=5) as emu:
+        emu.set_faults("5xx=2,reset=1,truncate=1,downtime=2")
+        with fast_client(emu) as client:
+            summary = sync_study(emu.credentials, emu.study_id, out, client=client, workers=2)
+        assert summary.ok, summary.failed
+        log = emu.request_log
+        assert {r.status for r in log} >= {500, 503}
+        assert {r.fault for r in log if r.fault} >= {"reset", "truncate"}
+        emu.set_faults(None)
+        assert_tree_matches(out, emu.files())
+        assert not hidden_leftovers(out)
+
+
+@pytest.mark.parametrize(
+    "hostile", ["../escaped.csv", "/tmp/abs-escape.csv", "C:\\evil.csv", "../../x/y.csv"]
+)
+def test_hostile_members_write_nothing_outside(tmp_path: Path, hostile: str) -> None:
+    out = tmp_path / "inner" / "study"
+    with Emulator(participants=1, days=1, seed=2) as emu:
+        pid = emu.participants[0]
+        emu.add_hostile_member(hostile, b"pwned")
+        emu.add_hostile_member(f"zzzz9999/gps/2024-01-01 00_00_00+00_00.csv.zst", b"x")
+        emu.add_hostile_member(f"{pid}/gps/evil.sh.zst", b"x")
+        summary = sync_study(emu.credentials, emu.study_id, out)
+        refused = sorted(f.name or "" for f in summary.failed)
+        assert hostile in refused
+        assert "zzzz9999/gps/2024-01-01 00_00_00+00_00.csv.zst" in refused
+        assert f"{pid}/gps/evil.sh.zst" in refused
+        assert all("refused zip member" in f.reason for f in summary.failed)
+        emu.clear_hostile_members()
+        assert_tree_matches(out, emu.files())
+    everything = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(out in p.parents for p in everything), everything
+    assert not any(b"pwned" in p.read_bytes() for p in everything)
+    assert not Path("/tmp/abs-escape.csv").exists()
+
+
+def test_locked_folder_refuses_second_run(tmp_path: Path) -> None:
+    with Emulator(participants=1, days=1, seed=2) as emu:
+        with FolderLock(tmp_path):
+            with pytest.raises(SyncLocked, match="another mano sync is running"):
+                sync_study(emu.credentials, emu.study_id, tmp_path)
+        assert sync_study(emu.credentials, emu.study_id, tmp_path).ok
+
+
+def test_v1_fallback(tmp_path: Path) -> None:
+    with Emulator(participants=2, days=2, seed=4, v2=False) as emu:
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path)
+        assert summary.ok and summary.version == 1
+        assert {r.path for r in emu.request_log if r.path.startswith("/get-data")} >= {
+            "/get-data/v1"
+        }
+        assert_tree_matches(tmp_path, emu.files())
+        emu.reset_log()
+        assert sync_study(emu.credentials, emu.study_id, tmp_path).new == 0
+        assert get_data_names(emu) == []
+
+
+def test_keep_compressed_and_lock(tmp_path: Path) -> None:
+    with Emulator(participants=1, days=2, seed=6) as emu:
+        with pytest.raises(PassphraseRequired):
+            sync_study(emu.credentials, emu.study_id, tmp_path, lock=["gps"])
+        summary = sync_study(
+            emu.credentials,
+            emu.study_id,
+            tmp_path,
+            keep_compressed=True,
+            lock=["gps"],
+            passphrase="correct horse",
+        )
+        assert summary.ok
+        key = derive_key("correct horse")
+        files = emu.files()
+        for f in files:
+            if f.stream == "gps":
+                path = tmp_path / (f.zip_name + ".zst.lock")
+                with read_data_file(path, key=key) as fh:
+                    assert fh.read() == f.data()
+            else:
+                path = tmp_path / (f.zip_name + ".zst")
+                assert (
+                    zstandard.ZstdDecompressor().stream_reader(io.BytesIO(path.read_bytes())).read()
+                    == f.data()
+                )
+        assert len(tree_files(tmp_path)) == len(files)
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, tmp_path, keep_compressed=True)
+        assert again.new == again.updated == 0 and get_data_names(emu) == []
+
+
+def test_backfill_old_call_order_and_lost_file(tmp_path: Path) -> None:
+    with Emulator(participants=2, days=2, seed=8) as emu:
+        pid = emu.participants[0]
+        keyring = {"URL": emu.url, "ACCESS_KEY": emu.access_key, "SECRET_KEY": emu.secret_key}
+        summary = backfill(keyring, emu.study_id, pid, str(tmp_path), None, None, ["gps", "wifi"])
+        mine = [f for f in emu.files(pid) if f.stream in ("gps", "wifi")]
+        assert summary.ok and summary.new == len(mine) > 0
+        assert_tree_matches(tmp_path, mine)
+        # a deleted and a damaged file are fetched again, nothing else
+        lost, damaged = tmp_path / mine[0].zip_name, tmp_path / mine[1].zip_name
+        lost.unlink()
+        damaged.write_bytes(b"garbage")
+        emu.reset_log()
+        again = backfill(keyring, emu.study_id, pid, tmp_path, data_streams=["gps", "wifi"])
+        assert again.updated + again.new == 2
+        assert get_data_names(emu) == sorted([mine[0].zip_name, mine[1].zip_name])
+        assert_tree_matches(tmp_path, mine)
+
+
+def test_download_and_save(tmp_path: Path) -> None:
+    with Emulator(participants=1, days=1, seed=9) as emu:
+        pid = emu.participants[0]
+        with download(emu.credentials, emu.study_id, [pid], ["gps"]) as archive:
+            result = save(archive, tmp_path, study_id=emu.study_id)
+        gps = emu.files(pid, "gps")
+        assert result.new == len(gps) and not result.failed
+        assert_tree_matches(tmp_path, gps)
+        # save() recorded the files, so a sync of gps transfers nothing new
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, data_streams=["gps"])
+        assert summary.new == 0 and get_data_names(emu) == []
+
+
+def _b64(data: bytes, algo: str) -> str:
+    return base64.b64encode(hashlib.new(algo, data).digest()).decode()
+
+
+def _write_mano060_tree(out: Path, emu: Emulator, lock_streams: set[str], passphrase: str) -> None:
+    """What mano 0.6.0's save() leaves behind: files at zip names, .registry, .backfill."""
+    import cryptease
+
+    key = cryptease.kdf(passphrase)
+    for pid in emu.participants:
+        registry: dict[str, str] = {}
+        for f in emu.files(pid):
+            target = out / f.zip_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f.stream in lock_streams:
+                cryptease.encrypt(io.BytesIO(f.data()), key, filename=str(target) + ".lock")
+            else:
+                target.write_bytes(f.data())
+            registry[f.storage_path] = _b64(f.data(), "md5") if f.chunked else ""
+        (out / pid).mkdir(parents=True, exist_ok=True)
+        (out / pid / ".registry").write_text(json.dumps(registry, indent=2))
+        (out / pid / ".backfill").write_text("COMPLETE")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # cryptease imports CFB8 the old way
+@pytest.mark.parametrize("passphrase", [None, "pw"])
+def test_adopt_mano060_tree(tmp_path: Path, passphrase: str | None) -> None:
+    with Emulator(participants=2, days=2, seed=10) as emu:
+        _write_mano060_tree(tmp_path, emu, {"gps", "survey_answers"}, "pw")
+        before = tree_files(tmp_path)
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, passphrase=passphrase)
+        assert summary.ok and summary.new == 0 and summary.updated == 0
+        assert get_data_names(emu) == []
+        assert tree_files(tmp_path) == before
+        with Manifest(tmp_path, readonly=True) as m:
+            rows = m.files()
+        assert len(rows) == len(emu.files())
+        locked = [r for r in rows if r.form == "lock"]
+        assert locked and all((r.sha1_b64 is not None) == (passphrase is not None) for r in locked)
+        # a late rewrite of an adopted file is detected and replaces it
+        rewritten = emu.late_data(count=2)
+        emu.reset_log()
+        late = sync_study(emu.credentials, emu.study_id, tmp_path, passphrase=passphrase)
+        assert late.updated == 2 and get_data_names(emu) == rewritten
