@@ -58,30 +58,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mano_files._paths import STREAMS
+
 logger = logging.getLogger(__name__)
 
 #: Every stream the server knows (SPEC §5), in its documented order.
-_ALL_STREAMS: tuple[str, ...] = (
-    "accelerometer",
-    "audio_recordings",
-    "ambient_audio",
-    "app_log",
-    "bluetooth",
-    "calls",
-    "devicemotion",
-    "gps",
-    "gyro",
-    "identifiers",
-    "ios_log",
-    "magnetometer",
-    "power_state",
-    "proximity",
-    "reachability",
-    "survey_answers",
-    "survey_timings",
-    "texts",
-    "wifi",
-)
+_ALL_STREAMS: tuple[str, ...] = STREAMS
 
 SENSOR_STREAMS: frozenset[str] = frozenset(
     {
