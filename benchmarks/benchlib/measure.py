@@ -6,15 +6,18 @@ machine noise only ever adds time, so the minimum is the most repeatable estimat
 The two sides of a comparison run interleaved (mano, reference, mano, reference, ...) so that a
 load spike from a neighbour hits both sides alike.
 
-Peak RSS of a child process comes from ``os.wait4``: the kernel's ``ru_maxrss`` of that child
-(and of any of its own children it waited for), in KiB on Linux.
+Peak RSS of a child process comes from ``wait4`` in a small launcher (``children/launch.py``):
+the kernel's ``ru_maxrss`` of the command and of the children it waited for.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -53,6 +56,9 @@ class ProcResult:
     stderr: str
 
 
+LAUNCHER = Path(__file__).resolve().parents[1] / "children" / "launch.py"
+
+
 def run_process(
     cmd: Sequence[str],
     *,
@@ -61,40 +67,52 @@ def run_process(
     timeout: float = 3600.0,
     check: bool = True,
 ) -> ProcResult:
-    """Run ``cmd``, timing it and reading its peak RSS from ``wait4``.
+    """Run ``cmd`` through ``children/launch.py``: its own wall time and peak RSS.
 
-    Output goes to temporary files (not pipes) so a chatty child can never block on a full pipe
-    while we sit in ``wait4``.
+    The launcher forks the command from a small interpreter so the kernel's ``ru_maxrss`` is
+    the command's (and its children's), not inherited from this big process at ``exec``; it
+    times fork-to-wait, so its own start-up is not counted. Output goes to temporary files (not
+    pipes) so a chatty child never blocks. On timeout the whole process group is killed.
 
     Raises:
         RuntimeError: When ``check`` and the command exits non-zero, with the end of its stderr.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        report = Path(tmp) / "result.json"
         proc = subprocess.Popen(
-            list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd
+            [sys.executable, "-I", "-S", str(LAUNCHER), str(report), *cmd],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError(f"{cmd[0]} timed out after {timeout:.0f} s") from None
         out.seek(0)
         err.seek(0)
-        result = ProcResult(
-            seconds=seconds,
-            returncode=proc.returncode,
-            rss_bytes=usage.ru_maxrss * 1024,
-            stdout=out.read().decode("utf-8", "replace"),
-            stderr=err.read().decode("utf-8", "replace"),
-        )
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+        try:
+            measured = json.loads(report.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            raise RuntimeError(f"{cmd[0]} could not be started: {stderr.strip()[-300:]}") from None
+    result = ProcResult(
+        seconds=float(measured["seconds"]),
+        returncode=int(measured["returncode"]),
+        rss_bytes=int(measured["maxrss_kb"]) * 1024,
+        stdout=stdout,
+        stderr=stderr,
+    )
     if check and result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-5:]
         raise RuntimeError(f"{cmd[0]} exited {result.returncode}: {' | '.join(tail)}")
