@@ -15,8 +15,21 @@ RunFn = Callable[..., Run]
 def test_help_lists_commands_and_exit_codes(cli: RunFn) -> None:
     result = cli(["--help"])
     assert result.exit_code == 0
-    for command in ("keyring", "studies", "participants", "settings", "info", "download",
-                    "sync", "compress", "decompress", "lock", "unlock", "verify", "demo"):
+    for command in (
+        "keyring",
+        "studies",
+        "participants",
+        "settings",
+        "info",
+        "download",
+        "sync",
+        "compress",
+        "decompress",
+        "lock",
+        "unlock",
+        "verify",
+        "demo",
+    ):
         assert f" {command} " in result.stdout, command
     assert "Exit codes:" in result.stdout
     for code, meaning in EXIT_CODES.items():
@@ -28,8 +41,15 @@ def test_version_names_every_package(mano: RunFn) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["mano-cli", "mano-auth", "mano-api", "mano-files", "mano-sync",
-                     "mano-testing", "python"]
+    assert names == [
+        "mano-cli",
+        "mano-auth",
+        "mano-api",
+        "mano-files",
+        "mano-sync",
+        "mano-testing",
+        "python",
+    ]
     assert all(line.split()[1].count(".") == 2 for line in lines[:-1])
     assert result.stderr == ""
 

@@ -106,7 +106,7 @@ def configure_logging(s: Settings) -> None:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("mano: %(levelname)s: %(message)s"))
     console.setLevel(level)
-    console._mano_cli = True  # type: ignore[attr-defined]
+    setattr(console, "_mano_cli", True)  # noqa: B010 - marks our handlers for removal
     root.addHandler(console)
     root_level = level
     if s.log_file is not None:
@@ -116,10 +116,12 @@ def configure_logging(s: Settings) -> None:
         except OSError as exc:
             raise LocalProblem(f"cannot open log file {s.log_file}: {exc.strerror or exc}") from exc
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z")
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"
+            )
         )
         handler.setLevel(min(level, logging.INFO))
-        handler._mano_cli = True  # type: ignore[attr-defined]
+        setattr(handler, "_mano_cli", True)  # noqa: B010
         root.addHandler(handler)
         root_level = min(level, logging.INFO)
     root.setLevel(root_level)
@@ -143,7 +145,9 @@ def confirm(s: Settings, question: str, *, flag_hint: str = "-y") -> None:
     if s.yes:
         return
     if not stdin_is_tty():
-        raise ConfirmationRefused(f"{question.rstrip('?')}: refusing without a TTY; pass {flag_hint} to confirm")
+        raise ConfirmationRefused(
+            f"{question.rstrip('?')}: refusing without a TTY; pass {flag_hint} to confirm"
+        )
     if not typer.confirm(question, default=False, err=True):
         raise ConfirmationRefused("cancelled; nothing was changed")
 
@@ -229,7 +233,9 @@ def check_streams(streams: list[str] | None) -> list[str] | None:
             if not name:
                 continue
             if name not in known:
-                raise UsageProblem(f"unknown data stream {name!r}; known streams: {', '.join(sorted(known))}")
+                raise UsageProblem(
+                    f"unknown data stream {name!r}; known streams: {', '.join(sorted(known))}"
+                )
             if name not in wanted:
                 wanted.append(name)
     return wanted or None
@@ -276,8 +282,11 @@ def jsonable(value: Any) -> Any:
     import enum
 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.name.startswith("_")}
+        return {
+            f.name: jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
     if isinstance(value, dict):

@@ -35,7 +35,9 @@ def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = 
                 seen.setdefault(key, None)
         columns = list(seen)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     for row in materialised:
         writer.writerow({k: _cell(v) for k, v in row.items()})

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -48,9 +48,11 @@ class TableFormat(StrEnum):
     json_table = "json_table"
 
 
-STUDY_ARG = typer.Argument(..., help="Study id, unique id prefix or exact name.")
+STUDY_ARG = typer.Argument(..., metavar="STUDY", help="Study id, unique id prefix or exact name.")
 PID_ARG = typer.Argument(..., metavar="PARTICIPANT", help="Participant id (8 characters).")
-OUTPUT_OPT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+OUTPUT_OPT = typer.Option(
+    None, "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
 FORMAT_OPT = typer.Option(Format.json, "--format", "-f", help="Output format.")
 
 
@@ -94,7 +96,10 @@ def _write_csv_rows(rows: Iterable[Any], path: Path, columns: list[str] | None =
                 data = jsonable(row)
                 if writer is None:
                     writer = csv.DictWriter(
-                        handle, fieldnames=columns or list(data), lineterminator="\n", extrasaction="ignore"
+                        handle,
+                        fieldnames=columns or list(data),
+                        lineterminator="\n",
+                        extrasaction="ignore",
                     )
                     writer.writeheader()
                 writer.writerow({k: _cell(v) for k, v in data.items()})
@@ -125,7 +130,10 @@ def _study_and(ctx: typer.Context, study: str, action: Callable[[Any, Any], None
 
 @app.command("quantities")
 def quantities(
-    ctx: typer.Context, study: str = STUDY_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
+    ctx: typer.Context,
+    study: str = STUDY_ARG,
+    fmt: Format = FORMAT_OPT,
+    output: Path | None = OUTPUT_OPT,
 ) -> None:
     """Bytes of data per participant and stream (get-participant-data-quantities)."""
     s = settings(ctx)
@@ -148,7 +156,9 @@ def quantities(
 
 
 @app.command("interventions")
-def interventions(ctx: typer.Context, study: str = STUDY_ARG, output: Path | None = OUTPUT_OPT) -> None:
+def interventions(
+    ctx: typer.Context, study: str = STUDY_ARG, output: Path | None = OUTPUT_OPT
+) -> None:
     """Intervention dates per participant and survey (get-interventions), as JSON."""
     s = settings(ctx)
     with open_client(s) as client:
@@ -157,7 +167,9 @@ def interventions(ctx: typer.Context, study: str = STUDY_ARG, output: Path | Non
 
 
 @app.command("survey-history")
-def survey_history(ctx: typer.Context, study: str = STUDY_ARG, output: Path | None = OUTPUT_OPT) -> None:
+def survey_history(
+    ctx: typer.Context, study: str = STUDY_ARG, output: Path | None = OUTPUT_OPT
+) -> None:
     """Every archived version of every survey (get-survey-history), the server's JSON."""
 
     def run(client: Any, found: Any) -> None:
@@ -171,7 +183,9 @@ def survey_history(ctx: typer.Context, study: str = STUDY_ARG, output: Path | No
 def participant_table(
     ctx: typer.Context,
     study: str = STUDY_ARG,
-    fmt: TableFormat = typer.Option(TableFormat.csv, "--format", "-f", help="The server's table format."),
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", "-f", help="The server's table format.")
+    ] = TableFormat.csv,
     output: Path | None = OUTPUT_OPT,
 ) -> None:
     """The participant table of the study website (get-participant-table-data), as the server sends it."""
@@ -187,17 +201,31 @@ def participant_table(
 def summary_statistics(
     ctx: typer.Context,
     study: str = STUDY_ARG,
-    start: str | None = typer.Option(None, "--start", metavar="YYYY-MM-DD", help="First day (inclusive)."),
-    end: str | None = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last day (inclusive)."),
-    participant: list[str] | None = typer.Option(
-        None, "--participant", "-p", metavar="PID", help="Only these participants (repeatable)."
+    start: str | None = typer.Option(
+        None, "--start", metavar="YYYY-MM-DD", help="First day (inclusive)."
     ),
-    fields: list[str] | None = typer.Option(
-        None, "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."
+    end: str | None = typer.Option(
+        None, "--end", metavar="YYYY-MM-DD", help="Last day (inclusive)."
     ),
+    participant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--participant", "-p", metavar="PID", help="Only these participants (repeatable)."
+        ),
+    ] = None,
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."
+        ),
+    ] = None,
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many rows."),
-    ordered_by: str | None = typer.Option(None, "--order-by", metavar="FIELD", help="Sort by this field (server default: date)."),
-    descending: bool | None = typer.Option(None, "--descending/--ascending", help="Sort direction."),
+    ordered_by: str | None = typer.Option(
+        None, "--order-by", metavar="FIELD", help="Sort by this field (server default: date)."
+    ),
+    descending: bool | None = typer.Option(
+        None, "--descending/--ascending", help="Sort direction."
+    ),
     fmt: Format = FORMAT_OPT,
     output: Path | None = OUTPUT_OPT,
 ) -> None:
@@ -213,7 +241,9 @@ def summary_statistics(
         "fields": wanted,
         "limit": limit,
         "ordered_by": ordered_by,
-        "order_direction": None if descending is None else ("descending" if descending else "ascending"),
+        "order_direction": None
+        if descending is None
+        else ("descending" if descending else "ascending"),
     }
 
     def run(client: Any, found: Any) -> None:
@@ -234,19 +264,24 @@ _HISTORY = {
 }
 
 
-def _history(ctx: typer.Context, kind: str, participant: str, fmt: Format, output: Path | None) -> None:
+def _history(
+    ctx: typer.Context, kind: str, participant: str, fmt: Format, output: Path | None
+) -> None:
     s = settings(ctx)
     method, columns = _HISTORY[kind]
     with open_client(s) as client, _target(output) as path:
         if fmt == Format.csv:
             _write_csv_rows(getattr(client, method)(participant), path, columns)
         else:
-            client.history_to_file(kind, participant, path)
+            client.history_to_file(cast(Any, kind), participant, path)
 
 
 @app.command("upload-history")
 def upload_history(
-    ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
+    ctx: typer.Context,
+    participant: str = PID_ARG,
+    fmt: Format = FORMAT_OPT,
+    output: Path | None = OUTPUT_OPT,
 ) -> None:
     """Every file the participant's phone uploaded (get-participant-upload-history)."""
     _history(ctx, "upload", participant, fmt, output)
@@ -254,7 +289,10 @@ def upload_history(
 
 @app.command("heartbeat-history")
 def heartbeat_history(
-    ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
+    ctx: typer.Context,
+    participant: str = PID_ARG,
+    fmt: Format = FORMAT_OPT,
+    output: Path | None = OUTPUT_OPT,
 ) -> None:
     """App heartbeats of the participant (get-participant-heartbeat-history)."""
     _history(ctx, "heartbeat", participant, fmt, output)
@@ -262,7 +300,10 @@ def heartbeat_history(
 
 @app.command("version-history")
 def version_history(
-    ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
+    ctx: typer.Context,
+    participant: str = PID_ARG,
+    fmt: Format = FORMAT_OPT,
+    output: Path | None = OUTPUT_OPT,
 ) -> None:
     """App and OS versions of the participant over time (get-participant-version-history)."""
     _history(ctx, "version", participant, fmt, output)
@@ -270,7 +311,10 @@ def version_history(
 
 @app.command("device-status")
 def device_status(
-    ctx: typer.Context, participant: str = PID_ARG, fmt: Format = FORMAT_OPT, output: Path | None = OUTPUT_OPT
+    ctx: typer.Context,
+    participant: str = PID_ARG,
+    fmt: Format = FORMAT_OPT,
+    output: Path | None = OUTPUT_OPT,
 ) -> None:
     """Device status reports (get-participant-device-status-history)."""
     _history(ctx, "device-status", participant, fmt, output)
@@ -280,7 +324,9 @@ def device_status(
 def notification_history(
     ctx: typer.Context,
     participant: str = PID_ARG,
-    study_tz: bool = typer.Option(False, "--study-tz", help="Times in the study's time zone instead of UTC."),
+    study_tz: bool = typer.Option(
+        False, "--study-tz", help="Times in the study's time zone instead of UTC."
+    ),
     fmt: Format = FORMAT_OPT,
     output: Path | None = OUTPUT_OPT,
 ) -> None:
@@ -293,15 +339,25 @@ def notification_history(
             _write_csv_rows(
                 (record for records in result.values() for record in records),
                 path,
-                ["survey_id", "timestamp", "type", "scheduled_time", "confirmed_received", "uuid",
-                 "resend", "push_rejected"],
+                [
+                    "survey_id",
+                    "timestamp",
+                    "type",
+                    "scheduled_time",
+                    "confirmed_received",
+                    "uuid",
+                    "resend",
+                    "push_rejected",
+                ],
             )
     else:
         write_text(dumps(result), output)
 
 
 @app.command("file-hashes")
-def file_hashes(ctx: typer.Context, participant: str = PID_ARG, output: Path | None = OUTPUT_OPT) -> None:
+def file_hashes(
+    ctx: typer.Context, participant: str = PID_ARG, output: Path | None = OUTPUT_OPT
+) -> None:
     """SHA-1 (base64) of every file of the participant, where the server supports it."""
     s = settings(ctx)
     with open_client(s) as client:

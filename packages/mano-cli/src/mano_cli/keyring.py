@@ -42,29 +42,36 @@ def _new_passphrase() -> str | None:
     if value:
         return value
     if not stdin_is_tty():
-        raise CredentialsProblem(f"a new keyring needs a passphrase and stdin is not a TTY: set {KEYRING_PASS_VAR}")
+        raise CredentialsProblem(
+            f"a new keyring needs a passphrase and stdin is not a TTY: set {KEYRING_PASS_VAR}"
+        )
     return None  # mano-auth prompts twice
 
 
 @app.command("init")
 def init(
     ctx: typer.Context,
-    force: bool = typer.Option(False, "--force", help="Replace an existing keyring (asks first unless -y)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing keyring (asks first unless -y)."
+    ),
 ) -> None:
     """Create an empty encrypted keyring (passphrase from NRG_KEYRING_PASS or asked twice)."""
     from mano_auth import write_keyring
-
     from mano_cli._context import keyring_path
 
     s = settings(ctx)
     path = keyring_path(s)
     if path.exists():
         if not force:
-            raise UsageProblem(f"a keyring already exists at {path}; add sections with `mano keyring add`, or pass --force to replace it")
+            raise UsageProblem(
+                f"a keyring already exists at {path}; add sections with `mano keyring add`, or pass --force to replace it"
+            )
         confirm(s, f"Replace the keyring {path} and lose every section in it?")
     password = _new_passphrase()
     written = write_keyring({}, s.keyring_file, password=password, overwrite=force)
-    s.err.print(f"created keyring {written}; add a server with: mano keyring add NAME --url https://…")
+    s.err.print(
+        f"created keyring {written}; add a server with: mano keyring add NAME --url https://…"
+    )
 
 
 def _key(variable: str, label: str, from_env: bool) -> str:
@@ -81,16 +88,21 @@ def _key(variable: str, label: str, from_env: bool) -> str:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Section name, e.g. the server's short name."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="Section name, e.g. the server's short name."
+    ),
     url: str | None = typer.Option(None, "--url", help="Server URL (default: $BEIWE_URL)."),
     from_env: bool = typer.Option(
-        False, "--from-env", help="Take the keys from BEIWE_ACCESS_KEY / BEIWE_SECRET_KEY (no prompt)."
+        False,
+        "--from-env",
+        help="Take the keys from BEIWE_ACCESS_KEY / BEIWE_SECRET_KEY (no prompt).",
     ),
-    replace: bool = typer.Option(False, "--replace", help="Replace an existing section (asks first unless -y)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace an existing section (asks first unless -y)."
+    ),
 ) -> None:
     """Add server credentials as section NAME (keys from the environment or a hidden prompt)."""
     from mano_auth import Credentials, add_section
-
     from mano_cli._context import keyring_path
 
     s = settings(ctx)
@@ -107,14 +119,18 @@ def add(
     if replace:
         confirm(s, f"Replace section {name!r} of {path}?")
     add_section(name, creds, s.keyring_file, password=password, replace=replace, create=True)
-    s.err.print(f"saved section {name!r} ({creds.url}) in {path}; try: mano --keyring {name} keyring check")
+    s.err.print(
+        f"saved section {name!r} ({creds.url}) in {path}; try: mano --keyring {name} keyring check"
+    )
 
 
 @app.command("secret")
 def secret(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Keyring section."),
-    study: str = typer.Argument(..., help="Study name (or id) the data passphrase belongs to."),
+    name: str = typer.Argument(..., metavar="NAME", help="Keyring section."),
+    study: str = typer.Argument(
+        ..., metavar="STUDY", help="Study name (or id) the data passphrase belongs to."
+    ),
     remove: bool = typer.Option(False, "--remove", help="Remove the study's passphrase instead."),
 ) -> None:
     """Store a study's data (lock) passphrase in the section's SECRETS (from MANO_LOCK_PASSPHRASE or asked twice)."""
@@ -140,13 +156,15 @@ def secret(
     if not secrets:
         section.pop("SECRETS")
     add_section(name, section, s.keyring_file, replace=True)
-    s.err.print(f"{'removed' if remove else 'saved'} the data passphrase of {study!r} in section {name!r}")
+    s.err.print(
+        f"{'removed' if remove else 'saved'} the data passphrase of {study!r} in section {name!r}"
+    )
 
 
 @app.command("remove")
 def remove(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Section to remove."),
+    name: str = typer.Argument(..., metavar="NAME", help="Section to remove."),
 ) -> None:
     """Remove section NAME from the keyring (asks first unless -y)."""
     from mano_auth import read_keyring, remove_section
@@ -175,7 +193,9 @@ def list_sections(
         try:
             creds = keyring[name]
         except Exception as exc:  # a broken section must not hide the others
-            rows.append({"name": name, "url": None, "access_key": None, "secrets": [], "problem": str(exc)})
+            rows.append(
+                {"name": name, "url": None, "access_key": None, "secrets": [], "problem": str(exc)}
+            )
             continue
         rows.append(
             {
@@ -196,7 +216,12 @@ def list_sections(
         s,
         ["section", "url", "access key", "study passphrases"],
         [
-            (r["name"], r["url"] or f"(invalid: {r['problem']})", r["access_key"] or "", ", ".join(r["secrets"]))
+            (
+                r["name"],
+                r["url"] or f"(invalid: {r['problem']})",
+                r["access_key"] or "",
+                ", ".join(r["secrets"]),
+            )
             for r in rows
         ],
     )
@@ -210,7 +235,9 @@ def passwd(ctx: typer.Context) -> None:
     s = settings(ctx)
     new = os.environ.get(NEW_PASS_VAR) or None
     if new is None and not stdin_is_tty():
-        raise CredentialsProblem(f"the new passphrase is needed and stdin is not a TTY: set {NEW_PASS_VAR}")
+        raise CredentialsProblem(
+            f"the new passphrase is needed and stdin is not a TTY: set {NEW_PASS_VAR}"
+        )
     path = change_passphrase(s.keyring_file, new_password=new)
     s.err.print(f"changed the passphrase of {path}")
 
@@ -218,7 +245,9 @@ def passwd(ctx: typer.Context) -> None:
 @app.command("check")
 def check(
     ctx: typer.Context,
-    all_sections: bool = typer.Option(False, "--all-sections", help="Check every section of the keyring."),
+    all_sections: bool = typer.Option(
+        False, "--all-sections", help="Check every section of the keyring."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check credentials with the server (check-my-credentials) and count accessible studies."""
@@ -233,7 +262,13 @@ def check(
         names = [s.keyring]
     results: list[dict[str, Any]] = []
     for name in names:
-        entry: dict[str, Any] = {"section": name, "url": None, "ok": False, "studies": None, "message": ""}
+        entry: dict[str, Any] = {
+            "section": name,
+            "url": None,
+            "ok": False,
+            "studies": None,
+            "message": "",
+        }
         try:
             creds = load_credentials(s, name) if name is not None else load_credentials(s)
             entry["url"] = creds.url

@@ -13,7 +13,9 @@ from mano_cli._output import dumps, table, write_text
 __all__ = ["participants", "studies", "study_settings"]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
-OUTPUT_OPTION = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
+OUTPUT_OPTION = typer.Option(
+    None, "--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."
+)
 
 
 def studies(
@@ -35,7 +37,9 @@ def studies(
 
 def participants(
     ctx: typer.Context,
-    study: str = typer.Argument(..., help="Study id, unique id prefix or exact name."),
+    study: str = typer.Argument(
+        ..., metavar="STUDY", help="Study id, unique id prefix or exact name."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """List the participant ids of STUDY (one per line, or --json)."""
@@ -53,7 +57,9 @@ def participants(
 
 def study_settings(
     ctx: typer.Context,
-    study: str = typer.Argument(..., help="Study id, unique id prefix or exact name."),
+    study: str = typer.Argument(
+        ..., metavar="STUDY", help="Study id, unique id prefix or exact name."
+    ),
     output: Path | None = OUTPUT_OPTION,
 ) -> None:
     """Print the study's settings export (device settings, surveys, interventions) as JSON."""

@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -74,7 +74,9 @@ def lock_passphrase(
     if value:
         return value
     label = getattr(study, "name", None) or str(study)
-    return ask_secret(f"Data passphrase for {label}", variable=LOCK_PASS_VAR, confirm_it=confirm_new)
+    return ask_secret(
+        f"Data passphrase for {label}", variable=LOCK_PASS_VAR, confirm_it=confirm_new
+    )
 
 
 def _lock_streams(values: list[str] | None) -> list[str]:
@@ -107,8 +109,11 @@ class _Outcome:
 def _progress_callback(view: ProgressView) -> Any:
     def on_event(ev: SyncProgress) -> None:
         if ev.event == "plan":
-            view.update("total", description=f"all ({ev.participants_total} participants)",
-                        total=ev.expected_bytes)
+            view.update(
+                "total",
+                description=f"all ({ev.participants_total} participants)",
+                total=ev.expected_bytes,
+            )
             return
         view.update(
             "total",
@@ -118,8 +123,12 @@ def _progress_callback(view: ProgressView) -> Any:
             total=ev.expected_bytes,
         )
         if ev.participant:
-            view.update(ev.participant, description=f"  {ev.participant}",
-                        files=ev.participant_files, completed=ev.participant_bytes)
+            view.update(
+                ev.participant,
+                description=f"  {ev.participant}",
+                files=ev.participant_files,
+                completed=ev.participant_bytes,
+            )
             if ev.event == "participant":
                 view.finish(ev.participant)
         if ev.event == "done":
@@ -160,14 +169,28 @@ def _sync_one(
 def _summary_rows(summary: SyncSummary) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for pid, p in summary.participants.items():
-        rows.append((pid, p.new, p.updated, p.unchanged, len(p.failed), human_bytes(p.bytes_downloaded)))
-    rows.append(("total", summary.new, summary.updated, summary.unchanged, len(summary.failed),
-                 human_bytes(summary.bytes_downloaded)))
+        rows.append(
+            (pid, p.new, p.updated, p.unchanged, len(p.failed), human_bytes(p.bytes_downloaded))
+        )
+    rows.append(
+        (
+            "total",
+            summary.new,
+            summary.updated,
+            summary.unchanged,
+            len(summary.failed),
+            human_bytes(summary.bytes_downloaded),
+        )
+    )
     return rows
 
 
 def _summary_json(outcome: _Outcome) -> dict[str, Any]:
-    data: dict[str, Any] = {"study": outcome.label, "folder": str(outcome.folder), "exit_code": outcome.exit_code}
+    data: dict[str, Any] = {
+        "study": outcome.label,
+        "folder": str(outcome.folder),
+        "exit_code": outcome.exit_code,
+    }
     if outcome.summary is not None:
         summ = jsonable(outcome.summary)
         summ["failed"] = [str(f) for f in outcome.summary.failed]
@@ -187,8 +210,12 @@ def _report(s: Settings, outcomes: list[_Outcome], json_output: bool) -> None:
             if o.summary is None:
                 continue
             title = None if len(outcomes) == 1 else f"{o.label} -> {o.folder}"
-            table(s, ["participant", "new", "updated", "unchanged", "failed", "downloaded"],
-                  _summary_rows(o.summary), title=title)
+            table(
+                s,
+                ["participant", "new", "updated", "unchanged", "failed", "downloaded"],
+                _summary_rows(o.summary),
+                title=title,
+            )
             if s.verbosity >= 1:
                 for failure in o.summary.failed:
                     s.err.print(f"failed: {failure}", markup=False, highlight=False)
@@ -197,7 +224,8 @@ def _report(s: Settings, outcomes: list[_Outcome], json_output: bool) -> None:
                     f"{o.label}: {o.summary.new} new, {o.summary.updated} updated, "
                     f"{o.summary.unchanged} unchanged, {len(o.summary.failed)} failed, "
                     f"{human_bytes(o.summary.bytes_downloaded)} in {o.summary.elapsed:.1f} s",
-                    markup=False, highlight=False,
+                    markup=False,
+                    highlight=False,
                 )
 
 
@@ -219,37 +247,77 @@ def _finish(outcomes: list[_Outcome]) -> None:
     codes = {o.exit_code for o in failed}
     code = codes.pop() if len(codes) == 1 and len(failed) == len(outcomes) else EXIT_PARTIAL
     raise CliError(
-        f"{len(failed)} of {len(outcomes)} studies failed (first: {failed[0].message})", exit_code=code
+        f"{len(failed)} of {len(outcomes)} studies failed (first: {failed[0].message})",
+        exit_code=code,
     )
 
 
 def sync(
     ctx: typer.Context,
-    study: str | None = typer.Argument(None, help="Study id, unique id prefix or exact name."),
-    output: Path = typer.Option(..., "--output", "-o", metavar="DIR",
-                                help="Study folder (with --all: the parent of one folder per study)."),
-    participant: list[str] | None = typer.Option(None, "--participant", "-p", metavar="PID",
-                                                 help="Only these participants (repeatable)."),
-    stream: list[str] | None = typer.Option(None, "--stream", "-s", metavar="STREAM",
-                                            help="Only these data streams (repeatable)."),
-    start: str | None = typer.Option(None, "--start", metavar="DATE",
-                                     help="Ignore data before this (YYYY-MM-DD[THH:MM:SS], UTC)."),
-    end: str | None = typer.Option(None, "--end", metavar="DATE",
-                                   help="Ignore data after this (inclusive; a date means the whole day)."),
-    lock: list[str] | None = typer.Option(
-        None, "--lock", metavar="STREAM",
-        help="Store these streams encrypted (.zst.lock; 'all' for every stream). Passphrase: "
-             "keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt.",
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DIR",
+            help="Study folder (with --all: the parent of one folder per study).",
+        ),
+    ],
+    study: str | None = typer.Argument(
+        None, metavar="STUDY", help="Study id, unique id prefix or exact name."
     ),
-    keep_compressed: bool = typer.Option(False, "--keep-compressed", help="Store .zst files as the server sends them."),
+    participant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--participant", "-p", metavar="PID", help="Only these participants (repeatable)."
+        ),
+    ] = None,
+    stream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stream", "-s", metavar="STREAM", help="Only these data streams (repeatable)."
+        ),
+    ] = None,
+    start: str | None = typer.Option(
+        None,
+        "--start",
+        metavar="DATE",
+        help="Ignore data before this (YYYY-MM-DD[THH:MM:SS], UTC).",
+    ),
+    end: str | None = typer.Option(
+        None,
+        "--end",
+        metavar="DATE",
+        help="Ignore data after this (inclusive; a date means the whole day).",
+    ),
+    lock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lock",
+            metavar="STREAM",
+            help="Store these streams encrypted (.zst.lock; 'all' for every stream). Passphrase: "
+            "keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt.",
+        ),
+    ] = None,
+    keep_compressed: bool = typer.Option(
+        False, "--keep-compressed", help="Store .zst files as the server sends them."
+    ),
     decompress: bool = typer.Option(False, "--decompress", help="Store plain files (the default)."),
-    all_studies: bool = typer.Option(False, "--all", help="Every study of the keyring section, into DIR/<study>."),
-    all_sections: bool = typer.Option(False, "--all-sections",
-                                      help="Every study of every keyring section, into DIR/<section>/<study>."),
+    all_studies: bool = typer.Option(
+        False, "--all", help="Every study of the keyring section, into DIR/<study>."
+    ),
+    all_sections: bool = typer.Option(
+        False,
+        "--all-sections",
+        help="Every study of every keyring section, into DIR/<section>/<study>.",
+    ),
     v1: bool = typer.Option(False, "--v1", help="Use get-data v1 (plain members)."),
     v2: bool = typer.Option(False, "--v2", help="Use get-data v2 (zstd members; the default)."),
     recheck_days: float | None = typer.Option(
-        None, "--recheck-days", min=0, metavar="DAYS",
+        None,
+        "--recheck-days",
+        min=0,
+        metavar="DAYS",
         help="Days of recent data re-checked for late uploads (default: the library's).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -270,9 +338,13 @@ def sync(
     if not many and study is None:
         raise UsageProblem("missing STUDY (or pass --all for every study of the keyring section)")
     if many and participant:
-        raise UsageProblem("-p/--participant cannot be used with --all/--all-sections (participant ids belong to one study)")
+        raise UsageProblem(
+            "-p/--participant cannot be used with --all/--all-sections (participant ids belong to one study)"
+        )
     if all_sections and s.keyring_file is None and not _keyring_exists(s):
-        raise CredentialsProblem("--all-sections needs a keyring file (--keyring-file or ~/.nrg-keyring.enc)")
+        raise CredentialsProblem(
+            "--all-sections needs a keyring file (--keyring-file or ~/.nrg-keyring.enc)"
+        )
     start_at = parse_when(start, "--start")
     end_at = parse_when(end, "--end", end=True)
     check_window(start_at, end_at)
@@ -343,14 +415,19 @@ def _sync_many(
                     raise
                 except Exception as exc:
                     failure = classify(exc)
-                    outcome.exit_code, outcome.message = failure.exit_code, f"{outcome.label}: {failure.message}"
+                    outcome.exit_code, outcome.message = (
+                        failure.exit_code,
+                        f"{outcome.label}: {failure.message}",
+                    )
                     s.err.print(f"mano: error: {outcome.message}", markup=False, highlight=False)
                 outcomes.append(outcome)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
         failure = classify(exc)
-        outcome = _Outcome(label, base, exit_code=failure.exit_code, message=f"{label}: {failure.message}")
+        outcome = _Outcome(
+            label, base, exit_code=failure.exit_code, message=f"{label}: {failure.message}"
+        )
         s.err.print(f"mano: error: {outcome.message}", markup=False, highlight=False)
         outcomes.append(outcome)
     return outcomes
@@ -379,8 +456,13 @@ def tree_summary(folder: Path) -> dict[str, dict[str, tuple[int, int]]]:
 
 def demo(
     ctx: typer.Context,
-    folder: Path = typer.Argument(Path("mano-demo"), help="Where to put the demo study."),
-    participants: int = typer.Option(3, "--participants", min=1, max=50, help="Synthetic participants."),
+    folder: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="Where to put the demo study (default: ./mano-demo)."),
+    ] = Path("mano-demo"),
+    participants: int = typer.Option(
+        3, "--participants", min=1, max=50, help="Synthetic participants."
+    ),
     days: int = typer.Option(3, "--days", min=1, max=60, help="Days of synthetic data."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic study."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -413,24 +495,49 @@ def demo(
     total_files = sum(f for st in tree.values() for f, _ in st.values())
     total_bytes = sum(b for st in tree.values() for _, b in st.values())
     if json_output or s.json:
-        write_text(dumps({
-            "folder": str(folder.resolve()),
-            "study": {"id": study_id, "name": study_name},
-            "files": total_files,
-            "bytes": total_bytes,
-            "elapsed": round(elapsed, 2),
-            "summary": jsonable(summary),
-            "tree": {p: {st: {"files": f, "bytes": b} for st, (f, b) in v.items()} for p, v in tree.items()},
-        }), None)
+        write_text(
+            dumps(
+                {
+                    "folder": str(folder.resolve()),
+                    "study": {"id": study_id, "name": study_name},
+                    "files": total_files,
+                    "bytes": total_bytes,
+                    "elapsed": round(elapsed, 2),
+                    "summary": jsonable(summary),
+                    "tree": {
+                        p: {st: {"files": f, "bytes": b} for st, (f, b) in v.items()}
+                        for p, v in tree.items()
+                    },
+                }
+            ),
+            None,
+        )
     else:
         out = s.out
-        out.print(f"Synced the synthetic study {study_name!r} ({study_id}) into {folder.resolve()}",
-                  markup=False, highlight=False)
-        out.print(f"{total_files} files, {human_bytes(total_bytes)}, {len(tree)} participants, "
-                  f"{elapsed:.1f} s", markup=False, highlight=False)
-        table(s, ["participant", "files", "size", "streams"],
-              [(p, sum(f for f, _ in v.values()), human_bytes(sum(b for _, b in v.values())),
-                len(v)) for p, v in tree.items()])
+        out.print(
+            f"Synced the synthetic study {study_name!r} ({study_id}) into {folder.resolve()}",
+            markup=False,
+            highlight=False,
+        )
+        out.print(
+            f"{total_files} files, {human_bytes(total_bytes)}, {len(tree)} participants, "
+            f"{elapsed:.1f} s",
+            markup=False,
+            highlight=False,
+        )
+        table(
+            s,
+            ["participant", "files", "size", "streams"],
+            [
+                (
+                    p,
+                    sum(f for f, _ in v.values()),
+                    human_bytes(sum(b for _, b in v.values())),
+                    len(v),
+                )
+                for p, v in tree.items()
+            ],
+        )
         out.print(
             "\nNext:\n"
             f"  mano verify {folder}                       # check every file\n"
@@ -439,7 +546,10 @@ def demo(
             "  mano keyring add myserver --url https://studies.example.org   # asks for the keys\n"
             "  mano --keyring myserver studies\n"
             "  mano --keyring myserver sync 'My Study' -o ./my-study",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
     if not summary.ok:
-        raise PartialFailure(f"{len(summary.failed)} demo file(s) failed (first: {summary.failed[0]})")
+        raise PartialFailure(
+            f"{len(summary.failed)} demo file(s) failed (first: {summary.failed[0]})"
+        )

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,7 +26,6 @@ from mano_cli._context import (
     jsonable,
     load_credentials,
     settings,
-    split_values,
 )
 from mano_cli._errors import EXIT_USAGE, CliError, PartialFailure, UsageProblem
 from mano_cli._output import dumps, write_text
@@ -40,11 +39,17 @@ __all__ = ["compress", "decompress", "lock", "unlock", "verify"]
 
 logger = logging.getLogger(__name__)
 
-FOLDER_ARG = typer.Argument(..., metavar="DIR", help="Study folder, a folder inside it, or one data file.")
-STREAM_OPT = typer.Option(None, "--stream", "-s", metavar="STREAM", help="Only these data streams (repeatable).")
+FOLDER_ARG = typer.Argument(
+    ..., metavar="DIR", help="Study folder, a folder inside it, or one data file."
+)
+STREAM_OPT = typer.Option(
+    None, "--stream", "-s", metavar="STREAM", help="Only these data streams (repeatable)."
+)
 JSON_OPT = typer.Option(False, "--json", help="Print the summary as JSON.")
 STUDY_OPT = typer.Option(
-    None, "--study", metavar="STUDY",
+    None,
+    "--study",
+    metavar="STUDY",
     help="Study whose passphrase to use from the keyring's SECRETS (default: the folder's study).",
 )
 
@@ -87,7 +92,9 @@ def _refresh_manifest(folder: Path) -> None:
                 if candidate.exists():
                     st = candidate.stat()
                     manifest.record(
-                        dataclasses.replace(row, form=form, size_on_disk=st.st_size, mtime_ns=st.st_mtime_ns)
+                        dataclasses.replace(
+                            row, form=form, size_on_disk=st.st_size, mtime_ns=st.st_mtime_ns
+                        )
                     )
                     changed += 1
                     break
@@ -114,7 +121,9 @@ def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> 
     if json_output or s.json:
         data = jsonable(summary)
         data["failed"] = [{"path": str(f.path), "reason": f.reason} for f in summary.failed]
-        data["skipped_paths"] = [{"path": str(f.path), "reason": f.reason} for f in summary.skipped_paths]
+        data["skipped_paths"] = [
+            {"path": str(f.path), "reason": f.reason} for f in summary.skipped_paths
+        ]
         data.pop("hashes", None)
         data["ok"] = summary.ok
         write_text(dumps(data), None)
@@ -145,8 +154,12 @@ def _workers(s: Settings) -> int | None:
 def compress(
     ctx: typer.Context,
     folder: Path = FOLDER_ARG,
-    level: int | None = typer.Option(None, "--level", "-l", min=1, max=22, help="zstd level (default 2, like the server)."),
-    delete_original: bool = typer.Option(False, "--delete-original", help="Delete each plain file once its .zst is written."),
+    level: int | None = typer.Option(
+        None, "--level", "-l", min=1, max=22, help="zstd level (default 2, like the server)."
+    ),
+    delete_original: bool = typer.Option(
+        False, "--delete-original", help="Delete each plain file once its .zst is written."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst files."),
     stream: list[str] | None = STREAM_OPT,
     json_output: bool = JSON_OPT,
@@ -156,20 +169,35 @@ def compress(
     existing_folder(folder)
     streams = check_streams(stream)
     if delete_original or overwrite:
-        confirm(s, f"{'Delete original files' if delete_original else 'Overwrite existing .zst files'} under {folder}?")
+        confirm(
+            s,
+            f"{'Delete original files' if delete_original else 'Overwrite existing .zst files'} under {folder}?",
+        )
     from mano_files import DEFAULT_LEVEL, compress_tree
 
-    summary = _run(s, "compress", folder, lambda p: compress_tree(
-        folder, level=level or DEFAULT_LEVEL, delete_original=delete_original,
-        overwrite=overwrite, streams=streams, workers=_workers(s), progress=p,
-    ))
+    summary = _run(
+        s,
+        "compress",
+        folder,
+        lambda p: compress_tree(
+            folder,
+            level=level or DEFAULT_LEVEL,
+            delete_original=delete_original,
+            overwrite=overwrite,
+            streams=streams,
+            workers=_workers(s),
+            progress=p,
+        ),
+    )
     _report(s, "compress", summary, json_output)
 
 
 def decompress(
     ctx: typer.Context,
     folder: Path = FOLDER_ARG,
-    delete_zst: bool = typer.Option(False, "--delete-zst", help="Delete each .zst once its plain file is written."),
+    delete_zst: bool = typer.Option(
+        False, "--delete-zst", help="Delete each .zst once its plain file is written."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing plain files."),
     stream: list[str] | None = STREAM_OPT,
     json_output: bool = JSON_OPT,
@@ -179,13 +207,25 @@ def decompress(
     existing_folder(folder)
     streams = check_streams(stream)
     if delete_zst or overwrite:
-        confirm(s, f"{'Delete .zst files' if delete_zst else 'Overwrite existing plain files'} under {folder}?")
+        confirm(
+            s,
+            f"{'Delete .zst files' if delete_zst else 'Overwrite existing plain files'} under {folder}?",
+        )
     from mano_files import decompress_tree
 
-    summary = _run(s, "decompress", folder, lambda p: decompress_tree(
-        folder, delete_zst=delete_zst, overwrite=overwrite, streams=streams,
-        workers=_workers(s), progress=p,
-    ))
+    summary = _run(
+        s,
+        "decompress",
+        folder,
+        lambda p: decompress_tree(
+            folder,
+            delete_zst=delete_zst,
+            overwrite=overwrite,
+            streams=streams,
+            workers=_workers(s),
+            progress=p,
+        ),
+    )
     _report(s, "decompress", summary, json_output)
 
 
@@ -227,11 +267,20 @@ def _passphrase(s: Settings, folder: Path, study: str | None, *, new: bool) -> s
 
 def lock(
     ctx: typer.Context,
+    stream: Annotated[
+        list[str],
+        typer.Option(
+            "--stream",
+            "-s",
+            metavar="STREAM",
+            help="Streams to lock (repeatable; 'all' for every stream).",
+        ),
+    ],
     folder: Path = FOLDER_ARG,
-    stream: list[str] = typer.Option(..., "--stream", "-s", metavar="STREAM",
-                                     help="Streams to lock (repeatable; 'all' for every stream)."),
     study: str | None = STUDY_OPT,
-    keep_original: bool = typer.Option(False, "--keep-original", help="Keep the unlocked files (default: delete them once locked)."),
+    keep_original: bool = typer.Option(
+        False, "--keep-original", help="Keep the unlocked files (default: delete them once locked)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst.lock files."),
     json_output: bool = JSON_OPT,
 ) -> None:
@@ -249,10 +298,20 @@ def lock(
     from mano_files import derive_key, lock_tree
 
     key = derive_key(passphrase)
-    summary = _run(s, "lock", folder, lambda p: lock_tree(
-        folder, key, streams=streams, delete_original=not keep_original, overwrite=overwrite,
-        workers=_workers(s), progress=p,
-    ))
+    summary = _run(
+        s,
+        "lock",
+        folder,
+        lambda p: lock_tree(
+            folder,
+            key,
+            streams=streams,
+            delete_original=not keep_original,
+            overwrite=overwrite,
+            workers=_workers(s),
+            progress=p,
+        ),
+    )
     _report(s, "lock", summary, json_output)
 
 
@@ -261,8 +320,12 @@ def unlock(
     folder: Path = FOLDER_ARG,
     stream: list[str] | None = STREAM_OPT,
     study: str | None = STUDY_OPT,
-    keep_compressed: bool = typer.Option(False, "--keep-compressed", help="Write .zst files instead of plain ones."),
-    keep_locked: bool = typer.Option(False, "--keep-locked", help="Keep the locked files (default: delete them once unlocked)."),
+    keep_compressed: bool = typer.Option(
+        False, "--keep-compressed", help="Write .zst files instead of plain ones."
+    ),
+    keep_locked: bool = typer.Option(
+        False, "--keep-locked", help="Keep the locked files (default: delete them once unlocked)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing unlocked files."),
     json_output: bool = JSON_OPT,
 ) -> None:
@@ -275,17 +338,32 @@ def unlock(
     passphrase = _passphrase(s, folder, study, new=False)
     from mano_files import unlock_tree
 
-    summary = _run(s, "unlock", folder, lambda p: unlock_tree(
-        folder, passphrase, keep_compressed=keep_compressed, streams=streams,
-        delete_locked=not keep_locked, overwrite=overwrite, workers=_workers(s), progress=p,
-    ))
+    summary = _run(
+        s,
+        "unlock",
+        folder,
+        lambda p: unlock_tree(
+            folder,
+            passphrase,
+            keep_compressed=keep_compressed,
+            streams=streams,
+            delete_locked=not keep_locked,
+            overwrite=overwrite,
+            workers=_workers(s),
+            progress=p,
+        ),
+    )
     _raise_if_all_wrong_passphrase(summary)
     _report(s, "unlock", summary, json_output)
 
 
 def _raise_if_all_wrong_passphrase(summary: TreeSummary) -> None:
     """Every file failing with a wrong passphrase is a credentials problem, not a partial one."""
-    if summary.failed and summary.done == 0 and all("passphrase" in f.reason.lower() for f in summary.failed):
+    if (
+        summary.failed
+        and summary.done == 0
+        and all("passphrase" in f.reason.lower() for f in summary.failed)
+    ):
         from mano_cli._errors import CredentialsProblem
 
         raise CredentialsProblem(
@@ -307,10 +385,14 @@ def _has_locked_files(folder: Path) -> bool:
 def verify(
     ctx: typer.Context,
     folder: Path = FOLDER_ARG,
-    manifest: Path | None = typer.Option(
-        None, "--manifest", metavar="FILE",
-        help="JSON {relpath: sha1} to compare with (default: the folder's sync manifest).",
-    ),
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            metavar="FILE",
+            help="JSON {relpath: sha1} to compare with (default: the folder's sync manifest).",
+        ),
+    ] = None,
     stream: list[str] | None = STREAM_OPT,
     study: str | None = STUDY_OPT,
     json_output: bool = JSON_OPT,
@@ -334,15 +416,31 @@ def verify(
     with _guard(folder), ProgressView(s) as view:
         progress = _progress(view, "verify")
         if expected is None:
-            summary = hash_tree(folder, passphrase=passphrase, streams=streams, workers=_workers(s), progress=progress)
+            summary = hash_tree(
+                folder,
+                passphrase=passphrase,
+                streams=streams,
+                workers=_workers(s),
+                progress=progress,
+            )
             report: dict[str, Any] = {
-                "checked": summary.done, "matched": None, "mismatched": [], "missing": [], "extra": [],
+                "checked": summary.done,
+                "matched": None,
+                "mismatched": [],
+                "missing": [],
+                "extra": [],
                 "failed": [{"path": str(f.path), "reason": f.reason} for f in summary.failed],
                 "manifest": None,
             }
         else:
-            result = verify_tree(folder, expected, passphrase=passphrase, streams=streams,
-                                 workers=_workers(s), progress=progress)
+            result = verify_tree(
+                folder,
+                expected,
+                passphrase=passphrase,
+                streams=streams,
+                workers=_workers(s),
+                progress=progress,
+            )
             report = {
                 "checked": result.matched + len(result.mismatched),
                 "matched": result.matched,
@@ -359,8 +457,11 @@ def verify(
         write_text(dumps(report), None)
     else:
         if report["matched"] is None:
-            write_text(f"verify: {report['checked']} files readable, {len(report['failed'])} failed "
-                       "(no manifest: contents checked, hashes not compared)\n", None)
+            write_text(
+                f"verify: {report['checked']} files readable, {len(report['failed'])} failed "
+                "(no manifest: contents checked, hashes not compared)\n",
+                None,
+            )
         else:
             write_text(
                 f"verify: {report['matched']} match, {len(report['mismatched'])} differ, "
@@ -375,5 +476,9 @@ def verify(
             for f in report["failed"]:
                 s.err.print(f"failed: {f['path']}: {f['reason']}", markup=False, highlight=False)
     if problems:
-        first = (report["mismatched"] or report["missing"] or [f"{report['failed'][0]['path']}: {report['failed'][0]['reason']}"])[0]
+        first = (
+            report["mismatched"]
+            or report["missing"]
+            or [f"{report['failed'][0]['path']}: {report['failed'][0]['reason']}"]
+        )[0]
         raise PartialFailure(f"verify found {problems} problem(s) (first: {first}); -v lists all")
