@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from mano_api import BeiweClient
-from mano_testing import Emulator
+from mano_testing import Emulator, RequestRecord
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,7 @@ def fresh(emu: Emulator) -> Iterator[Emulator]:
     """The shared emulator with faults cleared and an empty request log."""
     emu.set_faults(None)
     emu.clear_hostile_members()
+    settled_log(emu, 0, timeout=0.5)  # let records of the previous test land first
     emu.reset_log()
     yield emu
     emu.set_faults(None)
@@ -42,3 +44,20 @@ def client_for(emu: Emulator, who: str, **kw: object) -> BeiweClient:
         {"URL": emu.url, "ACCESS_KEY": access, "SECRET_KEY": secret},
         **kw,  # type: ignore[arg-type]
     )
+
+
+def settled_log(emu: Emulator, at_least: int = 1, timeout: float = 3.0) -> list[RequestRecord]:
+    """The emulator's request log once it holds ``at_least`` records and stops growing.
+
+    The server records a request after the last byte is sent, so the client can see the
+    response a moment before the record exists.
+    """
+    deadline = time.monotonic() + timeout
+    log = emu.request_log
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        newer = emu.request_log
+        if len(newer) >= at_least and len(newer) == len(log):
+            return newer
+        log = newer
+    return emu.request_log

@@ -21,6 +21,7 @@ from mano_api import (
     TruncatedDownload,
 )
 from mano_testing import Emulator
+from tests.api.conftest import settled_log
 
 
 def _plain(archive: Archive, name: str) -> bytes:
@@ -114,7 +115,7 @@ def test_registry_skips_files(client: BeiweClient, fresh: Emulator) -> None:
         assert names == {f.zip_name for f in files[len(files) // 2 :]}
         # With a registry the server answers SHA-1 values.
         assert set(archive.registry.values()) == {f.sha1_b64 for f in files[len(files) // 2 :]}
-    record = [r for r in fresh.request_log if r.path == "/get-data/v2"][-1]
+    record = [r for r in settled_log(fresh) if r.path == "/get-data/v2"][-1]
     assert record.status == 200
 
 
@@ -129,7 +130,7 @@ def test_local_validation_sends_nothing(client: BeiweClient, fresh: Emulator) ->
         client.download(fresh.study_id, streams=["gps", "image_survey"])
     with pytest.raises(DuplicateParticipant):
         client.download(fresh.study_id, participants=[fresh.participants[0]] * 2)
-    assert fresh.request_log == []
+    assert settled_log(fresh, 0) == []
 
 
 def test_extract_and_save(client: BeiweClient, fresh: Emulator, tmp_path: Path) -> None:
@@ -166,7 +167,7 @@ def test_download_survives_faults(fresh: Emulator, version: int) -> None:
             _check_matches(archive, expected)
             assert archive.attempts == 7
         assert client.bytes_received > archive.size
-    log = fresh.request_log
+    log = settled_log(fresh, 7)
     assert [r.status for r in log] == [503, 503, 500, 500, 200, 200, 200]
     assert sorted(r.fault for r in log[4:6]) == sorted(["reset", "truncate"])
     assert log[6].fault == ""
@@ -179,7 +180,7 @@ def test_download_gives_up_on_persistent_truncation(fresh: Emulator, tmp_path: P
             client.download(fresh.study_id, tmp_dir=tmp_path)
     assert info.value.bytes_received > 0
     assert list(tmp_path.iterdir()) == []
-    assert len(fresh.request_log) == 3
+    assert len(settled_log(fresh, 3)) == 3
 
 
 def test_download_gives_up_on_resets(fresh: Emulator, tmp_path: Path) -> None:
@@ -210,7 +211,7 @@ def test_json_endpoints_retry_transient_faults(client: BeiweClient, fresh: Emula
     assert client.participant_ids(fresh.study_id) == sorted(
         fresh.participants + fresh.deleted_participants
     )
-    assert [r.status for r in fresh.request_log] == [503, 500, 200, 200]
+    assert [r.status for r in settled_log(fresh, 4)] == [503, 500, 200, 200]
 
 
 def test_summary_statistics_request_shape(client: BeiweClient, fresh: Emulator) -> None:

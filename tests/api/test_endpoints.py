@@ -25,7 +25,7 @@ from mano_api import (
     VersionRecord,
 )
 from mano_testing import Emulator
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, settled_log
 
 
 def test_check_credentials(client: BeiweClient) -> None:
@@ -46,7 +46,7 @@ def test_studies_and_resolution(client: BeiweClient, fresh: Emulator) -> None:
     assert fresh.study_name in str(info.value)
     assert (fresh.study_id, fresh.study_name) in info.value.candidates
     # Cached: studies were fetched once.
-    assert sum(r.path == "/get-studies/v1" for r in fresh.request_log) == 1
+    assert sum(r.path == "/get-studies/v1" for r in settled_log(fresh)) == 1
 
 
 def test_participant_ids_and_legacy_alias(client: BeiweClient, fresh: Emulator) -> None:
@@ -177,7 +177,7 @@ def test_summary_statistics_filters_in_query_string(
 def test_file_hashes_current_server_is_none(client: BeiweClient, fresh: Emulator) -> None:
     assert client.file_hashes(fresh.participants[0]) is None
     # Not retried: the 500 is deterministic.
-    assert sum("file-hashes" in r.path for r in fresh.request_log) == 1
+    assert sum("file-hashes" in r.path for r in settled_log(fresh)) == 1
 
 
 def test_file_hashes_fixed_server() -> None:
@@ -213,3 +213,17 @@ def test_older_server_without_v2() -> None:
                 client.download(emu.study_id)
             with client.download(emu.study_id, version=1) as archive:
                 assert len(archive) == len(emu.files(study=emu.study_id))
+
+
+def test_history_cut_mid_body(client: BeiweClient, fresh: Emulator, tmp_path: Path) -> None:
+    pid = fresh.participants[0]
+    expected = [u.file_name for u in client.upload_history(pid)]
+    fresh.set_faults("get-participant-upload-history:reset=1")
+    with pytest.raises(mano_api.ConnectionFailed, match="dropped while receiving"):
+        list(client.upload_history(pid))
+    # Writing to a file is retried as a whole and atomic.
+    fresh.set_faults("get-participant-upload-history:reset=1")
+    target = tmp_path / "uploads.json"
+    client.history_to_file("upload", pid, target)
+    assert [u["file_name"] for u in json.loads(target.read_text())] == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["uploads.json"]

@@ -177,3 +177,72 @@ def test_no_secret_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
     assert cause is not None and getattr(cause, "request", None) is None
     for text in texts:
         assert SECRET not in text
+
+
+def test_ambiguous_and_invalid_studies_list_candidates() -> None:
+    body = json.dumps(
+        {
+            "abc111111111111111111111": "Pilot",
+            "abc222222222222222222222": "Pilot",
+            "xyz333333333333333333333": "Main study",
+        }
+    ).encode()
+    client, _ = make_client({"/get-studies/v1": [Reply(200, body)]})
+    with pytest.raises(mano_api.AmbiguousStudy, match="matches 2 studies") as info:
+        client.resolve_study("Pilot")
+    assert {c[0] for c in info.value.candidates} == {
+        "abc111111111111111111111",
+        "abc222222222222222222222",
+    }
+    assert isinstance(info.value, LookupError)
+    with pytest.raises(mano_api.AmbiguousStudy, match="abc111111111111111111111"):
+        client.resolve_study("abc")
+    assert client.resolve_study("xyz").name == "Main study"
+    assert client.resolve_study("main STUDY").id == "xyz333333333333333333333"
+    with pytest.raises(mano_api.InvalidStudy, match="Main study") as missing:
+        client.resolve_study("nothing like it")
+    assert len(missing.value.candidates) == 3
+
+
+def test_payload_too_large() -> None:
+    client, _ = make_client({"/get-data/v2": [Reply(413, b"<html>413</html>")]})
+    registry = {f"path/{i}": "h" for i in range(10)}
+    with pytest.raises(mano_api.PayloadTooLarge, match="smaller registry"):
+        client.download(STUDY_ID, registry=registry)
+
+
+def test_unexpected_status_and_other_redirect() -> None:
+    client, _ = make_client(
+        {
+            "/get-studies/v1": [Reply(418, b"")],
+            "/get-participant-ids/v1": [
+                Reply(302, b"", {"Location": "https://other.example/login"})
+            ],
+        }
+    )
+    with pytest.raises(mano_api.UnexpectedStatus, match="418"):
+        client.studies()
+    with pytest.raises(mano_api.RedirectError, match="other.example/login") as info:
+        client.participant_ids(STUDY_ID)
+    assert not isinstance(info.value, RedirectedToHTTPS)
+
+
+def test_hex_file_hashes_become_base64() -> None:
+    body = json.dumps(
+        {
+            "abcd1234/gps/2020-10-05T02_00_00+00_00.csv": "a9993e364706816aba3e25717850c26c9cd0d89d",
+            "abcd1234/survey_answers/587442edf7321c14da193487/2020-10-05T02_13_20+00_00.csv": "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=",
+            "abcd1234/wifi/2020-10-05T03_00_00+00_00.csv": None,
+        }
+    ).encode()
+    client, adapter = make_client({"/get-participant-file-hashes/v1": [Reply(200, body)]})
+    assert client.file_hashes("abcd1234") == {
+        "abcd1234/gps/2020-10-05 02_00_00+00_00.csv": "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=",
+        "abcd1234/survey_answers/587442edf7321c14da193487/2020-10-05 02_13_20+00_00.csv": "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=",
+    }
+    assert adapter.seen[0].form["participant_id"] == ["abcd1234"]
+
+
+def test_file_hashes_missing_route_is_none() -> None:
+    client, _ = make_client({})
+    assert client.file_hashes("abcd1234") is None
