@@ -66,7 +66,7 @@ def main() -> int:
                 peak = [0]
                 done = threading.Event()
 
-                def sample() -> None:
+                def sample(done: threading.Event = done, peak: list[int] = peak) -> None:
                     while not done.is_set():
                         peak[0] = max(peak[0], rss_kib(proc.pid))
                         time.sleep(0.05)
