@@ -24,7 +24,7 @@ class Mode:
         lock06_per_stream: Files per stream locked by mano 0.6.0 (100,000 PBKDF2 rounds each).
         report_tree: Many-file tree for the report row.
         sync_participants, sync_days, sync_scale: Emulated study for the sync rows.
-        resync_participants, resync_days: Emulated study for the no-op re-sync row.
+        resync_participants, resync_days, resync_scale: Emulated study for the re-sync row.
         big_download_mb: Size of the one-request v2 download for the client RSS row (0 = skip).
         mano06: Whether to run mano 0.6.0 at all.
     """
@@ -40,6 +40,7 @@ class Mode:
     sync_scale: float
     resync_participants: int
     resync_days: int
+    resync_scale: float
     big_download_mb: int
     mano06: bool
 
@@ -54,9 +55,10 @@ MODES = {
         report_tree=TreeSpec("smoke-report", participants=2, hours=12, scale=0.001),
         sync_participants=2,
         sync_days=1,
-        sync_scale=0.02,
+        sync_scale=1.0,
         resync_participants=2,
         resync_days=1,
+        resync_scale=1.0,
         big_download_mb=0,
         mano06=False,
     ),
@@ -69,9 +71,10 @@ MODES = {
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
         sync_participants=5,
         sync_days=14,
-        sync_scale=0.05,
+        sync_scale=20.0,
         resync_participants=5,
         resync_days=14,
+        resync_scale=20.0,
         big_download_mb=0,
         mano06=True,
     ),
@@ -84,9 +87,10 @@ MODES = {
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
         sync_participants=8,
         sync_days=14,
-        sync_scale=0.2,
-        resync_participants=12,
+        sync_scale=50.0,
+        resync_participants=20,
         resync_days=21,
+        resync_scale=1.0,
         big_download_mb=1024,
         mano06=True,
     ),

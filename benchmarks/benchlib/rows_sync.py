@@ -17,7 +17,6 @@ the server before timing, so no side pays for the emulator's first rendering.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import os
 import shutil
@@ -43,25 +42,34 @@ DOWNLOAD_RSS_GOAL_MB = 150
 
 
 @contextmanager
-def emulator(participants: int, days: int, scale: float) -> Iterator[Any]:
-    """A v2 emulator whose data end today (so mano 0.6.0 walks only the study's own windows)."""
+def emulator(ctx: Context, participants: int, days: int, scale: float) -> Iterator[Any]:
+    """A v2 emulator whose data end yesterday (UTC), its rendered files cached on disk.
+
+    Data ending just before now is what a live study looks like, and it lets mano 0.6.0 walk
+    only the study's own 5-day windows (it always walks up to now). Rendered objects are kept
+    under the work folder (keyed by size and start day) so later runs skip rendering.
+    """
     try:
         from mano_testing import Emulator
     except ImportError as exc:
         raise NotMeasured(f"mano_testing.Emulator is not available: {exc}") from exc
-    kwargs: dict[str, Any] = {
-        "participants": participants,
-        "days": days,
-        "seed": 1,
-        "v2": True,
-        "scale": scale,
-    }
-    params = inspect.signature(Emulator).parameters
-    if "start" in params:
-        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        kwargs["start"] = today - dt.timedelta(days=days - 1)
-    kwargs = {k: v for k, v in kwargs.items() if k in params or "kwargs" in params}
-    with Emulator(**kwargs) as emu:
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - dt.timedelta(days=days)
+    name = f"p{participants}-d{days}-s{scale:g}"
+    cache = ctx.work / "emulator"
+    if cache.is_dir():
+        for old in cache.glob(f"{name}-*"):
+            if old.name != f"{name}-{start:%Y%m%d}":
+                shutil.rmtree(old, ignore_errors=True)
+    with Emulator(
+        participants=participants,
+        days=days,
+        seed=1,
+        v2=True,
+        scale=scale,
+        start=start,
+        data_dir=cache / f"{name}-{start:%Y%m%d}",
+    ) as emu:
         yield emu
 
 
@@ -102,10 +110,14 @@ def _mano_sync(emu: Any, out: Path, env: dict[str, str], expected: int | None) -
     """One mano-sync run in a child process; checks the tree has every file."""
     emu.reset_log()
     res = run_process(
-        [sys.executable, str(CHILDREN / "mano_sync.py"), emu.study_id, str(out), str(WORKERS)],
+        [sys.executable, str(CHILDREN / "sync_child.py"), emu.study_id, str(out), str(WORKERS)],
         env=env,
     )
     summary = json.loads(res.stdout.strip().splitlines()[-1])
+    if summary.get("failed"):
+        raise RuntimeError(
+            f"mano-sync reported {summary['failed']} failures, first: {summary.get('failed_first')}"
+        )
     requests, sent, members = _served(emu)
     files, size = _data_files(out)
     if expected is not None and files != expected:
@@ -239,7 +251,7 @@ def rows_sync(ctx: Context) -> list[Row]:
             not_measured("sync_rss", t_rss, g_rss, "issue 7", reason, error=True),
         ]
     rows: list[Row] = []
-    with emulator(mode.sync_participants, mode.sync_days, mode.sync_scale) as emu:
+    with emulator(ctx, mode.sync_participants, mode.sync_days, mode.sync_scale) as emu:
         files = emu.files()
         expected = len(files)
         plain = sum(f.size for f in files)
@@ -371,7 +383,7 @@ def rows_resync(ctx: Context) -> list[Row]:
                 error=True,
             )
         ]
-    with emulator(mode.resync_participants, mode.resync_days, mode.sync_scale) as emu:
+    with emulator(ctx, mode.resync_participants, mode.resync_days, mode.resync_scale) as emu:
         expected = len(emu.files())
         env = _child_env(emu)
         out = ctx.work / "scratch" / "resync-out"
@@ -430,13 +442,13 @@ def rows_download(ctx: Context) -> list[Row]:
             )
         ]
     target = ctx.mode.big_download_mb * 1_000_000
-    participants, days, scale = 4, 14, 1.0
-    with emulator(participants, days, scale) as emu:
-        plain = sum(f.size for f in emu.files())
-    # v2 members are zstd; scale the study so the compressed archive is about the target size
-    ratio_guess = 4.0
-    scale = max(0.05, target * ratio_guess / max(1, plain))
-    with emulator(participants, days, scale) as emu:
+    participants, days, probe = 4, 14, 20.0
+    # v2 members are the stored zstd bytes: measure them at a small scale, then scale the
+    # study (rows per file grow linearly with scale) so one archive is about the target size
+    with emulator(ctx, participants, days, probe) as emu:
+        zst = sum(len(f.zst()) for f in emu.files())
+    scale = round(probe * target / max(1, zst), 1)
+    with emulator(ctx, participants, days, scale) as emu:
         env = _child_env(emu)
         tmp = ctx.scratch("download")
         curl = require("curl")
@@ -455,7 +467,7 @@ def rows_download(ctx: Context) -> list[Row]:
         def mano() -> Sample:
             emu.reset_log()
             res = run_process(
-                [sys.executable, str(CHILDREN / "mano_download.py"), emu.study_id, str(tmp)],
+                [sys.executable, str(CHILDREN / "download_child.py"), emu.study_id, str(tmp)],
                 env=env,
             )
             info = json.loads(res.stdout.strip().splitlines()[-1])

@@ -3,7 +3,7 @@
 Credentials come as a keyring-section JSON dict in MANO_BENCH_KEYRING (never on the command
 line). Prints one JSON line with the summary.
 
-Usage: python mano_sync.py STUDY_ID OUTPUT_DIR [WORKERS]
+Usage: python sync_child.py STUDY_ID OUTPUT_DIR [WORKERS]
 """
 
 from __future__ import annotations
@@ -32,7 +32,17 @@ def main() -> None:
     study_id, output = sys.argv[1], sys.argv[2]
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else None
     summary = sync_study(creds, study_id, output, workers=workers)
-    fields = ("new", "updated", "unchanged", "failed", "bytes_downloaded", "files_downloaded")
+    fields = (
+        "new",
+        "updated",
+        "unchanged",
+        "failed",
+        "bytes_downloaded",
+        "files_downloaded",
+        "requests",
+        "version",
+        "elapsed",
+    )
     result = {name: _count(getattr(summary, name, None)) for name in fields}
     failed = getattr(summary, "failed", None) or []
     result["failed_first"] = str(failed[0])[:300] if failed else None

@@ -4,7 +4,7 @@ Downloads every file of the study in ONE request (the body streams to a temporar
 validated before ``download`` returns), then reads every member once, as a caller extracting
 the archive would, and closes it. Credentials: MANO_BENCH_KEYRING (a keyring-section JSON dict).
 
-Usage: python mano_download.py STUDY_ID TMP_DIR
+Usage: python download_child.py STUDY_ID TMP_DIR
 """
 
 from __future__ import annotations
