@@ -9,6 +9,7 @@ import os
 import random
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -180,7 +181,10 @@ class BeiweClient:
         self._session = session if session is not None else requests.Session()
         self._studies: list[Study] | None = None
         self._credentials_ok: bool | None = None
+        self._counter_lock = threading.Lock()
+        #: Body bytes received over the client's lifetime (failed attempts included).
         self.bytes_received = 0
+        #: Requests sent over the client's lifetime (retries included).
         self.requests_sent = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -215,6 +219,10 @@ class BeiweClient:
         return self._session
 
     # -- low level -----------------------------------------------------------------------
+
+    def _count(self, size: int) -> None:
+        with self._counter_lock:
+            self.bytes_received += size
 
     def _redact(self, text: str) -> str:
         for secret in (self._auth.secret_key, self._auth.access_key):
@@ -300,7 +308,8 @@ class BeiweClient:
         """One POST; returns the streamed 200 response or raises (retryable wrapped)."""
         url = self.base_url + call.endpoint
         logger.debug("POST %s%s", call.endpoint, f" params={dict(params)}" if params else "")
-        self.requests_sent += 1
+        with self._counter_lock:
+            self.requests_sent += 1
         try:
             resp = self._session.post(
                 url,
@@ -574,7 +583,7 @@ class BeiweClient:
                 raise _Retryable(self._transport_error(exc, call, "while receiving")) from exc
             except requests.RequestException as exc:
                 raise self._transport_error(exc, call, "while receiving") from exc
-            self.bytes_received += len(content)
+            self._count(len(content))
             try:
                 return json.loads(content.decode("utf-8-sig"))
             except (UnicodeDecodeError, ValueError):
@@ -609,7 +618,7 @@ class BeiweClient:
 
     def _counted(self, resp: requests.Response, chunk_size: int) -> Iterator[bytes]:
         for chunk in resp.iter_content(chunk_size):
-            self.bytes_received += len(chunk)
+            self._count(len(chunk))
             yield chunk
 
     def _iter_list(
@@ -715,7 +724,7 @@ class BeiweClient:
             resp = self._send(call, {})
             with resp:
                 text = resp.text
-            self.bytes_received += len(text)
+            self._count(len(text))
             return text.strip()
 
         text = self._retrying(call, attempt)
@@ -1178,7 +1187,7 @@ class BeiweClient:
                         for chunk in resp.iter_content(DOWNLOAD_CHUNK):
                             out.write(chunk)
                             received += len(chunk)
-                            self.bytes_received += len(chunk)
+                            self._count(len(chunk))
                             if progress is not None:
                                 progress(received)
                     except (
