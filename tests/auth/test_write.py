@@ -355,3 +355,13 @@ def test_copy_of_cryptease_written_file_is_untouched_by_reads(keyring_file: Path
     read_keyring(keyring_file, password=PASSPHRASE)
     list_sections(keyring_file, password=PASSPHRASE)
     assert keyring_file.read_bytes() == copy.read_bytes()
+
+
+def test_unencodable_passphrase_is_refused_without_echo(keyring_file: Path) -> None:
+    with pytest.raises(PassphraseError) as info:
+        read_keyring(keyring_file, password="abc\udcffdef")
+    assert str(info.value) == (
+        "the passphrase given contains characters that cannot be encoded as UTF-8 (check the "
+        "terminal's or the environment's encoding)"
+    )
+    assert info.value.__context__ is None or info.value.__suppress_context__

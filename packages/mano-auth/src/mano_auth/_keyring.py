@@ -149,7 +149,7 @@ def get_passphrase(
     if password is not None:
         if confirm and not password:
             raise PassphraseError("refusing an empty passphrase for a keyring; choose one")
-        return password
+        return _encodable(password, "the passphrase given")
     if use_env and PASSPHRASE_ENV in os.environ:
         value = os.environ[PASSPHRASE_ENV]
         if not value:
@@ -158,16 +158,17 @@ def get_passphrase(
                 variables=(PASSPHRASE_ENV,),
             )
         logger.debug("keyring passphrase from %s", PASSPHRASE_ENV)
-        return value
+        return _encodable(value, PASSPHRASE_ENV)
     target = f"the keyring {path}" if path is not None else "the keyring"
     if not _stdin_is_tty():
         if use_env:
             how = f"set {PASSPHRASE_ENV} (or pass the passphrase with --password)"
         else:
-            how = "pass the new passphrase explicitly (e.g. --new-password)"
+            how = "pass the new passphrase explicitly (new_password=...)"
         raise PassphraseRequired(
             f"{target} needs a passphrase and stdin is not a terminal to ask on; {how}"
         )
+    logger.debug("asking for the keyring passphrase on the terminal")
     try:
         first = getpass.getpass(
             f"{'New passphrase' if confirm else 'Passphrase'} for {path or 'the keyring'}: "
@@ -182,7 +183,19 @@ def get_passphrase(
         raise PassphraseRequired(
             f"no passphrase entered for {target}; set {PASSPHRASE_ENV} or pass --password"
         ) from None
-    return first
+    return _encodable(first, "the passphrase entered")
+
+
+def _encodable(passphrase: str, source: str) -> str:
+    """cryptease derives keys from the UTF-8 bytes; refuse what has none (no echo)."""
+    try:
+        passphrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PassphraseError(
+            f"{source} contains characters that cannot be encoded as UTF-8 (check the "
+            "terminal's or the environment's encoding)"
+        ) from None
+    return passphrase
 
 
 class Keyring(Mapping[str, Credentials]):
