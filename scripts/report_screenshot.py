@@ -43,18 +43,21 @@ def _say(message: str) -> None:
     sys.stdout.write(message + "\n")
 
 
-def build_from_emulator(root: Path, participants: int, days: int) -> bool:
-    """Write the emulator's files into ``root``; False when mano-testing has no Emulator."""
+def build_from_emulator(root: Path, participants: int, days: int) -> tuple[bool, object]:
+    """Write the emulator's files into ``root``; returns (done, the study's settings)."""
     try:
+        from mano_api import BeiweClient
         from mano_testing import Emulator
     except ImportError:
-        return False
+        return False, None
     with Emulator(participants=participants, days=days, seed=3) as emu:
         for f in emu.files():
             path = root / f.zip_name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(f.data())
-    return True
+        with BeiweClient(emu.credentials) as client:
+            settings = client.study_settings(emu.study_id)
+    return True, settings
 
 
 def build_synthetic(root: Path, participants: int, days: int) -> None:
@@ -158,12 +161,13 @@ def main() -> None:
         shutil.rmtree(root)
     root.mkdir(parents=True)
     source = "emulator"
-    if not build_from_emulator(root, args.participants, args.days):
+    done, settings = build_from_emulator(root, args.participants, args.days)
+    if not done:
         source = "synthetic (mano_testing.Emulator not available)"
         build_synthetic(root, args.participants, args.days)
     for note in punch_holes(root):
         _say(f"hole: {note}")
-    report = coverage(root)
+    report = coverage(root, settings=settings)
     html = work / "report.html"
     report.to_html(html, title="Data coverage: emulated study")
     _say(f"study from {source}: {report.files} files, {len(report.participants)} participants")
