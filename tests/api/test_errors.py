@@ -197,7 +197,7 @@ class _MethodChangingSession(requests.Session):
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:  # type: ignore[override]
+    ) -> requests.Response:
         return super().request("PUT", url, *args, **kwargs)
 
 

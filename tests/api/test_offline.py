@@ -7,6 +7,7 @@ import json
 import logging
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -29,7 +30,7 @@ CREDS = {"URL": "https://beiwe.example.org/", "ACCESS_KEY": "AccessKey123", "SEC
 STUDY_ID = "123lrVdb0g6tf3PeJr5ZtZC8"
 
 
-def make_client(routes: dict, **kw: object) -> tuple[BeiweClient, FakeAdapter]:
+def make_client(routes: dict[str, Any], **kw: object) -> tuple[BeiweClient, FakeAdapter]:
     adapter = FakeAdapter(routes)
     client = BeiweClient(CREDS, session=session_with(adapter), backoff=0.001, **kw)  # type: ignore[arg-type]
     return client, adapter

@@ -24,7 +24,8 @@ from mano_api._streams import parse_data_streams
 
 def test_nineteen_streams_with_helpers() -> None:
     assert len(DataStream) == 19
-    assert DataStream.GPS == "gps" and str(DataStream.GPS) == "gps"
+    assert DataStream("gps") is DataStream.GPS and str(DataStream.GPS) == "gps"
+    assert "gps" in {s.value for s in DataStream}
     unchunked = {s for s in DataStream if not s.is_chunked}
     assert unchunked == {
         DataStream.SURVEY_ANSWERS,
