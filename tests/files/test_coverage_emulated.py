@@ -59,8 +59,12 @@ def test_emulated_study_with_holes(tmp_path: Path) -> None:
     days = {f.time_bin.date() for f in kept if f.participant == victim}
     span = [min(days) + timedelta(d) for d in range((max(days) - min(days)).days + 1)]
     assert list(v.missing_days) == [d for d in span if d not in days]
-    ordinals = sorted({int(f.time_bin.timestamp()) // 3600 for f in kept if f.participant == victim})
-    assert v.longest_gap_hours == max(b - a - 1 for a, b in zip(ordinals, ordinals[1:], strict=False))
+    ordinals = sorted(
+        {int(f.time_bin.timestamp()) // 3600 for f in kept if f.participant == victim}
+    )
+    assert v.longest_gap_hours == max(
+        b - a - 1 for a, b in zip(ordinals, ordinals[1:], strict=False)
+    )
     assert v.longest_gap_hours >= 24
     gps = by_id[quiet].stream("gps")
     assert gps is not None and gps.days == 1
