@@ -247,3 +247,15 @@ def test_hex_file_hashes_become_base64() -> None:
 def test_file_hashes_missing_route_is_none() -> None:
     client, _ = make_client({})
     assert client.file_hashes("abcd1234") is None
+
+
+def test_dropped_archive_removes_its_file(tmp_path: Path) -> None:
+    good = _zip_bytes({"a/gps/x.csv": b"data"})
+    client, _ = make_client({"/get-data/v2": [Reply(200, good)]})
+    archive = client.download(STUDY_ID, tmp_dir=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1
+    del archive
+    import gc
+
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []

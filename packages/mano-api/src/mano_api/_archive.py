@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,6 +115,10 @@ def _parse_registry(raw: bytes) -> dict[str, str]:
     return {str(k): ("" if v is None else str(v).strip()) for k, v in obj.items()}
 
 
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
 class Archive:
     """A downloaded, validated get-data archive in a hidden temporary file.
 
@@ -150,6 +155,8 @@ class Archive:
         self._by_name = {m.name: m for m in members}
         self._zip: zipfile.ZipFile | None = None
         self._owned = True
+        # An archive dropped without close() still removes its temporary file.
+        self._finalizer = weakref.finalize(self, _remove, path)
 
     def __repr__(self) -> str:
         return (
@@ -252,6 +259,7 @@ class Archive:
             shutil.move(str(self.path), str(target_path))
         self.path = target_path
         self._owned = False
+        self._finalizer.detach()
         return target_path
 
     def _close_zip(self) -> None:
@@ -263,5 +271,5 @@ class Archive:
         """Close the zip and delete the temporary file (idempotent)."""
         self._close_zip()
         if self._owned:
-            self.path.unlink(missing_ok=True)
+            self._finalizer()
             self._owned = False

@@ -147,7 +147,8 @@ class BeiweClient:
         timeout: ``(connect, read)`` seconds, or one number for both.
         retries: How many times a failed request is retried (0 = try once).
         session: A session to use (not closed by the client); a new one otherwise.
-        backoff: First retry delay in seconds; doubles each retry, with full jitter.
+        backoff: First retry delay in seconds; doubles each retry, with jitter (each delay is
+            drawn between half and all of its nominal value).
         backoff_max: Upper bound of a single delay.
 
     Raises:
@@ -284,7 +285,7 @@ class BeiweClient:
             )
         if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in reason:
             return Timeout(
-                f"{host} sent nothing for {self.timeout[1]:g} s {during} {call.endpoint}; the "
+                f"{host} sent nothing for {self.timeout[1]:g} s ({during} {call.endpoint}); the "
                 "server may be busy (big registries delay the first byte): retry, raise the read "
                 "timeout, or request less at once",
                 endpoint=call.endpoint,
@@ -322,7 +323,7 @@ class BeiweClient:
         except requests.exceptions.SSLError as exc:
             raise self._transport_error(exc, call, "before") from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Retryable(self._transport_error(exc, call, "before receiving")) from exc
+            raise _Retryable(self._transport_error(exc, call, "waiting for")) from exc
         except requests.RequestException as exc:
             raise self._transport_error(exc, call, "before") from exc
         if resp.status_code == 200:
