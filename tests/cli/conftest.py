@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,29 @@ def beiwe_env() -> Iterator[Callable[[object], dict[str, str]]]:
         }
 
     yield make
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Any]:
+    """One emulator per test module (3 participants x 2 days, seed 1)."""
+    from mano_testing import Emulator
+
+    with Emulator(participants=3, days=2, seed=1) as server:
+        yield server
+
+
+def env_for(server: Any, key: str = "default") -> dict[str, str]:
+    """BEIWE_* variables for one of the emulator's researchers."""
+    access, secret = server.keys[key]
+    return {"BEIWE_URL": server.url, "BEIWE_ACCESS_KEY": access, "BEIWE_SECRET_KEY": secret}
+
+
+@pytest.fixture(scope="module")
+def synced(emu: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A study folder synced once from ``emu`` (treat as read-only; copy it to change it)."""
+    from mano_sync import sync_study
+
+    out = tmp_path_factory.mktemp("synced") / "study"
+    summary = sync_study(emu.credentials, emu.study_id, out)
+    assert summary.ok and summary.new > 0
+    return out

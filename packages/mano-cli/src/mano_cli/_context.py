@@ -66,6 +66,11 @@ class Settings:
         return self._stdout
 
     @property
+    def chatty(self) -> bool:
+        """Whether to print informational lines on stderr (a terminal, or -v; never with -q)."""
+        return not self.quiet and (self.verbosity >= 1 or self.err.is_terminal)
+
+    @property
     def show_progress(self) -> bool:
         return not self.quiet and self.err.is_terminal
 

@@ -150,7 +150,7 @@ def _sync_one(
 
     passphrase = lock_passphrase(s, credentials, study) if lock else None
     ensure_output_folder(out)
-    if not s.quiet:
+    if s.chatty:
         s.err.print(f"syncing {study.name} ({study.id}) into {out}", markup=False, highlight=False)
     with ProgressView(s) as view:
         return sync_study(
@@ -219,7 +219,7 @@ def _report(s: Settings, outcomes: list[_Outcome], json_output: bool) -> None:
             if s.verbosity >= 1:
                 for failure in o.summary.failed:
                     s.err.print(f"failed: {failure}", markup=False, highlight=False)
-            if not s.quiet:
+            if s.chatty:
                 s.err.print(
                     f"{o.label}: {o.summary.new} new, {o.summary.updated} updated, "
                     f"{o.summary.unchanged} unchanged, {len(o.summary.failed)} failed, "
@@ -478,7 +478,7 @@ def demo(
         raise UsageProblem(f"{folder} is not empty and is not a mano folder; choose another DIR")
     ensure_output_folder(folder)
     t0 = time.monotonic()
-    if not s.quiet:
+    if s.chatty:
         s.err.print("starting the built-in Beiwe emulator (127.0.0.1, synthetic data)…")
     with Emulator(participants=participants, days=days, seed=seed) as emu:
         with ProgressView(s) as view:
