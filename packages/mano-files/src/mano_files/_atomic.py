@@ -7,7 +7,6 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO, Final
 
 from mano_files._errors import TargetExists, wrap_os_error
@@ -25,11 +24,13 @@ logger = logging.getLogger(__name__)
 #: Suffix of every temp file mano writes; ``.*.mano-tmp`` files are garbage once no run is active.
 TMP_SUFFIX: Final = ".mano-tmp"
 _BUFFER: Final = 1 << 20
+_OPEN_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def temp_path_for(target: Path) -> Path:
+def temp_path_for(target: str | os.PathLike[str]) -> str:
     """Return a fresh hidden temp path ``.<name>.<random>.mano-tmp`` beside ``target``."""
-    return target.with_name(f".{target.name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
+    folder, name = os.path.split(os.fspath(target))
+    return os.path.join(folder, f".{name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
 
 
 def is_temp_name(name: str) -> bool:
@@ -37,7 +38,7 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(TMP_SUFFIX)
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: str) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
@@ -50,7 +51,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+def _publish(tmp: str, target: str, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, target)
         return
@@ -89,13 +90,16 @@ def atomic_writer(
         TargetExists: ``target`` exists and ``overwrite`` is False.
         LocalIOError: permission denied, disk full, other OS failures (as subclasses).
     """
-    target = Path(target)
+    target = os.fspath(target)
     if not overwrite and os.path.lexists(target):
         raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
+    tmp = temp_path_for(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path_for(target)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        try:
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
     except OSError as exc:
         raise wrap_os_error(exc, target, "write") from exc
     try:
@@ -106,7 +110,7 @@ def atomic_writer(
                 os.fsync(fh.fileno())
         _publish(tmp, target, overwrite)
         if fsync:
-            _fsync_dir(target.parent)
+            _fsync_dir(os.path.dirname(target) or ".")
     except BaseException as exc:
         try:
             os.unlink(tmp)

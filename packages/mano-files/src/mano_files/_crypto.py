@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import importlib
 import json
 import os
 import struct
@@ -59,6 +60,13 @@ _MAX_HEADER: Final = 64 * 1024
 _LEN = struct.Struct("<I")
 
 
+# Where CFB8 lives: cryptography >= 47 (decrepit) first, then the deprecated location.
+_CFB8_MODULES: tuple[str, ...] = (
+    "cryptography.hazmat.decrepit.ciphers.modes",
+    "cryptography.hazmat.primitives.ciphers.modes",
+)
+
+
 @functools.cache
 def cfb8_mode() -> type[Any]:
     """Return cryptography's CFB8 mode class without triggering its deprecation warning.
@@ -67,26 +75,23 @@ def cfb8_mode() -> type[Any]:
     location warns and goes away in 49); older releases only have the old location.
 
     Raises:
-        CryptoUnavailable: neither location offers CFB8.
+        CryptoUnavailable: no known location offers CFB8.
     """
-    try:
-        from cryptography.hazmat.decrepit.ciphers import modes as decrepit_modes
-
-        return decrepit_modes.CFB8
-    except (ImportError, AttributeError):
-        pass
-    from cryptography.hazmat.primitives.ciphers import modes
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mode = getattr(modes, "CFB8", None)
-    if mode is None:
-        raise CryptoUnavailable(
-            "the installed 'cryptography' package has no AES-CFB8 mode, which cryptease's "
-            "format needs: install a cryptography release that ships "
-            "cryptography.hazmat.decrepit.ciphers.modes.CFB8"
-        )
-    return mode  # type: ignore[no-any-return]
+    for name in _CFB8_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mode = getattr(module, "CFB8", None)
+        if mode is not None:
+            return mode  # type: ignore[no-any-return]
+    raise CryptoUnavailable(
+        "the installed 'cryptography' package has no AES-CFB8 mode, which cryptease's "
+        "format needs: install a cryptography release that ships "
+        "cryptography.hazmat.decrepit.ciphers.modes.CFB8"
+    )
 
 
 def _pbkdf2(passphrase: str, salt: bytes, iterations: int) -> bytes:

@@ -332,9 +332,13 @@ def _plausibility_check(where: str, extension: str) -> Callable[[bytes], None]:
     return check
 
 
-def _extension(path: Path) -> str:
-    base = plain_name(path.name)
+def _extension_of(name: str) -> str:
+    base = plain_name(name)
     return base.rpartition(".")[2] if "." in base else ""
+
+
+def _extension(path: Path) -> str:
+    return _extension_of(path.name)
 
 
 class _OpenSource:
@@ -483,8 +487,8 @@ def sha1_b64_file(path: str | os.PathLike[str], *, key: LockKey | str | None = N
     return _hash_path(Path(path), _as_key(key))[0]
 
 
-def _hash_path(path: Path, key: LockKey | None) -> tuple[str, int]:
-    form = form_of(path.name)
+def _hash_path(path: str | Path, key: LockKey | None) -> tuple[str, int]:
+    form = form_of(os.fspath(path))
     digest = hashlib.sha1(usedforsecurity=False)
     if form == "plain":
         try:
@@ -496,7 +500,7 @@ def _hash_path(path: Path, key: LockKey | None) -> tuple[str, int]:
         except OSError as exc:
             raise wrap_os_error(exc, path, "read") from exc
         return _b64(digest.digest()), total
-    with _open_plain(path, key, form) as raw:
+    with _open_plain(Path(path), key, form) as raw:
         total = 0
         while chunk := raw.read(CHUNK):
             digest.update(chunk)
@@ -747,8 +751,8 @@ def _fresh_key_from(reading: LockKey) -> LockKey:
 
 
 def convert_file(
-    src: Path,
-    dst_plain: Path,
+    src: str,
+    dst_plain: str,
     target_form: Form,
     *,
     key: LockKey | None,
@@ -756,14 +760,13 @@ def convert_file(
     overwrite: bool,
     fsync: bool = False,
     want_hash: bool = False,
-) -> tuple[int, int, Path, str | None]:
+) -> tuple[int, int, str, str | None]:
     """Convert one file on disk (used by the tree operations).
 
     Returns:
         (bytes_in, bytes_out, final_path, sha1_b64 or None).
     """
-    final = dst_plain.with_name(dst_plain.name + FORM_SUFFIXES[target_form])
-    where = str(src)
+    final = dst_plain + FORM_SUFFIXES[target_form]
     try:
         fh = open(src, "rb", buffering=0)  # noqa: SIM115 - closed below
         size_in = os.fstat(fh.fileno()).st_size
@@ -771,7 +774,9 @@ def convert_file(
         raise wrap_os_error(exc, src, "read") from exc
     try:
         with atomic_writer(final, overwrite=overwrite, fsync=fsync) as out:
-            opened = _OpenSource(fh, form_of(src.name), key, where, _extension(dst_plain))
+            opened = _OpenSource(
+                fh, form_of(src), key, src, _extension_of(os.path.basename(dst_plain))
+            )
             hint = size_in if opened.form == "plain" else None
             written, _plain, sha1 = _convert_stream(
                 opened, out, target_form, key, level, hint, want_hash
@@ -781,7 +786,7 @@ def convert_file(
     except OSError as exc:
         raise wrap_os_error(exc, src, "read") from exc
     except (ValueError, EOFError) as exc:
-        raise CorruptFile(f"{where}: unreadable ({exc})") from exc
+        raise CorruptFile(f"{src}: unreadable ({exc})") from exc
     finally:
         fh.close()
     return size_in, written, final, sha1

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import PurePath, PurePosixPath
+from pathlib import PurePath
 from typing import Final, Literal
 
 from mano_files._errors import InvalidDataPath, InvalidOption
@@ -204,11 +204,11 @@ def parse_data_path(path: str | os.PathLike[str]) -> DataPath:
         InvalidDataPath: the path is not a Beiwe data file path.
     """
     text = os.fspath(path)
-    parts: tuple[str, ...]
+    parts: list[str] | tuple[str, ...]
     if isinstance(path, PurePath):
         parts = path.parts
     else:
-        parts = PurePosixPath(text.replace(os.sep, "/")).parts
+        parts = [p for p in text.replace(os.sep, "/").rsplit("/", 4) if p and p != "."]
     if len(parts) < 3:
         raise InvalidDataPath(
             f"{text!r} is not a Beiwe data file path: expected "

@@ -169,6 +169,15 @@ def iter_data_files(
     Raises:
         LocalIOError: ``folder`` does not exist or cannot be listed.
     """
+    for path, dp, _entry in _walk(folder, streams, skipped):
+        yield Path(path), dp
+
+
+def _walk(
+    folder: str | os.PathLike[str],
+    streams: Iterable[str] | None,
+    skipped: list[FileFailure] | None,
+) -> Iterator[tuple[str, DataPath, os.DirEntry[str] | None]]:
     wanted = validate_streams(streams) if streams is not None else None
     root = Path(folder)
 
@@ -176,7 +185,7 @@ def iter_data_files(
         if skipped is not None:
             skipped.append(FileFailure(Path(path), reason))
 
-    def consider(path: str) -> tuple[Path, DataPath] | None:
+    def consider(path: str) -> DataPath | None:
         try:
             dp = parse_data_path(path)
         except InvalidDataPath:
@@ -184,16 +193,17 @@ def iter_data_files(
             return None
         if wanted is not None and dp.stream not in wanted:
             return None
-        return Path(path), dp
+        return dp
 
     try:
         if root.is_symlink():
             note(str(root), "symbolic link: left alone")
             return
         if root.is_file():
-            found = consider(str(root.absolute()))
+            single = str(root.absolute())
+            found = consider(single)
             if found:
-                yield found
+                yield single, found, None
             return
         if not root.is_dir():
             raise FileNotFoundError(2, "No such file or directory", str(root))
@@ -224,7 +234,7 @@ def iter_data_files(
                 elif entry.is_file(follow_symlinks=False):
                     found = consider(entry.path)
                     if found:
-                        yield found
+                        yield entry.path, found, entry
                 else:
                     note(entry.path, "not a regular file: left alone")
             except OSError as exc:
@@ -236,17 +246,17 @@ def iter_data_files(
 
 
 _Result = tuple[Outcome, int, int, "str | None", Any]
-_Job = tuple[Path, DataPath]
+_Job = tuple[str, DataPath]
 
 
 def _run(
     jobs: list[_Job],
-    work: Callable[[Path, DataPath], _Result],
+    work: Callable[[str, DataPath], _Result],
     *,
     workers: int | None,
     progress: Progress | None,
     skipped_paths: list[FileFailure],
-    on_result: Callable[[Path, DataPath, _Result], None] | None = None,
+    on_result: Callable[[str, DataPath, _Result], None] | None = None,
     pre_done: int = 0,
 ) -> TreeSummary:
     n_workers = workers if workers is not None else default_workers()
@@ -256,7 +266,7 @@ def _run(
     done = skipped = bytes_in = bytes_out = 0
     failed: list[FileFailure] = []
     completed = pre_done
-    results: queue.SimpleQueue[tuple[Path, DataPath, _Result] | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[tuple[str, DataPath, _Result] | None] = queue.SimpleQueue()
     stop = threading.Event()
     feed = iter(jobs)
     feed_lock = threading.Lock()
@@ -306,14 +316,15 @@ def _run(
             elif outcome == "skipped":
                 skipped += 1
                 if reason:
-                    skipped_paths.append(FileFailure(path, reason))
+                    skipped_paths.append(FileFailure(Path(path), reason))
             else:
-                failed.append(FileFailure(path, reason or "failed"))
+                failed.append(FileFailure(Path(path), reason or "failed"))
                 logger.warning("%s: %s", path, reason)
             if on_result is not None:
                 on_result(path, dp, result)
             if progress is not None:
-                progress(ProgressEvent(path, outcome, b_in, b_out, completed, total, reason))
+                event = ProgressEvent(Path(path), outcome, b_in, b_out, completed, total, reason)
+                progress(event)
     except BaseException:
         stop.set()
         raise
@@ -329,17 +340,18 @@ def _prepare(
     if clean_tmp and Path(folder).is_dir():
         remove_stale_temp_files(folder)
     skipped_paths: list[FileFailure] = []
-    jobs = list(iter_data_files(folder, streams=streams, skipped=skipped_paths))
+    jobs = [(path, dp) for path, dp, _entry in _walk(folder, streams, skipped_paths)]
     return jobs, skipped_paths
 
 
-def _target_exists(final: Path) -> _Result:
-    return ("skipped", 0, 0, f"{final.name} already exists (use overwrite to replace it)", None)
+def _target_exists(final: str) -> _Result:
+    name = os.path.basename(final)
+    return ("skipped", 0, 0, f"{name} already exists (use overwrite to replace it)", None)
 
 
-def _unlink(path: Path) -> None:
+def _unlink(path: str) -> None:
     try:
-        path.unlink()
+        os.unlink(path)
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -347,7 +359,7 @@ def _unlink(path: Path) -> None:
 
 
 def _convert_job(
-    path: Path,
+    path: str,
     dp: DataPath,
     target_form: Form,
     *,
@@ -357,8 +369,8 @@ def _convert_job(
     delete_source: bool,
     fsync: bool,
 ) -> _Result:
-    plain = path.with_name(dp.plain_name)
-    final = plain.with_name(plain.name + FORM_SUFFIXES[target_form])
+    plain = os.path.join(os.path.dirname(path), dp.plain_name)
+    final = plain + FORM_SUFFIXES[target_form]
     if not overwrite and os.path.lexists(final):
         return _target_exists(final)
     size_in, size_out, _final, _sha = convert_file(
@@ -401,7 +413,7 @@ def compress_tree(
     validate_level(level)
     jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
 
-    def work(path: Path, dp: DataPath) -> _Result:
+    def work(path: str, dp: DataPath) -> _Result:
         if dp.form != "plain":
             return ("skipped", 0, 0, None, None)
         return _convert_job(
@@ -435,7 +447,7 @@ def decompress_tree(
     """
     jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
 
-    def work(path: Path, dp: DataPath) -> _Result:
+    def work(path: str, dp: DataPath) -> _Result:
         if dp.form != "zst":
             return ("skipped", 0, 0, None, None)
         return _convert_job(
@@ -496,7 +508,7 @@ def lock_tree(
     jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
     key = _writing_key(passphrase)
 
-    def work(path: Path, dp: DataPath) -> _Result:
+    def work(path: str, dp: DataPath) -> _Result:
         if dp.form not in ("plain", "zst"):
             return ("skipped", 0, 0, None, None)
         return _convert_job(
@@ -540,7 +552,7 @@ def unlock_tree(
     jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
     target: Form = "zst" if keep_compressed else "plain"
 
-    def work(path: Path, dp: DataPath) -> _Result:
+    def work(path: str, dp: DataPath) -> _Result:
         if dp.form not in ("lock", "zst.lock"):
             return ("skipped", 0, 0, None, None)
         return _convert_job(
@@ -589,7 +601,8 @@ def hash_tree(
         ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed.
     """
     key = _reading_key(passphrase) if passphrase is not None else None
-    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=False)
+    skipped_paths: list[FileFailure] = []
+    walked = list(_walk(folder, streams, skipped_paths))
     hashes: dict[str, str] = {}
     store: HashCache | None = None
     entries: dict[str, tuple[int, int, str]] = {}
@@ -605,17 +618,19 @@ def hash_tree(
     cache_root_s = str(cache_root.absolute())
     prefix_len = len(cache_root_s) + 1
 
-    def rel(path: Path) -> str:
-        text = str(path)
-        return text[prefix_len:].replace(os.sep, "/") if text.startswith(cache_root_s) else text
+    def rel(path: str) -> str:
+        if not path.startswith(cache_root_s):
+            return path
+        tail = path[prefix_len:]
+        return tail if os.sep == "/" else tail.replace(os.sep, "/")
 
     misses: list[_Job] = []
     hits = 0
-    hit_events: list[tuple[Path, int]] = []
-    for path, dp in jobs:
+    hit_events: list[tuple[str, int]] = []
+    for path, dp, dir_entry in walked:
         if store is not None:
             try:
-                st = os.stat(path)
+                st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
             except OSError:
                 misses.append((path, dp))
                 continue
@@ -627,13 +642,13 @@ def hash_tree(
                 continue
         misses.append((path, dp))
 
-    total = len(jobs)
+    total = len(walked)
     if progress is not None:
         for i, (path, size) in enumerate(hit_events, 1):
-            progress(ProgressEvent(path, "done", size, 0, i, total, "cached"))
+            progress(ProgressEvent(Path(path), "done", size, 0, i, total, "cached"))
     new_rows: list[tuple[str, int, int, str]] = []
 
-    def work(path: Path, dp: DataPath) -> _Result:
+    def work(path: str, dp: DataPath) -> _Result:
         before = os.stat(path)
         sha1, plain_size = _hash_path(path, key)
         after = os.stat(path)
@@ -645,7 +660,7 @@ def hash_tree(
         row = (rel(path), after.st_size, after.st_mtime_ns, sha1) if stable else None
         return ("done", before.st_size, plain_size, None, (sha1, row))
 
-    def on_result(path: Path, dp: DataPath, result: _Result) -> None:
+    def on_result(path: str, dp: DataPath, result: _Result) -> None:
         if result[0] == "done":
             sha1, row = result[4]
             hashes[dp.plain_relpath] = sha1
@@ -666,7 +681,7 @@ def hash_tree(
             if new_rows:
                 store.put_many(new_rows)
             if streams is None and Path(folder).absolute() == cache_root.absolute():
-                seen = {rel(p) for p, _ in jobs}
+                seen = {rel(p) for p, _dp, _e in walked}
                 gone = [p for p in entries if p not in seen]
                 if gone:
                     store.forget(gone)
