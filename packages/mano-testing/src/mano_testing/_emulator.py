@@ -116,7 +116,7 @@ class Emulator:
 
     Args:
         participants: Non-deleted participants of the main study (even index: Android, odd:
-            iOS; with 2+ participants the second stops early, with 3+ the last has no data).
+            iOS; with 4+ participants the third stops early, with 3+ the last has no data).
         days: Days of data from ``start``.
         seed: Everything (ids, keys, files, bytes) derives from it; same seed, same bytes.
         profile: ``"current"`` reproduces the deployed server (file-hashes answers 500);

@@ -542,7 +542,8 @@ def _generate_participant_files(
             hour_ms = int(time_bin.timestamp()) * 1000
             for stream in streams:
                 prob, base = HOURLY[stream]
-                if rng.random() < prob:
+                # the first hour after registration has every sensor (the app starts them all)
+                if rng.random() < prob or time_bin == reg_hour:
                     world.add_file(
                         _spec(world, participant, stream, time_bin, hour_ms, None, "csv",
                               _rows(base, scale))
@@ -703,7 +704,7 @@ def build_world(
         last_day = n_days
         if total >= 3 and index == total - 1:
             role, last_day = "no_data", 0
-        elif total >= 2 and index == 1:
+        elif total >= 4 and index == 2:
             role, last_day = "stops_early", max(1, (n_days * 3) // 5)
         created = start - timedelta(days=2, hours=prng.randrange(24))
         registered = (
@@ -883,7 +884,8 @@ def _survey_timing_rows(
     out: list[tuple[int, str]] = []
     for i in range(n):
         q = questions[i % len(questions)]
-        offset = min(3_599_999, base + i * rng.randrange(1000, 20000))
+        base += rng.randrange(1000, 20000)
+        offset = min(3_599_999, base)
         answers = q.get("answers")
         options = (
             "[" + "; ".join(str(a["text"]) for a in answers) + "]"
