@@ -73,6 +73,7 @@ def run(target_mb: int) -> dict[str, object]:
             data_dir=Path(tmp, "objects"),
             shuffle=False,
         ) as emu:
+            expected_members = sum(len(emu.files(stream=s)) for s in AUDIO)
             job = {
                 "credentials": emu.credentials,
                 "study_id": emu.study_id,
@@ -91,6 +92,7 @@ def run(target_mb: int) -> dict[str, object]:
             )
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     result["scale"] = round(scale, 1)
+    result["expected_members"] = expected_members
     return result
 
 
