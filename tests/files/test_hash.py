@@ -88,6 +88,12 @@ def test_cache_makes_rehash_stat_only(
     warm = hash_tree(root)
     assert calls == []
     assert warm.hashes == cold.hashes
+    only = hash_tree(root, streams=["gps", "survey_answers"])
+    assert calls == []
+    assert only.hashes == {
+        k: v for k, v in cold.hashes.items() if k.split("/")[1] in ("gps", "survey_answers")
+    }
+    assert len(only.hashes) == 4
     # an edit (same size, new mtime) and a growth are both noticed
     edited = root / relpath_for("gps")
     data = bytearray(edited.read_bytes())

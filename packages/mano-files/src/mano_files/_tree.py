@@ -43,7 +43,15 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._hashcache import CACHE_NAME, HashCache
-from mano_files._paths import FORM_SUFFIXES, DataPath, Form, parse_data_path, validate_streams
+from mano_files._paths import (
+    FORM_SUFFIXES,
+    SURVEY_STREAMS,
+    DataPath,
+    Form,
+    parse_data_path,
+    plain_name,
+    validate_streams,
+)
 
 __all__ = [
     "FileFailure",
@@ -173,37 +181,35 @@ def iter_data_files(
         yield Path(path), dp
 
 
-def _walk(
-    folder: str | os.PathLike[str],
-    streams: Iterable[str] | None,
-    skipped: list[FileFailure] | None,
-) -> Iterator[tuple[str, DataPath, os.DirEntry[str] | None]]:
-    wanted = validate_streams(streams) if streams is not None else None
+def _note(skipped: list[FileFailure] | None, path: str, reason: str) -> None:
+    if skipped is not None:
+        skipped.append(FileFailure(Path(path), reason))
+
+
+def _consider(
+    path: str, wanted: frozenset[str] | None, skipped: list[FileFailure] | None
+) -> DataPath | None:
+    try:
+        dp = parse_data_path(path)
+    except InvalidDataPath:
+        _note(skipped, path, "not a Beiwe data file: left alone")
+        return None
+    if wanted is not None and dp.stream not in wanted:
+        return None
+    return dp
+
+
+def _scan(
+    folder: str | os.PathLike[str], skipped: list[FileFailure] | None
+) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+    """Yield every regular, non-hidden file under ``folder`` (sorted); note what is left alone."""
     root = Path(folder)
-
-    def note(path: str, reason: str) -> None:
-        if skipped is not None:
-            skipped.append(FileFailure(Path(path), reason))
-
-    def consider(path: str) -> DataPath | None:
-        try:
-            dp = parse_data_path(path)
-        except InvalidDataPath:
-            note(path, "not a Beiwe data file: left alone")
-            return None
-        if wanted is not None and dp.stream not in wanted:
-            return None
-        return dp
-
     try:
         if root.is_symlink():
-            note(str(root), "symbolic link: left alone")
+            _note(skipped, str(root), "symbolic link: left alone")
             return
         if root.is_file():
-            single = str(root.absolute())
-            found = consider(single)
-            if found:
-                yield single, found, None
+            yield str(root.absolute()), None
             return
         if not root.is_dir():
             raise FileNotFoundError(2, "No such file or directory", str(root))
@@ -217,7 +223,7 @@ def _walk(
             with os.scandir(current) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            note(current, f"cannot list folder: {exc.strerror or exc}")
+            _note(skipped, current, f"cannot list folder: {exc.strerror or exc}")
             continue
         subdirs = []
         for entry in entries:
@@ -225,21 +231,31 @@ def _walk(
             try:
                 if name.startswith("."):
                     if not (name.startswith(".mano-") or is_temp_name(name)):
-                        note(entry.path, "hidden entry: left alone")
+                        _note(skipped, entry.path, "hidden entry: left alone")
                     continue
                 if entry.is_symlink():
-                    note(entry.path, "symbolic link: left alone")
+                    _note(skipped, entry.path, "symbolic link: left alone")
                 elif entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    found = consider(entry.path)
-                    if found:
-                        yield entry.path, found, entry
+                    yield entry.path, entry
                 else:
-                    note(entry.path, "not a regular file: left alone")
+                    _note(skipped, entry.path, "not a regular file: left alone")
             except OSError as exc:
-                note(entry.path, f"cannot inspect: {exc.strerror or exc}")
+                _note(skipped, entry.path, f"cannot inspect: {exc.strerror or exc}")
         stack.extend(reversed(subdirs))
+
+
+def _walk(
+    folder: str | os.PathLike[str],
+    streams: Iterable[str] | None,
+    skipped: list[FileFailure] | None,
+) -> Iterator[tuple[str, DataPath, os.DirEntry[str] | None]]:
+    wanted = validate_streams(streams) if streams is not None else None
+    for path, entry in _scan(folder, skipped):
+        dp = _consider(path, wanted, skipped)
+        if dp is not None:
+            yield path, dp, entry
 
 
 # --------------------------------------------------------------------------- running
@@ -602,7 +618,6 @@ def hash_tree(
     """
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
-    walked = list(_walk(folder, streams, skipped_paths))
     hashes: dict[str, str] = {}
     store: HashCache | None = None
     entries: dict[str, tuple[int, int, str]] = {}
@@ -627,22 +642,31 @@ def hash_tree(
     misses: list[_Job] = []
     hits = 0
     hit_events: list[tuple[str, int]] = []
-    for path, dp, dir_entry in walked:
-        if store is not None:
-            try:
-                st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
-            except OSError:
-                misses.append((path, dp))
-                continue
+    wanted = validate_streams(streams) if streams is not None else None
+    walked_paths: list[str] = []
+    for path, dir_entry in _scan(folder, skipped_paths):
+        walked_paths.append(path)
+        if entries:
+            # fast path: a cached file is a known data file, no need to parse its name again
             entry = entries.get(rel(path))
-            if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
-                hashes[dp.plain_relpath] = entry[2]
-                hits += 1
-                hit_events.append((path, st.st_size))
-                continue
-        misses.append((path, dp))
+            if entry is not None:
+                try:
+                    st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
+                except OSError:
+                    st = None
+                if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+                    parts = path.rsplit(os.sep, 4)
+                    tail = parts[-4:] if parts[-3] in SURVEY_STREAMS else parts[-3:]
+                    if wanted is None or tail[1] in wanted:
+                        hashes["/".join(tail[:-1]) + "/" + plain_name(tail[-1])] = entry[2]
+                        hits += 1
+                        hit_events.append((path, st.st_size))
+                    continue
+        dp = _consider(path, wanted, skipped_paths)
+        if dp is not None:
+            misses.append((path, dp))
 
-    total = len(walked)
+    total = hits + len(misses)
     if progress is not None:
         for i, (path, size) in enumerate(hit_events, 1):
             progress(ProgressEvent(Path(path), "done", size, 0, i, total, "cached"))
@@ -681,7 +705,7 @@ def hash_tree(
             if new_rows:
                 store.put_many(new_rows)
             if streams is None and Path(folder).absolute() == cache_root.absolute():
-                seen = {rel(p) for p, _dp, _e in walked}
+                seen = {rel(p) for p in walked_paths}
                 gone = [p for p in entries if p not in seen]
                 if gone:
                     store.forget(gone)
