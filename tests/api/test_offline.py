@@ -205,11 +205,14 @@ def test_ambiguous_and_invalid_studies_list_candidates() -> None:
     assert len(missing.value.candidates) == 3
 
 
-def test_payload_too_large() -> None:
-    client, _ = make_client({"/get-data/v2": [Reply(413, b"<html>413</html>")]})
-    registry = {f"path/{i}": "h" for i in range(10)}
+def test_payload_too_large(caplog: pytest.LogCaptureFixture) -> None:
+    client, adapter = make_client({"/get-data/v2": [Reply(413, b"<html>413</html>")]})
+    registry = {f"CHUNKED_DATA/x/abcd1234/gps/{i:08d}.csv": "h" * 28 for i in range(20000)}
     with pytest.raises(mano_api.PayloadTooLarge, match="smaller registry"):
         client.download(STUDY_ID, registry=registry)
+    assert "MiB" in caplog.text and "413" in caplog.text
+    assert len(adapter.seen) == 1
+    assert json.loads(adapter.seen[0].form["registry"][0]) == registry
 
 
 def test_unexpected_status_and_other_redirect() -> None:

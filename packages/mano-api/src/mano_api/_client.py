@@ -98,6 +98,7 @@ DEFAULT_BACKOFF_MAX = 60.0
 DOWNLOAD_CHUNK = 1 << 20
 JSON_CHUNK = 1 << 16
 _ERROR_BODY_LIMIT = 1 << 16
+_PROXY_BODY_LIMIT = 1 << 20
 _STUDY_ID = re.compile(r"^[A-Za-z0-9]{24}$")
 _HEX_SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _T_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}_\d{2}_\d{2})")
@@ -1158,6 +1159,12 @@ class BeiweClient:
         encoded = encode_registry(registry)
         if encoded is not None:
             fields["registry"] = encoded
+            if len(encoded) > _PROXY_BODY_LIMIT:
+                logger.warning(
+                    "the registry is %.1f MiB; servers behind nginx's default 1 MiB body limit "
+                    "answer 413 (download per participant to keep it small)",
+                    len(encoded) / (1 << 20),
+                )
         endpoint = f"/get-data/v{version}"
         call = _Call(endpoint, "data", study_id=study_id, fields=fields)
         folder = Path(tmp_dir) if tmp_dir is not None else Path(tempfile.gettempdir())
