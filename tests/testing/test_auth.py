@@ -228,3 +228,17 @@ def test_secret_is_checked_with_pbkdf2(beiwe_emulator: Emulator) -> None:
     assert researcher.secret_hash == expected
     assert researcher.check_secret(beiwe_emulator.secret_key)
     assert not researcher.check_secret(beiwe_emulator.secret_key + "x")
+
+
+def test_body_over_128_mib_is_400(beiwe_emulator: Emulator) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", beiwe_emulator.port, timeout=30)
+    conn.putrequest("POST", "/get-studies/v1")
+    conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+    conn.putheader("Content-Length", str(129 * 1024 * 1024))
+    conn.endheaders()
+    conn.send(b"access_key=a&secret_key=b&")
+    resp = conn.getresponse()
+    assert (resp.status, resp.read()) == (400, b"")
+    conn.close()

@@ -168,6 +168,7 @@ class Emulator:
             raise ValueError(f"profile must be 'current' or 'fixed', not {profile!r}")
         if scale <= 0:
             raise ValueError("scale must be positive")
+        active_faults = faults if isinstance(faults, Faults) else Faults(faults)
         world = build_world(
             participants=participants,
             days=days,
@@ -186,7 +187,7 @@ class Emulator:
         self._state = ServerState(
             world=world,
             store=store,
-            faults=faults if isinstance(faults, Faults) else Faults(faults),
+            faults=active_faults,
             profile=profile,
             v2=v2,
             shuffle=shuffle,

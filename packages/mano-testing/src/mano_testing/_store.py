@@ -190,4 +190,7 @@ class BlobStore:
                 return self._materialise(spec, generation)[1]
         else:
             cached = self.zst(spec, generation)
-        return zstandard.ZstdDecompressor().decompress(cached)
+        dctx = getattr(self._local, "dctx", None)
+        if dctx is None:
+            dctx = self._local.dctx = zstandard.ZstdDecompressor()
+        return bytes(dctx.decompress(cached))
