@@ -130,7 +130,7 @@ def test_hostile_members_write_nothing_outside(tmp_path: Path, hostile: str) -> 
     with Emulator(participants=1, days=1, seed=2) as emu:
         pid = emu.participants[0]
         emu.add_hostile_member(hostile, b"pwned")
-        emu.add_hostile_member(f"zzzz9999/gps/2024-01-01 00_00_00+00_00.csv.zst", b"x")
+        emu.add_hostile_member("zzzz9999/gps/2024-01-01 00_00_00+00_00.csv.zst", b"x")
         emu.add_hostile_member(f"{pid}/gps/evil.sh.zst", b"x")
         summary = sync_study(emu.credentials, emu.study_id, out)
         refused = sorted(f.name or "" for f in summary.failed)

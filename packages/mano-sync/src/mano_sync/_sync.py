@@ -590,7 +590,8 @@ class _Run:
             end=end,
             registry=registry,
             version=self.version,
-            tmp_dir=None,
+            # same file system as the tree; a killed run's leftover is cleaned at next start
+            tmp_dir=self.out,
             progress=on_bytes,
         )
         if version != self.version:
