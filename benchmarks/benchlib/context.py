@@ -20,6 +20,7 @@ class Mode:
         name: ``smoke``, ``quick`` or ``full``.
         repeats: Timed runs per side (the best counts; all are kept).
         slow_repeats: Runs for slow references (mano 0.6.0), at most ``repeats``.
+        sync_repeats: Runs per side for the sync and re-sync rows.
         data_tree: Tree of hourly CSVs of every stream for compress / lock / hash.
         lock06_per_stream: Files per stream locked by mano 0.6.0 (100,000 PBKDF2 rounds each).
         report_tree: Many-file tree for the report row.
@@ -32,6 +33,7 @@ class Mode:
     name: str
     repeats: int
     slow_repeats: int
+    sync_repeats: int
     data_tree: TreeSpec
     lock06_per_stream: int
     report_tree: TreeSpec
@@ -50,6 +52,7 @@ MODES = {
         name="smoke",
         repeats=1,
         slow_repeats=1,
+        sync_repeats=1,
         data_tree=TreeSpec("smoke-data", participants=2, hours=3, scale=0.01),
         lock06_per_stream=1,
         report_tree=TreeSpec("smoke-report", participants=2, hours=12, scale=0.001),
@@ -66,6 +69,7 @@ MODES = {
         name="quick",
         repeats=3,
         slow_repeats=1,
+        sync_repeats=2,
         data_tree=TreeSpec("quick-data", participants=2, hours=48, scale=0.25),
         lock06_per_stream=4,
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
@@ -82,6 +86,7 @@ MODES = {
         name="full",
         repeats=5,
         slow_repeats=2,
+        sync_repeats=3,
         data_tree=TreeSpec("full-data", participants=4, hours=168, scale=0.5),
         lock06_per_stream=20,
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),

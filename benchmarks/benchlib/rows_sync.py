@@ -141,11 +141,11 @@ def _mano_sync(emu: Any, out: Path, env: dict[str, str], expected: int | None) -
 class Curl:
     """One POST per participant to get-data/v2, ``WORKERS`` at a time, bodies read from files."""
 
-    def __init__(self, ctx: Context, emu: Any) -> None:
+    def __init__(self, ctx: Context, emu: Any, name: str = "curl") -> None:
         self.curl = require("curl")
         self.xargs = require("xargs")
         self.emu = emu
-        self.dir = ctx.scratch("curl")
+        self.dir = ctx.scratch(name)
         base = []
         for pid in emu.participants:
             body = self.dir / f"{pid}.body"
@@ -194,6 +194,63 @@ class Curl:
                 "bytes_served": sent,
                 "members_served": members,
                 "bytes_on_disk": on_disk,
+            },
+        )
+
+
+class Pipeline(Curl):
+    """The same job done with shell tools: curl each participant, unzip, then ``zstd -d --rm``.
+
+    What a scripter would do to get plain files from get-data v2 (without a manifest, hashes,
+    retries or checks); context for what materialising thousands of small files costs.
+    """
+
+    def __init__(self, ctx: Context, emu: Any, out: Path) -> None:
+        super().__init__(ctx, emu, "pipeline")
+        self.unzip = require("unzip")
+        self.zstd = require("zstd")
+        self.out = out
+
+    def __call__(self) -> Sample:
+        shutil.rmtree(self.out, ignore_errors=True)
+        self.out.mkdir(parents=True)
+        self.emu.reset_log()
+        # outer: $1 xargs $2 list $3 curl $4 url $5 unzip $6 out $7 zstd
+        # inner (one participant): $1 curl $2 base path $3 url $4 unzip $5 out
+        inner = (
+            '"$1" -sS --fail -o "$2.zip" --data-binary "@$2.body" "$3"'
+            ' && "$4" -q -o "$2.zip" -x registry -d "$5"'
+        )
+        script = (
+            f'"$1" -a "$2" -P {WORKERS} -I{{}} sh -c \'{inner}\' _ "$3" {{}} "$4" "$5" "$6"'
+            ' && "$7" -d -r -q --rm "$6"'
+        )
+        res = run_process(
+            [
+                "sh",
+                "-c",
+                script,
+                "_",
+                require("xargs"),
+                str(self.list),
+                self.curl,
+                self.url,
+                self.unzip,
+                str(self.out),
+                self.zstd,
+            ]
+        )
+        requests, sent, members = _served(self.emu)
+        files, size = _data_files(self.out)
+        return Sample(
+            res.seconds,
+            res.rss_bytes,
+            {
+                "requests": requests,
+                "bytes_served": sent,
+                "members_served": members,
+                "files_on_disk": files,
+                "bytes_on_disk": size,
             },
         )
 
@@ -268,9 +325,21 @@ def rows_sync(ctx: Context) -> list[Row]:
             why = ""
         except NotMeasured as exc:
             curl, why = None, str(exc)
+        out_pipe = ctx.work / "scratch" / "sync-pipeline"
+        try:
+            pipeline: Pipeline | None = Pipeline(ctx, emu, out_pipe)
+            why_pipe = ""
+        except NotMeasured as exc:
+            pipeline, why_pipe = None, str(exc)
         if curl is not None:
             curl()  # untimed warm-up: the emulator renders and caches every file once
-        mano_s, curl_s = interleave([mano, curl], repeats=mode.repeats)
+        mano_s, curl_s, pipe_s = interleave([mano, curl, pipeline], repeats=mode.sync_repeats)
+        if pipe_s and pipe_s[-1].info.get("files_on_disk") != expected:
+            raise RuntimeError(
+                f"the curl/unzip/zstd pipeline left {pipe_s[-1].info.get('files_on_disk')} "
+                f"files, expected {expected}"
+            )
+        shutil.rmtree(out_pipe, ignore_errors=True)
         study = (
             f"{len(emu.participants)} participants × {mode.sync_days} days, {expected:,} "
             f"files, {plain / 1e6:,.0f} MB plain"
@@ -304,6 +373,32 @@ def rows_sync(ctx: Context) -> list[Row]:
                 ref_reason=why,
                 note=f"{study}. MB/s = bytes the emulator sent. curl only saves the zips; mano "
                 "also plans, unzips, decompresses, hashes and records every file.",
+            )
+        )
+
+        rows.append(
+            ratio_row(
+                id="sync_pipeline",
+                title="first sync vs a shell pipeline doing the same job "
+                "(curl → unzip → `zstd -d -r --rm`)",
+                goal="— (context, no goal)",
+                source="issue 10",
+                mano=mano_side,
+                reference=Side(
+                    f"curl+unzip+zstd ×{WORKERS}",
+                    f"xargs -P {WORKERS} sh -c 'curl … -o p.zip && unzip -q p.zip -d OUT'; "
+                    "zstd -d -r -q --rm OUT",
+                    pipe_s,
+                    _bytes(pipe_s),
+                    expected,
+                )
+                if pipe_s
+                else None,
+                target=None,
+                meaning="pipeline time / mano time",
+                ref_reason=why_pipe,
+                note="plain files on disk at the end on both sides; the pipeline keeps no "
+                "manifest, checks nothing but CRCs and cannot resume.",
             )
         )
 
@@ -389,7 +484,9 @@ def rows_resync(ctx: Context) -> list[Row]:
         out = ctx.work / "scratch" / "resync-out"
         shutil.rmtree(out, ignore_errors=True)
         first = _mano_sync(emu, out, env, expected)
-        (noop_s,) = interleave([lambda: _mano_sync(emu, out, env, expected)], repeats=mode.repeats)
+        (noop_s,) = interleave(
+            [lambda: _mano_sync(emu, out, env, expected)], repeats=mode.sync_repeats
+        )
     shutil.rmtree(out, ignore_errors=True)
     first_side = Side(
         "first sync",

@@ -17,6 +17,7 @@ RUN = ROOT / "benchmarks" / "run.py"
 
 ROW_IDS = {
     "sync_curl",
+    "sync_pipeline",
     "sync_mano06",
     "sync_rss",
     "download_rss",
