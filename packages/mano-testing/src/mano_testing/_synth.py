@@ -951,9 +951,9 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
     if generation:
         rows.sort(key=lambda row: row[0])
     prefix = _fmt_utc_prefix(hour_ms)
-    mmss = _MMSS
+    mmss, ms3 = _MMSS, _MS3
     lines = [
-        f"{hour_ms + off},{prefix}{mmss[off // 1000]}.{off % 1000:03d},{values}"
+        f"{hour_ms + off},{prefix}{mmss[off // 1000]}.{ms3[off % 1000]},{values}"
         for off, values in rows
     ]
     # rows sorted by timestamp, exact duplicate lines removed, no trailing newline (SPEC 5.1)
@@ -962,6 +962,7 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
 
 
 _MMSS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
+_MS3 = [f"{ms:03d}" for ms in range(1000)]
 #: Rows per file above which values come from a per-participant pool (fast rendering for
 #: multi-GB studies; the timestamps, and so every line, stay distinct).
 _POOL_THRESHOLD = 64
@@ -1013,5 +1014,6 @@ def _sensor_rows(
     if n > _POOL_THRESHOLD and stream not in ("texts", "calls"):
         pool = _pool(spec, participant)
         start, step = rng.randrange(_POOL_SIZE), rng.randrange(1, _POOL_SIZE)
-        return [(off, pool[(start + i * step) % _POOL_SIZE]) for i, off in enumerate(offsets)]
+        size = _POOL_SIZE
+        return list(zip(offsets, [pool[(start + i * step) % size] for i in range(n)], strict=True))
     return [(off, _values(stream, os_type, rng, participant, spec)) for off in offsets]
