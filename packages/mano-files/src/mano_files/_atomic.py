@@ -72,7 +72,11 @@ def _publish(tmp: str, target: str, overwrite: bool) -> None:
 
 @contextmanager
 def atomic_writer(
-    target: str | os.PathLike[str], *, overwrite: bool = True, fsync: bool = False
+    target: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
+    fsync: bool = False,
+    buffering: int = _BUFFER,
 ) -> Iterator[BinaryIO]:
     """Open a hidden temp file beside ``target``; publish it over ``target`` on success.
 
@@ -82,6 +86,8 @@ def atomic_writer(
         target: The final path; its folder is created if missing.
         overwrite: Replace an existing ``target``; when False raise :class:`TargetExists`.
         fsync: fsync the file and its folder before returning (durable, slower).
+        buffering: As for :func:`open`; 0 gives a raw file (fewer copies for large writes,
+            but ``write`` may then write less than asked).
 
     Yields:
         A binary file object to write to.
@@ -103,7 +109,7 @@ def atomic_writer(
     except OSError as exc:
         raise wrap_os_error(exc, target, "write") from exc
     try:
-        with open(fd, "wb", buffering=_BUFFER) as fh:
+        with open(fd, "wb", buffering=buffering) as fh:
             yield fh
             if fsync:
                 fh.flush()

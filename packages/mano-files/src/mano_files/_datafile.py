@@ -21,7 +21,7 @@ from typing import IO, Any, BinaryIO, Final, Protocol, cast
 import zstandard
 
 from mano_files._atomic import atomic_writer
-from mano_files._crypto import LockKey, read_lock_header, write_lock_header
+from mano_files._crypto import LockKey, encryptor_for, read_lock_header
 from mano_files._errors import (
     CorruptFile,
     CorruptZstd,
@@ -521,16 +521,15 @@ class _Sink:
         self.written = 0
         self._enc = None
         if key is not None:
-            start = fh.tell()
-            self._enc = write_lock_header(fh, key)
-            self.written = fh.tell() - start
+            prefix, self._enc = encryptor_for(key)
+            self.write_raw(prefix)
 
     def write(self, data: _Bytes) -> int:
+        size = len(data)
         if self._enc is not None:
             data = self._enc.update(data)
-        n = self._fh.write(data)
-        self.written += n
-        return n
+        self.write_raw(data)
+        return size
 
     def flush(self) -> None:
         pass
@@ -541,8 +540,13 @@ class _Sink:
             if tail:
                 self.write_raw(tail)
 
-    def write_raw(self, data: bytes) -> None:
-        self.written += self._fh.write(data)
+    def write_raw(self, data: _Bytes) -> None:
+        # the temp file is unbuffered: loop over short writes
+        view = memoryview(data)
+        while view:
+            n = self._fh.write(view)
+            self.written += n
+            view = view[n:]
 
 
 def _read_full(src: _Readable, n: int) -> bytes:
@@ -730,7 +734,7 @@ def write_data_file(
     plain_target = Path(target)
     final = plain_target.with_name(plain_target.name + FORM_SUFFIXES[target_form])
     where = str(final)
-    with atomic_writer(final, overwrite=overwrite, fsync=fsync) as out:
+    with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
         opened = _OpenSource(source, src_form, lock_key, where, _extension(plain_target))
         written, plain_size, sha1 = _convert_stream(
             opened, out, target_form, lock_key, level, size_hint, want_hash=True
@@ -773,7 +777,7 @@ def convert_file(
     except OSError as exc:
         raise wrap_os_error(exc, src, "read") from exc
     try:
-        with atomic_writer(final, overwrite=overwrite, fsync=fsync) as out:
+        with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
             opened = _OpenSource(
                 fh, form_of(src), key, src, _extension_of(os.path.basename(dst_plain))
             )
