@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -366,6 +367,27 @@ class Emulator:
             _spec=spec,
             _store=self._state.store,
         )
+
+    def prerender(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Render, compress and hash every file of every study now (else on first request).
+
+        Useful before timing downloads; with ``data_dir`` the work is kept for later runs.
+
+        Args:
+            progress: Called as ``progress(done, total)`` every 500 files and at the end.
+
+        Returns:
+            Total bytes of the stored (zstd) objects.
+        """
+        state = self._state
+        with state.lock:
+            todo = [(spec, state.generation(path)) for path, spec in state.world.files.items()]
+        total = 0
+        for done, (spec, generation) in enumerate(todo, 1):
+            total += state.store.meta(spec, generation).zst_size
+            if progress is not None and (done % 500 == 0 or done == len(todo)):
+                progress(done, len(todo))
+        return total
 
     def late_data(self, participant: str | None = None, count: int = 3) -> list[str]:
         """Rewrite ``count`` existing hourly chunks with late-arriving rows.
