@@ -252,3 +252,39 @@ def test_file_hashes_fixed_profile(beiwe_emulator_factory: Factory) -> None:
     assert body == {f.hash_key: f.sha1_b64 for f in files}
     key = next(k for k in body if "/gps/" in k)
     assert re.fullmatch(rf"{pid}/gps/\d{{4}}-\d\d-\d\dT\d\d_00_00\+00_00\.csv", key)
+
+
+def test_survey_history_is_sent_in_tiny_chunks(beiwe_emulator: Emulator) -> None:
+    import http.client
+    import urllib.parse
+
+    emu = beiwe_emulator
+    sock_conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+    body = urllib.parse.urlencode(study_form(emu)).encode()
+    sock_conn.request(
+        "POST",
+        "/get-survey-history/v1",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    resp = sock_conn.getresponse()
+    assert resp.headers["Transfer-Encoding"] == "chunked"
+    raw = resp.fp.read(64)  # the raw chunked framing: one character per chunk
+    assert raw.startswith(b'1\r\n{\r\n1\r\n"\r\n')
+    sock_conn.close()
+
+
+def test_device_settings_decide_streams(beiwe_emulator: Emulator) -> None:
+    emu = beiwe_emulator
+    second = next(s for s in emu.studies if s != emu.study_id)
+    settings = request(emu, "/get-study-settings/v1", {**creds(emu), "study_id": second}).json()
+    assert settings["device_settings"]["bluetooth"] is False
+    streams = {f.stream for f in emu.files(study=second)}
+    assert streams and not streams & {
+        "bluetooth",
+        "ambient_audio",
+        "devicemotion",
+        "gyro",
+        "proximity",
+    }
+    assert "accelerometer" in streams

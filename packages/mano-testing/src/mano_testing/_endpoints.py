@@ -128,6 +128,7 @@ class Result:
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
     streamed: bool = False
+    tiny_chunks: bool = False  # a string response iterated character by character
 
 
 def _dumps(obj: object) -> bytes:
@@ -269,7 +270,7 @@ def _survey_history(study: Study) -> Result:
     filename = f"{study.object_id}_surveys_history_data.json"
     return Result(
         200, _dumps(out), "text/json", {"Content-Disposition": f'attachment; filename="{filename}"'},
-        streamed=True,
+        streamed=True, tiny_chunks=True,
     )  # fmt: skip
 
 

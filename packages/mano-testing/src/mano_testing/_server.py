@@ -465,12 +465,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(result.status, result.body, result.content_type, path=path)
             return
         if result.streamed:
-            self._send_streamed(result.body, result.content_type, result.headers, path)
+            self._send_streamed(
+                result.body, result.content_type, result.headers, path, tiny=result.tiny_chunks
+            )
         else:
             self._send(200, result.body, result.content_type, result.headers, path=path)
 
     def _send_streamed(
-        self, body: bytes, content_type: str, headers: dict[str, str], path: str
+        self, body: bytes, content_type: str, headers: dict[str, str], path: str, *, tiny: bool
     ) -> None:
         fault = ""
         if self.state.faults.take("content_type", path):
@@ -489,6 +491,15 @@ class _Handler(BaseHTTPRequestHandler):
             out.flush()
             self._finish_log(RequestRecord(path, 200, out.sent, 0, "POST", (), "reset"))
             self._reset()
+            return
+        if tiny:
+            # FileResponse over a str: one chunk per character, as the real server sends it
+            self._finish_log(RequestRecord(path, 200, len(body), 0, "POST", (), fault))
+            write = self.wfile.write
+            for char in body.decode():
+                piece = char.encode()
+                write(b"%x\r\n%b\r\n" % (len(piece), piece))
+            write(b"0\r\n\r\n")
             return
         for start in range(0, len(body), 64 * 1024):
             out.write(body[start : start + 64 * 1024])

@@ -731,6 +731,10 @@ def build_world(
 
     main = new_study(1, "Mano Emulated Study")
     second = new_study(2, "Second Study")
+    # the model's defaults: no bluetooth, ambient audio or motion sensors -> no such streams
+    second.device_settings.update(
+        bluetooth=False, ambient_audio=False, devicemotion=False, gyro=False, proximity=False
+    )
     third = new_study(3, "Other Lab Study")
     gone = new_study(4, "Deleted Study", deleted=True)
     world.main_study = main.object_id
