@@ -93,3 +93,20 @@ def test_get_data_v2_members_are_zstd_frames_with_content_size(beiwe_emulator: E
     assert info.compress_type == 0 and info.flag_bits == 0
     assert (info.external_attr >> 16) & 0o777 == 0o600
     assert zlib.crc32(archive.read(names[0])) == info.CRC
+
+
+def test_bad_options_raise_clear_errors() -> None:
+    import pytest
+
+    from mano_testing import EmulatorStateError, FaultSpecError, InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="profile must be"):
+        Emulator(profile="future")  # type: ignore[arg-type]
+    with pytest.raises(InvalidOptionError, match="scale must be a positive number"):
+        Emulator(scale=0)
+    with pytest.raises(FaultSpecError):
+        Emulator(faults="nonsense")
+    emu = Emulator(participants=1, days=1)
+    with pytest.raises(EmulatorStateError, match="not running"):
+        _ = emu.url
+    assert emu.secret_key not in repr(emu)

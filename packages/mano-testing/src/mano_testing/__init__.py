@@ -18,6 +18,7 @@ from mano_testing._emulator import Emulator, SyntheticFile
 from mano_testing._errors import (
     EmulatorStateError,
     FaultSpecError,
+    InvalidOptionError,
     ManoTestingError,
     UnknownFileError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Emulator",
     "FaultSpecError",
     "Faults",
+    "InvalidOptionError",
     "ManoTestingError",
     "RequestRecord",
     "SyntheticFile",

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from mano_testing._errors import EmulatorStateError, UnknownFileError
+from mano_testing._errors import EmulatorStateError, InvalidOptionError, UnknownFileError
 from mano_testing._faults import Faults
 from mano_testing._server import EmulatorServer, RequestRecord, ServerState
 from mano_testing._store import DEFAULT_CACHE_BYTES, BlobStore
@@ -164,11 +164,15 @@ class Emulator:
         https_redirect: bool = False,
     ) -> None:
         if participants < 0 or days < 0 or deleted_participants < 0:
-            raise ValueError("participants, days and deleted_participants must not be negative")
+            raise InvalidOptionError(
+                "participants, days and deleted_participants must not be negative"
+            )
         if profile not in ("current", "fixed"):
-            raise ValueError(f"profile must be 'current' or 'fixed', not {profile!r}")
-        if scale <= 0:
-            raise ValueError("scale must be positive")
+            raise InvalidOptionError(f"profile must be 'current' or 'fixed', not {profile!r}")
+        if not scale > 0:
+            raise InvalidOptionError(f"scale must be a positive number, not {scale!r}")
+        if auth_iterations < 1:
+            raise InvalidOptionError("auth_iterations must be at least 1")
         active_faults = faults if isinstance(faults, Faults) else Faults(faults)
         world = build_world(
             participants=participants,

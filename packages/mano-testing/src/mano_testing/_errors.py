@@ -4,6 +4,8 @@ Tree::
 
     ManoTestingError                 root of everything this package raises
      ├── FaultSpecError (ValueError)  a faults string could not be parsed
+     ├── InvalidOptionError (ValueError)
+     │                                an Emulator option is out of range
      ├── EmulatorStateError (RuntimeError)
      │                                the emulator is used in the wrong state
      │                                (not started, already stopped, ...)
@@ -12,7 +14,13 @@ Tree::
 
 from __future__ import annotations
 
-__all__ = ["EmulatorStateError", "FaultSpecError", "ManoTestingError", "UnknownFileError"]
+__all__ = [
+    "EmulatorStateError",
+    "FaultSpecError",
+    "InvalidOptionError",
+    "ManoTestingError",
+    "UnknownFileError",
+]
 
 
 class ManoTestingError(Exception):
@@ -21,6 +29,10 @@ class ManoTestingError(Exception):
 
 class FaultSpecError(ManoTestingError, ValueError):
     """A faults string (``--faults`` / ``set_faults``) is malformed."""
+
+
+class InvalidOptionError(ManoTestingError, ValueError):
+    """An :class:`~mano_testing.Emulator` option is out of range."""
 
 
 class EmulatorStateError(ManoTestingError, RuntimeError):

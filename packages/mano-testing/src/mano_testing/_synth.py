@@ -742,8 +742,8 @@ def build_world(
     for i in range(participants):
         p = new_participant(main, i, participants, days)
         _generate_participant_files(world, main, p, days, edge_cases=edge_cases and i == 0)
-    for _ in range(deleted_participants):
-        p = new_participant(main, 0, 1, 0)
+    for extra in range(deleted_participants):
+        p = new_participant(main, 1000 + extra, 1, 0)
         p.role, p.deleted, p.last_day = "deleted", True, 0
     for i in range(2):
         p = new_participant(second, i, 2, 1)
