@@ -39,6 +39,7 @@ from benchlib.context import MODES, Context  # noqa: E402
 from benchlib.machine import machine_info  # noqa: E402
 from benchlib.measure import NotMeasured  # noqa: E402
 from benchlib.report import Row, markdown, not_measured  # noqa: E402
+from benchlib.specs import GROUP_ROWS  # noqa: E402
 
 GROUPS: dict[str, tuple[str, Callable[[Context], list[Row]]]] = {
     "sync": ("sync vs curl, vs mano 0.6.0, peak RSS", rows_sync.rows_sync),
@@ -121,12 +122,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 new = fn(ctx)
             except NotMeasured as exc:
-                new = [not_measured(group, label, "", "", str(exc))]
+                new = [not_measured(row_id, str(exc)) for row_id in GROUP_ROWS[group]]
             except Exception as exc:  # a failed mano measurement is a result, not a crash
                 traceback.print_exc(file=sys.stderr)
-                new = [
-                    not_measured(group, label, "", "", f"{type(exc).__name__}: {exc}", error=True)
-                ]
+                reason = f"{type(exc).__name__}: {exc}"
+                new = [not_measured(row_id, reason, error=True) for row_id in GROUP_ROWS[group]]
             rows.extend(new)
             print(
                 f"[{group}] done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from benchlib.measure import Sample, best, median
+from benchlib.specs import spec
 
 Status = Literal["measured", "not measured", "error"]
 
@@ -134,18 +135,9 @@ class Row:
         }
 
 
-def not_measured(
-    id: str, title: str, goal: str, source: str, reason: str, *, error: bool = False
-) -> Row:
+def not_measured(row_id: str, reason: str, *, error: bool = False) -> Row:
     """A row that could not be measured, saying why (never a made-up number)."""
-    return Row(
-        id=id,
-        title=title,
-        goal=goal,
-        source=source,
-        status="error" if error else "not measured",
-        note=reason,
-    )
+    return Row(**spec(row_id), status="error" if error else "not measured", note=reason)
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -198,6 +190,13 @@ def markdown(rows: Sequence[Row], machine: Mapping[str, Any], mode: str) -> str:
         "",
         f"Machine: {machine_line(machine)}",
         "",
+    ]
+    if mode == "smoke":
+        lines += [
+            "Smoke mode: tiny inputs that prove the harness works; the figures mean nothing.",
+            "",
+        ]
+    lines += [
         "| # | benchmark | mano | reference (same run) | ratio | goal | met |",
         "|---|---|---|---|---|---|---|",
     ]

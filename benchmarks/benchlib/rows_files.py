@@ -20,6 +20,7 @@ from benchlib.context import Context
 from benchlib.measure import NotMeasured, Sample, interleave, run_process, timed
 from benchlib.refs import require
 from benchlib.report import Row, Side, not_measured
+from benchlib.specs import spec
 from benchlib.trees import Tree, iter_files, read_all
 
 PASSPHRASE_ENV = "MANO_BENCH_PASSPHRASE"
@@ -28,9 +29,6 @@ PASSPHRASE_ENV = "MANO_BENCH_PASSPHRASE"
 def ratio_row(
     *,
     id: str,
-    title: str,
-    goal: str,
-    source: str,
     mano: Side,
     reference: Side | None,
     target: float | None,
@@ -39,13 +37,10 @@ def ratio_row(
     note: str = "",
     ref_reason: str = "",
 ) -> Row:
-    """A row whose figure is reference time / mano time (``invert``: mano / reference)."""
+    """Row ``id`` whose figure is reference time / mano time (``invert``: mano / reference)."""
     if reference is None or not reference.samples:
         return Row(
-            id=id,
-            title=title,
-            goal=goal,
-            source=source,
+            **spec(id),
             status="not measured",
             mano=mano,
             note=ref_reason or "reference not measured",
@@ -55,10 +50,7 @@ def ratio_row(
     if target is not None:
         met = ratio <= target if invert else ratio >= target
     return Row(
-        id=id,
-        title=title,
-        goal=goal,
-        source=source,
+        **spec(id),
         mano=mano,
         reference=reference,
         ratio=ratio,
@@ -106,17 +98,15 @@ def _summary_info(summary: Any) -> dict[str, Any]:
 
 
 def _mano_files() -> Any:
-    try:
-        import mano_files
-    except ImportError as exc:  # pragma: no cover - the workspace always has it
-        raise NotMeasured(f"mano_files not importable: {exc}") from exc
+    import mano_files
+
     return mano_files
 
 
 def _api(name: str) -> Callable[..., Any]:
     fn = getattr(_mano_files(), name, None)
-    if fn is None:
-        raise NotMeasured(f"mano_files.{name} is not implemented")
+    if fn is None:  # a missing mano feature is a failure, not a missing reference
+        raise RuntimeError(f"mano_files.{name} is not implemented")
     return fn  # type: ignore[no-any-return]
 
 
@@ -165,18 +155,8 @@ def _prepare(ctx: Context, tree: Tree, name: str) -> tuple[Path, Path]:
 
 def rows_compress(ctx: Context) -> list[Row]:
     """compress / decompress tree vs ``zstd -r`` / ``zstd -d -r``, plus zstd per core (info)."""
-    src = "issue 6"
-    t_c = "compress tree (level 2) vs `zstd -r -2`"
-    t_d = "decompress tree vs `zstd -d -r`"
-    t_p = "compress tree vs `zstd -2` on every core (xargs -P)"
-    try:
-        compress_tree = _api("compress_tree")
-        decompress_tree = _api("decompress_tree")
-    except NotMeasured as exc:
-        return [
-            not_measured("compress", t_c, "≥ 1.2× zstd -r", src, str(exc), error=True),
-            not_measured("decompress", t_d, "≥ 1.2× zstd -d -r", src, str(exc), error=True),
-        ]
+    compress_tree = _api("compress_tree")
+    decompress_tree = _api("decompress_tree")
     tree = ctx.tree(ctx.mode.data_tree)
     work, listing = _prepare(ctx, tree, "compress")
     zstd, why = _tool("zstd")
@@ -220,9 +200,6 @@ def rows_compress(ctx: Context) -> list[Row]:
     rows = [
         ratio_row(
             id="compress",
-            title=t_c,
-            goal="≥ 1.2× zstd -r",
-            source=src,
             mano=mano_side,
             reference=Side("zstd -r -2", "zstd -r -q -2 TREE", zstd_s, tree.bytes, tree.files)
             if zstd_s
@@ -265,9 +242,6 @@ def rows_compress(ctx: Context) -> list[Row]:
     rows.append(
         ratio_row(
             id="decompress",
-            title=t_d,
-            goal="≥ 1.2× zstd -d -r",
-            source=src,
             mano=Side(
                 f"decompress_tree, {n} workers",
                 "mano_files.decompress_tree(TREE)",
@@ -287,9 +261,6 @@ def rows_compress(ctx: Context) -> list[Row]:
     rows.append(
         ratio_row(
             id="compress_parallel",
-            title=t_p,
-            goal="— (context, no goal)",
-            source="issue 10",
             mano=mano_side,
             reference=Side(
                 f"zstd on {n} cores",
@@ -318,17 +289,7 @@ def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str) -> dict[st
 
 def rows_lock(ctx: Context) -> list[Row]:
     """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking."""
-    t_o = "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, every core"
-    t_6 = "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)"
-    try:
-        lock_tree = _api("lock_tree")
-    except NotMeasured as exc:
-        return [
-            not_measured(
-                "lock_openssl", t_o, "— (context, no goal)", "issue 10", str(exc), error=True
-            ),
-            not_measured("lock_mano06", t_6, "≥ 5× mano 0.6.0", "issue 6", str(exc), error=True),
-        ]
+    lock_tree = _api("lock_tree")
     passphrase = secrets.token_urlsafe(24)
     os.environ[PASSPHRASE_ENV] = passphrase  # for the mano 0.6.0 child; never on a command line
     n = ctx.cores
@@ -385,9 +346,6 @@ def rows_lock(ctx: Context) -> list[Row]:
     rows.append(
         ratio_row(
             id="lock_openssl",
-            title=t_o,
-            goal="— (context, no goal)",
-            source="issue 10",
             mano=Side(
                 f"lock_tree, {n} workers",
                 "mano_files.lock_tree(TREE, passphrase=...)",
@@ -418,7 +376,7 @@ def rows_lock(ctx: Context) -> list[Row]:
     try:
         m06 = ctx.mano06()
     except NotMeasured as exc:
-        rows.append(not_measured("lock_mano06", t_6, "≥ 5× mano 0.6.0", "issue 6", str(exc)))
+        rows.append(not_measured("lock_mano06", str(exc)))
         return rows
     sample = ctx.work / "scratch" / "lock06-src"
     from benchlib.trees import copy_subset
@@ -447,9 +405,6 @@ def rows_lock(ctx: Context) -> list[Row]:
     rows.append(
         ratio_row(
             id="lock_mano06",
-            title=t_6,
-            goal="≥ 5× mano 0.6.0",
-            source="issue 6",
             mano=Side(
                 f"lock_tree, {n} workers",
                 "mano_files.lock_tree(SAMPLE, passphrase=...)",
@@ -484,15 +439,7 @@ HASH_CACHE = ".mano-hashes.sqlite"
 
 def rows_hash(ctx: Context) -> list[Row]:
     """hash tree with an empty cache vs ``sha1sum``; with a warm cache vs an empty one."""
-    t_c = "hash tree, empty cache (cold) vs `sha1sum`"
-    t_w = "hash tree, warm cache vs cold"
-    try:
-        hash_tree = _api("hash_tree")
-    except NotMeasured as exc:
-        return [
-            not_measured("hash_cold", t_c, "≥ 0.7× sha1sum", "issue 6", str(exc), error=True),
-            not_measured("hash_warm", t_w, "≥ 20× cold", "issue 6", str(exc), error=True),
-        ]
+    hash_tree = _api("hash_tree")
     tree = ctx.tree(ctx.mode.data_tree)
     work, listing = _prepare(ctx, tree, "hash")
     tool, why = _tool("xargs", "sha1sum")
@@ -523,9 +470,6 @@ def rows_hash(ctx: Context) -> list[Row]:
     rows = [
         ratio_row(
             id="hash_cold",
-            title=t_c,
-            goal="≥ 0.7× sha1sum",
-            source="issue 6",
             mano=cold,
             reference=Side("sha1sum", "xargs -0 sha1sum <files>", ref_s, tree.bytes, tree.files)
             if ref_s
@@ -542,9 +486,6 @@ def rows_hash(ctx: Context) -> list[Row]:
     rows.append(
         ratio_row(
             id="hash_warm",
-            title=t_w,
-            goal="≥ 20× cold",
-            source="issue 6",
             mano=Side(
                 "hash_tree warm",
                 "mano_files.hash_tree(TREE), cache filled",
@@ -566,14 +507,8 @@ def rows_hash(ctx: Context) -> list[Row]:
 
 def rows_report(ctx: Context) -> list[Row]:
     """coverage() of a many-file tree; reference: ``find -printf`` listing names and sizes."""
-    spec = ctx.mode.report_tree
-    title = "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing"
-    goal = "seconds at 100k files (≤ 10 s per 100k files)"
-    try:
-        coverage = _api("coverage")
-    except NotMeasured as exc:
-        return [not_measured("report", title, goal, "issue 9", str(exc), error=True)]
-    tree = ctx.tree(spec)
+    coverage = _api("coverage")
+    tree = ctx.tree(ctx.mode.report_tree)
     tool, why = _tool("find")
     for _ in iter_files(tree.root):  # warm the dentry / inode caches for both sides
         pass
@@ -601,10 +536,7 @@ def rows_report(ctx: Context) -> list[Row]:
     )
     return [
         Row(
-            id="report",
-            title=title,
-            goal=goal,
-            source="issue 9",
+            **spec("report"),
             mano=mano_side,
             reference=ref_side,
             ratio=None if ref_side is None else mano_side.seconds / ref_side.seconds,

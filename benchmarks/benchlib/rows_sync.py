@@ -32,6 +32,7 @@ from benchlib.measure import NotMeasured, Sample, interleave, run_process
 from benchlib.refs import require
 from benchlib.report import MiB, Row, Side, not_measured
 from benchlib.rows_files import ratio_row
+from benchlib.specs import spec
 from benchlib.trees import iter_files
 
 CHILDREN = Path(__file__).resolve().parents[1] / "children"
@@ -70,6 +71,8 @@ def emulator(ctx: Context, participants: int, days: int, scale: float) -> Iterat
         start=start,
         data_dir=cache / f"{name}-{start:%Y%m%d}",
     ) as emu:
+        if hasattr(emu, "prerender"):
+            emu.prerender()  # render + compress every file now, not inside anyone's timing
         yield emu
 
 
@@ -294,19 +297,8 @@ def _bytes(samples: list[Sample]) -> int | None:
 def rows_sync(ctx: Context) -> list[Row]:
     """Sync vs curl (≥ 0.7×), vs mano 0.6.0 (≥ 20×), and peak RSS (≤ 200 MB)."""
     mode = ctx.mode
-    t_curl = "first sync of an emulated study (v2) vs curl of the same bytes"
-    t_06 = "first sync vs mano 0.6.0 `backfill` of the same participants"
-    t_rss = "peak RSS of the sync process"
-    g_rss = f"≤ {RSS_GOAL_MB} MB"
-    try:
-        from mano_sync import sync_study  # noqa: F401
-    except ImportError as exc:
-        reason = f"mano_sync.sync_study is not available: {exc}"
-        return [
-            not_measured("sync_curl", t_curl, "≥ 0.7× curl", "issue 7", reason, error=True),
-            not_measured("sync_mano06", t_06, "≥ 20× mano 0.6.0", "issue 7", reason, error=True),
-            not_measured("sync_rss", t_rss, g_rss, "issue 7", reason, error=True),
-        ]
+    from mano_sync import sync_study  # noqa: F401  # fail early (an error row) when missing
+
     rows: list[Row] = []
     with emulator(ctx, mode.sync_participants, mode.sync_days, mode.sync_scale) as emu:
         files = emu.files()
@@ -354,9 +346,6 @@ def rows_sync(ctx: Context) -> list[Row]:
         rows.append(
             ratio_row(
                 id="sync_curl",
-                title=t_curl,
-                goal="≥ 0.7× curl",
-                source="issue 7",
                 mano=mano_side,
                 reference=Side(
                     f"curl ×{WORKERS}",
@@ -379,10 +368,6 @@ def rows_sync(ctx: Context) -> list[Row]:
         rows.append(
             ratio_row(
                 id="sync_pipeline",
-                title="first sync vs a shell pipeline doing the same job "
-                "(curl → unzip → `zstd -d -r --rm`)",
-                goal="— (context, no goal)",
-                source="issue 10",
                 mano=mano_side,
                 reference=Side(
                     f"curl+unzip+zstd ×{WORKERS}",
@@ -423,9 +408,6 @@ def rows_sync(ctx: Context) -> list[Row]:
             rows.append(
                 ratio_row(
                     id="sync_mano06",
-                    title=t_06,
-                    goal="≥ 20× mano 0.6.0",
-                    source="issue 7",
                     mano=mano_side,
                     reference=m06_side,
                     target=20.0,
@@ -436,16 +418,13 @@ def rows_sync(ctx: Context) -> list[Row]:
                 )
             )
         except NotMeasured as exc:
-            rows.append(not_measured("sync_mano06", t_06, "≥ 20× mano 0.6.0", "issue 7", str(exc)))
+            rows.append(not_measured("sync_mano06", str(exc)))
 
     rss = mano_side.rss_bytes or 0
     ref_rss = m06_side or (Side(f"curl ×{WORKERS}", "", curl_s) if curl_s else None)
     rows.append(
         Row(
-            id="sync_rss",
-            title=t_rss,
-            goal=g_rss,
-            source="issue 7",
+            **spec("sync_rss"),
             mano=mano_side,
             reference=ref_rss,
             ratio=(rss / ref_rss.rss_bytes) if ref_rss and ref_rss.rss_bytes else None,
@@ -463,21 +442,8 @@ def rows_sync(ctx: Context) -> list[Row]:
 def rows_resync(ctx: Context) -> list[Row]:
     """A no-op re-sync after a complete first sync: time and bytes (≤ 5 % of the first)."""
     mode = ctx.mode
-    title = "no-op re-sync vs first sync (time)"
-    goal = "≤ 5% of first sync" + (" at ≥ 50k files" if mode.name == "full" else "")
-    try:
-        from mano_sync import sync_study  # noqa: F401
-    except ImportError as exc:
-        return [
-            not_measured(
-                "resync",
-                title,
-                goal,
-                "issue 7",
-                f"mano_sync.sync_study is not available: {exc}",
-                error=True,
-            )
-        ]
+    from mano_sync import sync_study  # noqa: F401  # fail early (an error row) when missing
+
     with emulator(ctx, mode.resync_participants, mode.resync_days, mode.resync_scale) as emu:
         expected = len(emu.files())
         env = _child_env(emu)
@@ -501,10 +467,7 @@ def rows_resync(ctx: Context) -> list[Row]:
     byte_ratio = (noop_side.bytes or 0) / max(1, first_side.bytes or 1)
     return [
         Row(
-            id="resync",
-            title=title,
-            goal=goal,
-            source="issue 7",
+            **spec("resync"),
             mano=noop_side,
             reference=first_side,
             ratio=ratio,
@@ -521,23 +484,10 @@ def rows_resync(ctx: Context) -> list[Row]:
 
 def rows_download(ctx: Context) -> list[Row]:
     """One ~1 GB v2 download through ``BeiweClient.download``: peak RSS (< 150 MB) vs curl."""
-    title = "one ~1 GB get-data v2 download: client peak RSS"
-    goal = f"< {DOWNLOAD_RSS_GOAL_MB} MB"
     if not ctx.mode.big_download_mb:
-        return [not_measured("download_rss", title, goal, "issue 5", "full mode only")]
-    try:
-        from mano_api import BeiweClient  # noqa: F401
-    except ImportError as exc:
-        return [
-            not_measured(
-                "download_rss",
-                title,
-                goal,
-                "issue 5",
-                f"mano_api.BeiweClient is not available: {exc}",
-                error=True,
-            )
-        ]
+        return [not_measured("download_rss", "full mode only")]
+    from mano_api import BeiweClient  # noqa: F401  # fail early (an error row) when missing
+
     target = ctx.mode.big_download_mb * 1_000_000
     participants, days, probe = 4, 14, 20.0
     # v2 members are the stored zstd bytes: measure them at a small scale, then scale the
@@ -606,10 +556,7 @@ def rows_download(ctx: Context) -> list[Row]:
     rss = mano_side.rss_bytes or 0
     return [
         Row(
-            id="download_rss",
-            title=title,
-            goal=goal,
-            source="issue 5",
+            **spec("download_rss"),
             mano=mano_side,
             reference=curl_side,
             ratio=curl_side.seconds / mano_side.seconds,

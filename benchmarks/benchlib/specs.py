@@ -1,0 +1,72 @@
+"""Every row of the table: its title, the goal as its issue states it, and which issue set it.
+
+One place, so a row keeps its title and goal even when its group fails before measuring.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypedDict
+
+
+class RowSpec(TypedDict):
+    """Fixed description of one row."""
+
+    id: str
+    title: str
+    goal: str
+    source: str
+
+
+CONTEXT: Final = "— (context, no goal)"
+
+_SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
+    # group "sync"
+    ("sync_curl", "first sync of an emulated study (v2) vs curl of the same bytes",
+     "≥ 0.7× curl", "issue 7"),
+    ("sync_pipeline", "first sync vs a shell pipeline doing the same job "
+     "(curl → unzip → `zstd -d -r --rm`)", CONTEXT, "issue 10"),
+    ("sync_mano06", "first sync vs mano 0.6.0 `backfill` of the same participants",
+     "≥ 20× mano 0.6.0", "issue 7"),
+    ("sync_rss", "peak RSS of the sync process", "≤ 200 MB", "issue 7"),
+    # group "download"
+    ("download_rss", "one ~1 GB get-data v2 download: client peak RSS", "< 150 MB", "issue 5"),
+    # group "resync"
+    ("resync", "no-op re-sync vs first sync (time)", "≤ 5% of first sync (≥ 50k files in full)",
+     "issue 7"),
+    # group "compress"
+    ("compress", "compress tree (level 2) vs `zstd -r -2`", "≥ 1.2× zstd -r", "issue 6"),
+    ("decompress", "decompress tree vs `zstd -d -r`", "≥ 1.2× zstd -d -r", "issue 6"),
+    ("compress_parallel", "compress tree vs `zstd -2` on every core (xargs -P)", CONTEXT,
+     "issue 10"),
+    # group "lock"
+    ("lock_openssl", "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, "
+     "every core", CONTEXT, "issue 10"),
+    ("lock_mano06", "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)",
+     "≥ 5× mano 0.6.0", "issue 6"),
+    # group "hash"
+    ("hash_cold", "hash tree, empty cache (cold) vs `sha1sum`", "≥ 0.7× sha1sum", "issue 6"),
+    ("hash_warm", "hash tree, warm cache vs cold", "≥ 20× cold", "issue 6"),
+    # group "report"
+    ("report", "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing",
+     "seconds at 100k files (≤ 10 s per 100k files)", "issue 9"),
+)  # fmt: skip
+
+SPECS: Final[dict[str, RowSpec]] = {
+    row_id: RowSpec(id=row_id, title=title, goal=goal, source=source)
+    for row_id, title, goal, source in _SPECS
+}
+
+GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
+    "sync": ("sync_curl", "sync_pipeline", "sync_mano06", "sync_rss"),
+    "download": ("download_rss",),
+    "resync": ("resync",),
+    "compress": ("compress", "decompress", "compress_parallel"),
+    "lock": ("lock_openssl", "lock_mano06"),
+    "hash": ("hash_cold", "hash_warm"),
+    "report": ("report",),
+}
+
+
+def spec(row_id: str) -> RowSpec:
+    """The fixed description of a row (``KeyError`` for an unknown id)."""
+    return SPECS[row_id]
