@@ -277,3 +277,24 @@ def test_adopt_mano060_tree(tmp_path: Path, passphrase: str | None) -> None:
         emu.reset_log()
         late = sync_study(emu.credentials, emu.study_id, tmp_path, passphrase=passphrase)
         assert late.updated == 2 and get_data_names(emu) == rewritten
+
+
+def test_partial_runs_do_not_hide_older_data(tmp_path: Path) -> None:
+    """A stream subset or a late start must not make a later full run skip old data."""
+    with Emulator(participants=1, days=6, seed=12) as emu:
+        files = emu.files()
+        last_day = max(f.time_bin for f in files).date().isoformat()
+        assert sync_study(emu.credentials, emu.study_id, tmp_path, data_streams=["gps"]).ok
+        assert sync_study(emu.credentials, emu.study_id, tmp_path, start=last_day).ok
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path)
+        assert summary.ok
+        assert_tree_matches(tmp_path, files)
+        fetched = get_data_names(emu)
+        # exactly what the two partial runs did not already bring
+        old_non_gps = sorted(
+            f.zip_name
+            for f in files
+            if f.stream != "gps" and f.time_bin.date().isoformat() < last_day
+        )
+        assert fetched == old_non_gps

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS participants (
     synced_through INTEGER,   -- every window up to this instant completed at least once
     last_success   TEXT       -- ISO-8601 UTC end of the last fully successful sync
 );
+CREATE TABLE IF NOT EXISTS coverage (
+    participant    TEXT NOT NULL,
+    stream         TEXT NOT NULL,
+    synced_through INTEGER NOT NULL,  -- this stream is complete from first data up to here
+    PRIMARY KEY (participant, stream)
+);
 CREATE TABLE IF NOT EXISTS daily_bytes (
     participant TEXT NOT NULL,
     day         INTEGER NOT NULL,  -- UTC day start (unix seconds)
@@ -280,6 +286,28 @@ class Manifest:
         with self._lock:
             return [ManifestFile(*row) for row in self._db.execute(sql, args)]
 
+    def count(self, participant: str, streams: Iterable[str] | None = None) -> int:
+        """How many files of a participant (optionally only some streams) are recorded."""
+        sql = "SELECT COUNT(*) FROM files WHERE participant = ?"
+        args: list[object] = [participant]
+        if streams is not None:
+            names = list(streams)
+            sql += f" AND stream IN ({','.join('?' * len(names))})"
+            args.extend(names)
+        with self._lock:
+            return int(self._db.execute(sql, args).fetchone()[0])
+
+    def disk_entries(self, participant: str) -> list[tuple[str, str, int, int, str]]:
+        """``(path, form, size_on_disk, time_bin, stream)`` of a participant's files (fast)."""
+        with self._lock:
+            return list(
+                self._db.execute(
+                    "SELECT path, form, size_on_disk, time_bin, stream FROM files "
+                    "WHERE participant = ?",
+                    (participant,),
+                )
+            )
+
     def __iter__(self) -> Iterator[ManifestFile]:
         return iter(self.files())
 
@@ -337,6 +365,20 @@ class Manifest:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def synced_through(self, participant: str, streams: Iterable[str]) -> int | None:
+        """Up to when every one of ``streams`` is complete from the first data, or ``None``."""
+        names = list(streams)
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    "SELECT stream, synced_through FROM coverage WHERE participant = ?",
+                    (participant,),
+                ).fetchall()
+            )
+        if any(n not in rows for n in names):
+            return None
+        return min(int(rows[n]) for n in names) if names else None
 
     def daily_bytes(self, participant: str) -> dict[int, int]:
         """The server's per-day byte counts recorded at the participant's last full sync."""
@@ -411,6 +453,7 @@ class Manifest:
         participant: str,
         *,
         synced_through: int | None = None,
+        streams: Iterable[str] = (),
         success: bool = False,
     ) -> None:
         """Refresh a participant's first/last hour from its files and record progress.
@@ -418,6 +461,7 @@ class Manifest:
         Args:
             participant: Patient id.
             synced_through: Raise the "every window up to here completed" mark to this.
+            streams: The streams that mark applies to.
             success: Stamp ``last_success`` with the current time.
         """
         with self._lock:
@@ -430,6 +474,12 @@ class Manifest:
                 (first, last, participant),
             )
             if synced_through is not None:
+                self._db.executemany(
+                    "INSERT INTO coverage (participant, stream, synced_through) VALUES (?, ?, ?) "
+                    "ON CONFLICT (participant, stream) DO UPDATE SET "
+                    "synced_through = MAX(synced_through, excluded.synced_through)",
+                    [(participant, s, synced_through) for s in streams],
+                )
                 self._db.execute(
                     "UPDATE participants SET synced_through = MAX(COALESCE(synced_through, 0), ?) "
                     "WHERE participant = ?",

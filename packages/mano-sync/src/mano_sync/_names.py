@@ -191,10 +191,17 @@ def parse_member(
     match = _FILE_RE.match(parts[-1])
     if match is None:
         raise UnsafeMember(raw, "file name is not '<YYYY-MM-DD HH_MM_SS+00_00>.<ext>'")
+    date = match["date"]
     try:
-        when = _dt.datetime.strptime(
-            f"{match['date']} {match['h']}:{match['m']}:{match['s']}", "%Y-%m-%d %H:%M:%S"
-        ).replace(tzinfo=_dt.UTC)
+        when = _dt.datetime(
+            int(date[:4]),
+            int(date[5:7]),
+            int(date[8:10]),
+            int(match["h"]),
+            int(match["m"]),
+            int(match["s"]),
+            tzinfo=_dt.UTC,
+        )
     except ValueError:
         raise UnsafeMember(raw, "impossible date in file name") from None
     frac = float(match["frac"]) if match["frac"] else 0.0
@@ -230,12 +237,18 @@ class StorageSlot:
     chunked: bool
 
 
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$")
+
+
 def _iso_seconds(text: str) -> int | None:
+    match = _ISO_RE.match(text)
+    if match is None:
+        return None
     try:
-        when = _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+        when = _dt.datetime(*(int(g) for g in match.groups()), tzinfo=_dt.UTC)  # type: ignore[arg-type,misc]
     except ValueError:
         return None
-    return int(when.replace(tzinfo=_dt.UTC).timestamp())
+    return int(when.timestamp())
 
 
 def parse_storage_key(key: str) -> StorageSlot | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mano_sync._adopt import adopt_tree, needs_adoption
 from mano_sync._errors import ManoSyncError, PassphraseRequired
 from mano_sync._lock import FolderLock
-from mano_sync._manifest import Manifest
+from mano_sync._manifest import Manifest, form_suffix
 from mano_sync._names import (
     ALL_STREAMS,
     CHUNKED_PREFIX,
@@ -371,6 +371,7 @@ class _Run:
         self.out = out
         self.manifest = manifest
         self.streams = streams
+        self.stream_names: tuple[str, ...] = streams or ALL_STREAMS
         self.start = start
         self.end = end
         self.save_ctx = save_ctx
@@ -435,20 +436,26 @@ class _Run:
             Hour ranges to fetch again.
         """
         ranges: list[tuple[int, int | None]] = []
-        for row in self.manifest.files(pid):
-            if self.streams is not None and row.stream not in self.streams:
+        base = os.fspath(self.out) + os.sep
+        stat = os.stat
+        lost = 0
+        for path, form, size, time_bin, stream in self.manifest.disk_entries(pid):
+            if self.streams is not None and stream not in self.streams:
                 continue
             try:
-                st = os.stat(self.out / row.disk_path)
-                ok = st.st_size == row.size_on_disk
+                ok = stat(base + path + form_suffix(form)).st_size == size
             except OSError:
                 ok = False
             if not ok:
-                logger.info("%s is missing or altered; fetching it again", row.disk_path)
-                self.manifest.forget(row.path)
-                hour = floor_hour(row.time_bin)
+                logger.info(
+                    "%s%s is missing or altered; fetching it again", path, form_suffix(form)
+                )
+                self.manifest.forget(path)
+                hour = floor_hour(time_bin)
                 ranges.append((hour, hour))
-        self.manifest.commit()
+                lost += 1
+        if lost:
+            self.manifest.commit()
         return ranges
 
     def _hash_ranges(self, pid: str) -> list[tuple[int, int | None]]:
@@ -491,7 +498,7 @@ class _Run:
         The statistics' days may be in the study's time zone, so a day is widened by one day
         on each side.
         """
-        if not info.daily or self.manifest.participant(pid).synced_through is None:
+        if not info.daily or self.manifest.synced_through(pid, self.stream_names) is None:
             return []
         before = self.manifest.daily_bytes(pid)
         if not before:
@@ -509,19 +516,20 @@ class _Run:
     def _ranges(
         self, pid: str, info: _ParticipantInfo, extra: list[tuple[int, int | None]]
     ) -> list[tuple[int, int | None]]:
-        now = time.time()
         user_start = floor_hour(self.start.timestamp()) if self.start else None
         user_end = floor_hour(self.end.timestamp()) if self.end else None
         state = self.manifest.participant(pid)
+        through = self.manifest.synced_through(pid, self.stream_names)
         first_stat = min((d for d, b in info.daily.items() if b > 0), default=None)
-        if state.synced_through is None or self.recheck_days is None:
+        if user_start is not None:
+            # an explicit range is checked whole (the registry keeps it cheap)
+            begin = user_start
+        elif through is None or self.recheck_days is None:
             candidates = [x for x in (first_stat, state.first_hour) if x is not None]
             begin = min(candidates) if candidates else EARLIEST
         else:
-            anchor = min(state.synced_through, state.last_hour or state.synced_through)
+            anchor = min(through, state.last_hour or through)
             begin = floor_hour(anchor - self.recheck_days * DAY)
-        if user_start is not None:
-            begin = max(begin, user_start) if state.synced_through is not None else user_start
         main: tuple[int, int | None] = (floor_hour(begin), user_end)
         ranges = [main] + [r for r in extra if user_start is None or (r[1] or 0) >= user_start]
         if user_end is not None:
@@ -530,7 +538,6 @@ class _Run:
                 for s, e in ranges
                 if s <= user_end
             ]
-        del now
         return ranges
 
     def registry_for(self, pid: str, window: Window) -> dict[str, str]:
@@ -607,8 +614,7 @@ class _Run:
         received_bytes = 0
         failures: list[SyncFailure] = []
         damaged = self._check_local(pid)
-        before = len(self.manifest.files(pid))
-        if info.total_bytes == 0 and before == 0 and not damaged:
+        if info.total_bytes == 0 and not damaged and self.manifest.count(pid) == 0:
             self.emit("participant", pid, "no data on the server")
             return ParticipantSummary(pid, skipped="no data on the server")
         extra = damaged + self._hash_ranges(pid) + self._changed_days(pid, info)
@@ -631,6 +637,7 @@ class _Run:
             self.add_file(p)
             self.emit("file", p, _path)
 
+        gap = False
         with cf.ThreadPoolExecutor(1, thread_name_prefix=f"mano-fetch-{pid}") as pool:
             window = planner.next()
             fut = pool.submit(self.fetch, pid, window) if window else None
@@ -664,7 +671,14 @@ class _Run:
                 if self.stop.is_set():
                     break
                 through = window.stop if window.stop is not None else floor_hour(started)
-                self.manifest.update_participant(pid, synced_through=through)
+                # "complete from the first data up to here" only holds when no start was given
+                # and every file so far was written
+                gap = gap or counts.write_errors > 0
+                self.manifest.update_participant(
+                    pid,
+                    synced_through=None if gap or self.start is not None else through,
+                    streams=self.stream_names,
+                )
                 window = nxt
             if fut is not None:
                 fut.cancel()
@@ -673,11 +687,7 @@ class _Run:
         self.manifest.update_participant(pid, success=finished and not failures)
         if finished and not failures and info.daily:
             self.manifest.set_daily_bytes(pid, info.daily)
-        after = len(self.manifest.files(pid))
-        del after
-        total_rows = sum(
-            1 for r in self.manifest.files(pid) if self.streams is None or r.stream in self.streams
-        )
+        total_rows = self.manifest.count(pid, self.streams)
         unchanged = max(0, total_rows - counts.new - counts.updated)
         with self._lock:
             self.done += 1
