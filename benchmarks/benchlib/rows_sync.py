@@ -403,7 +403,7 @@ def rows_sync(ctx: Context) -> list[Row]:
                 f"for pid: mano.sync.backfill(keyring, study, pid, OUT, start_date='{start}')",
                 m06_s,
                 _bytes(m06_s),
-                expected,
+                int(m06_s[0].info.get("files_on_disk") or 0),
             )
             rows.append(
                 ratio_row(
@@ -414,7 +414,10 @@ def rows_sync(ctx: Context) -> list[Row]:
                     meaning="mano 0.6.0 time / mano time",
                     note=f"{study}. mano 0.6.0 starts at the study's first hour ({start}), walks "
                     "5-day windows to now sleeping 3 s between them, one participant at a "
-                    "time over get-data v1.",
+                    "time over get-data v1 (plain CSVs, so more bytes), held in memory; it "
+                    "does not know the ambient_audio stream and fetches files on window "
+                    f"boundaries twice ({m06_s[0].info.get('members_served')} members served "
+                    f"for {expected:,} files).",
                 )
             )
         except NotMeasured as exc:
