@@ -13,7 +13,7 @@ import sys
 import traceback
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -25,7 +25,6 @@ from mano_cli import metadata as metadata_cmd
 from mano_cli import report as report_cmd
 from mano_cli import sync as sync_cmd
 from mano_cli import tree as tree_cmd
-from mano_cli.__about__ import __version__
 from mano_cli._context import KEYRING_VAR, Settings, configure_logging, settings
 from mano_cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, classify, exit_code_epilog
 
@@ -151,32 +150,56 @@ def _root(
         metavar="NAME",
         help="Keyring section to use (default: $MANO_KEYRING, else BEIWE_URL/BEIWE_ACCESS_KEY/BEIWE_SECRET_KEY).",
     ),
-    keyring_file: Path | None = typer.Option(
-        None,
-        "--keyring-file",
-        envvar="MANO_KEYRING_FILE",
-        metavar="PATH",
-        help="Keyring file (default: ~/.nrg-keyring.enc). Passphrase: $NRG_KEYRING_PASS or a prompt.",
+    keyring_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--keyring-file",
+            envvar="MANO_KEYRING_FILE",
+            metavar="PATH",
+            help="Keyring file (default: ~/.nrg-keyring.enc). Passphrase: $NRG_KEYRING_PASS or a prompt.",
+        ),
+    ] = None,
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More logging; -vv shows tracebacks."
     ),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging; -vv shows tracebacks."),
-    quiet: int = typer.Option(0, "--quiet", "-q", count=True, help="Less output; no progress bars."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive actions without asking."),
+    quiet: int = typer.Option(
+        0, "--quiet", "-q", count=True, help="Less output; no progress bars."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Confirm destructive actions without asking."
+    ),
     threads: int = typer.Option(
         0, "--mt", min=0, metavar="N", help="Worker threads (0 = all cores, the default)."
     ),
-    json_output: bool = typer.Option(False, "--json", help="JSON output for listings and summaries."),
+    json_output: bool = typer.Option(
+        False, "--json", help="JSON output for listings and summaries."
+    ),
     retries: int = typer.Option(
-        5, "--retries", min=0, envvar="MANO_RETRIES", metavar="N",
+        5,
+        "--retries",
+        min=0,
+        envvar="MANO_RETRIES",
+        metavar="N",
         help="Retries per request on 5xx, maintenance or dropped connections (with backoff).",
     ),
     timeout: float | None = typer.Option(
         None, "--timeout", min=1, metavar="SECONDS", help="Read timeout per request (default: 300)."
     ),
-    log_file: Path | None = typer.Option(
-        None, "--log-file", envvar="MANO_LOG_FILE", metavar="PATH", help="Also append logs to this file."
-    ),
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            envvar="MANO_LOG_FILE",
+            metavar="PATH",
+            help="Also append logs to this file.",
+        ),
+    ] = None,
     version: bool = typer.Option(
-        False, "--version", callback=_versions, is_eager=True, help="Show every package's version and exit."
+        False,
+        "--version",
+        callback=_versions,
+        is_eager=True,
+        help="Show every package's version and exit.",
     ),
 ) -> None:
     """Get Beiwe data off the server and keep it safe, complete and verifiable on your disks.

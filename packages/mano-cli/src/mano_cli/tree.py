@@ -233,11 +233,11 @@ def _folder_study(folder: Path) -> str | None:
     """The study id recorded in the folder's sync manifest, if any."""
     from mano_sync import MANIFEST_NAME, Manifest
 
-    root = folder if folder.is_dir() else folder.parent
+    root = (folder if folder.is_dir() else folder.parent).resolve()
     for candidate in (root, *root.parents):
         if (candidate / MANIFEST_NAME).exists():
             try:
-                with Manifest(candidate, readonly=True) as m:
+                with Manifest(candidate.resolve(), readonly=True) as m:
                     return m.study_id
             except Exception as exc:
                 logger.debug("cannot read manifest of %s: %s", candidate, exc)
@@ -411,7 +411,7 @@ def verify(
             raise CliError(f"manifest {manifest} does not exist", exit_code=EXIT_USAGE)
         expected = manifest
     elif folder.is_dir() and (folder / MANIFEST_NAME).exists():
-        with Manifest(folder, readonly=True) as m:
+        with Manifest(folder.resolve(), readonly=True) as m:
             expected = {row.path: row.sha1_b64 for row in m}
     with _guard(folder), ProgressView(s) as view:
         progress = _progress(view, "verify")

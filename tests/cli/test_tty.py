@@ -1,0 +1,95 @@
+"""Prompts happen on a terminal (a real pty) and never without one."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import signal
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _echo_off(fd: int) -> bool:
+    return not termios.tcgetattr(fd)[3] & termios.ECHO
+
+
+def _run_in_pty(
+    args: list[str], answers: list[tuple[bytes, bytes, bool]], timeout: float = 60
+) -> tuple[int, str]:
+    """Run `python -m mano_cli ARGS` on a pty and answer its prompts.
+
+    Each answer is ``(text to wait for, reply, hidden)``; a hidden reply is sent only once the
+    child has turned echo off (getpass flushes anything typed earlier).
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal
+        os.environ.update({"NO_COLOR": "1", "COLUMNS": "80"})
+        os.execv(sys.executable, [sys.executable, "-m", "mano_cli", *args])
+    output = b""
+    seen = 0
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if pending and pending[0][0] in output[seen:]:
+                wait_for, reply, hidden = pending[0]
+                if hidden and not _echo_off(fd):
+                    continue
+                os.write(fd, reply)
+                seen = output.index(wait_for, seen) + len(wait_for)
+                pending.pop(0)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def tree(synced: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "study"
+    shutil.copytree(synced, target)
+    return target
+
+
+def test_confirmation_prompt_on_a_terminal(tree: Path) -> None:
+    code, out = _run_in_pty(
+        ["compress", str(tree), "--delete-original"], [(b"[y/N]", b"n\n", False)]
+    )
+    assert code == 2, out
+    assert "cancelled" in out
+    assert not list(tree.rglob("*.zst"))
+    code, out = _run_in_pty(
+        ["compress", str(tree), "--delete-original"], [(b"[y/N]", b"y\n", False)]
+    )
+    assert code == 0, out
+    assert list(tree.rglob("*.zst")) and not list(tree.rglob("*.csv"))
+
+
+def test_lock_passphrase_prompt_asks_twice_on_a_terminal(tree: Path) -> None:
+    code, out = _run_in_pty(
+        ["lock", str(tree), "-s", "gps"],
+        [(b"Data passphrase", b"secret words\n", True), (b"Repeat", b"secret words\n", True)],
+    )
+    assert code == 0, out
+    assert "secret words" not in out  # hidden input
+    assert list(tree.rglob("*.zst.lock"))
+    code, out = _run_in_pty(["unlock", str(tree)], [(b"Data passphrase", b"secret words\n", True)])
+    assert code == 0, out
+    assert not list(tree.rglob("*.zst.lock"))
