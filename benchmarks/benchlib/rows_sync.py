@@ -109,13 +109,13 @@ def _child_env(emu: Any) -> dict[str, str]:
     return env
 
 
-def _mano_sync(emu: Any, out: Path, env: dict[str, str], expected: int | None) -> Sample:
+def _mano_sync(
+    emu: Any, out: Path, env: dict[str, str], expected: int | None, *, keep: bool = False
+) -> Sample:
     """One mano-sync run in a child process; checks the tree has every file."""
     emu.reset_log()
-    res = run_process(
-        [sys.executable, str(CHILDREN / "sync_child.py"), emu.study_id, str(out), str(WORKERS)],
-        env=env,
-    )
+    cmd = [sys.executable, str(CHILDREN / "sync_child.py"), emu.study_id, str(out), str(WORKERS)]
+    res = run_process(cmd + (["--keep-compressed"] if keep else []), env=env)
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     if summary.get("failed"):
         raise RuntimeError(
@@ -312,6 +312,10 @@ def rows_sync(ctx: Context) -> list[Row]:
             shutil.rmtree(out, ignore_errors=True)
             return _mano_sync(emu, out, env, expected)
 
+        def mano_zst() -> Sample:
+            shutil.rmtree(out, ignore_errors=True)
+            return _mano_sync(emu, out, env, expected, keep=True)
+
         try:
             curl: Curl | None = Curl(ctx, emu)
             why = ""
@@ -325,7 +329,9 @@ def rows_sync(ctx: Context) -> list[Row]:
             pipeline, why_pipe = None, str(exc)
         if curl is not None:
             curl()  # untimed warm-up: the emulator renders and caches every file once
-        mano_s, curl_s, pipe_s = interleave([mano, curl, pipeline], repeats=mode.sync_repeats)
+        mano_s, zst_s, curl_s, pipe_s = interleave(
+            [mano, mano_zst, curl, pipeline], repeats=mode.sync_repeats
+        )
         if pipe_s and pipe_s[-1].info.get("files_on_disk") != expected:
             raise RuntimeError(
                 f"the curl/unzip/zstd pipeline left {pipe_s[-1].info.get('files_on_disk')} "
@@ -343,20 +349,23 @@ def rows_sync(ctx: Context) -> list[Row]:
             _bytes(mano_s),
             expected,
         )
+        curl_side = (
+            Side(
+                f"curl ×{WORKERS}",
+                f"xargs -P {WORKERS} curl --data-binary @body "
+                "URL/get-data/v2  # one request per participant",
+                curl_s,
+                _bytes(curl_s),
+                expected,
+            )
+            if curl_s
+            else None
+        )
         rows.append(
             ratio_row(
                 id="sync_curl",
                 mano=mano_side,
-                reference=Side(
-                    f"curl ×{WORKERS}",
-                    f"xargs -P {WORKERS} curl --data-binary @body "
-                    "URL/get-data/v2  # one request per participant",
-                    curl_s,
-                    _bytes(curl_s),
-                    expected,
-                )
-                if curl_s
-                else None,
+                reference=curl_side,
                 target=0.7,
                 meaning="curl time / mano time",
                 ref_reason=why,
@@ -365,6 +374,25 @@ def rows_sync(ctx: Context) -> list[Row]:
             )
         )
 
+        rows.append(
+            ratio_row(
+                id="sync_zst_curl",
+                mano=Side(
+                    f"sync_study(keep_compressed=True), {WORKERS} workers",
+                    f"mano_sync.sync_study(creds, study, OUT, workers={WORKERS}, "
+                    "keep_compressed=True)",
+                    zst_s,
+                    _bytes(zst_s),
+                    expected,
+                ),
+                reference=curl_side,
+                target=None,
+                meaning="curl time / mano time",
+                ref_reason=why,
+                note="mano stores the server's .zst bytes as they come (no decompression): the "
+                "same bytes to disk as curl, but one file each, hashed and recorded.",
+            )
+        )
         rows.append(
             ratio_row(
                 id="sync_pipeline",

@@ -23,6 +23,8 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
     # group "sync"
     ("sync_curl", "first sync of an emulated study (v2) vs curl of the same bytes",
      "≥ 0.7× curl", "issue 7"),
+    ("sync_zst_curl", "first sync keeping the .zst files (`keep_compressed=True`) vs curl",
+     CONTEXT, "issue 10"),
     ("sync_pipeline", "first sync vs a shell pipeline doing the same job "
      "(curl → unzip → `zstd -d -r --rm`)", CONTEXT, "issue 10"),
     ("sync_mano06", "first sync vs mano 0.6.0 `backfill` of the same participants",
@@ -57,7 +59,7 @@ SPECS: Final[dict[str, RowSpec]] = {
 }
 
 GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
-    "sync": ("sync_curl", "sync_pipeline", "sync_mano06", "sync_rss"),
+    "sync": ("sync_curl", "sync_zst_curl", "sync_pipeline", "sync_mano06", "sync_rss"),
     "download": ("download_rss",),
     "resync": ("resync",),
     "compress": ("compress", "decompress", "compress_parallel"),

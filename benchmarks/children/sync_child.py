@@ -3,7 +3,7 @@
 Credentials come as a keyring-section JSON dict in MANO_BENCH_KEYRING (never on the command
 line). Prints one JSON line with the summary.
 
-Usage: python sync_child.py STUDY_ID OUTPUT_DIR [WORKERS]
+Usage: python sync_child.py STUDY_ID OUTPUT_DIR WORKERS [--keep-compressed]
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def _count(value: Any) -> Any:
 
 def main() -> None:
     creds = Credentials.from_dict(json.loads(os.environ["MANO_BENCH_KEYRING"]))
-    study_id, output = sys.argv[1], sys.argv[2]
-    workers = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    summary = sync_study(creds, study_id, output, workers=workers)
+    study_id, output, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    keep = "--keep-compressed" in sys.argv[4:]
+    summary = sync_study(creds, study_id, output, workers=workers, keep_compressed=keep)
     fields = (
         "new",
         "updated",

@@ -18,6 +18,7 @@ RUN = ROOT / "benchmarks" / "run.py"
 
 ROW_IDS = {
     "sync_curl",
+    "sync_zst_curl",
     "sync_pipeline",
     "sync_mano06",
     "sync_rss",
