@@ -84,13 +84,16 @@ def _sum_sizes(root: Path, suffix: str) -> tuple[int, int]:
     return files, total
 
 
-def _summary_info(summary: Any) -> dict[str, Any]:
+def _summary_info(summary: Any, expect_done: int | None = None) -> dict[str, Any]:
+    """The counters of a TreeSummary; raises when files failed or too few were done."""
     failed = list(getattr(summary, "failed", []) or [])
     if failed:
-        first = failed[0]
-        raise RuntimeError(f"{len(failed)} files failed, first: {first}")
+        raise RuntimeError(f"{len(failed)} files failed, first: {failed[0]}")
+    done = getattr(summary, "done", None)
+    if expect_done is not None and done != expect_done:
+        raise RuntimeError(f"{done} files done, expected {expect_done}")
     return {
-        "done": getattr(summary, "done", None),
+        "done": done,
         "skipped": getattr(summary, "skipped", None),
         "bytes_in": getattr(summary, "bytes_in", None),
         "bytes_out": getattr(summary, "bytes_out", None),
@@ -167,7 +170,7 @@ def rows_compress(ctx: Context) -> list[Row]:
         _delete(work, lambda name: not name.endswith(".zst") and not name.startswith("."))
 
     def mano_c() -> Sample:
-        sample = timed(lambda: _summary_info(compress_tree(work, level=2)))
+        sample = timed(lambda: _summary_info(compress_tree(work, level=2), tree.files))
         _check_count(work, ".zst", tree.files, "compress_tree")
         return sample
 
@@ -226,7 +229,7 @@ def rows_compress(ctx: Context) -> list[Row]:
         _delete(work, lambda name: name.endswith(".zst"))
 
     def mano_d() -> Sample:
-        sample = timed(lambda: _summary_info(decompress_tree(work)))
+        sample = timed(lambda: _summary_info(decompress_tree(work), tree.files))
         _check_plain(work, tree)
         return sample
 
@@ -283,8 +286,8 @@ def rows_compress(ctx: Context) -> list[Row]:
 # --------------------------------------------------------------------------- lock
 
 
-def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str) -> dict[str, Any]:
-    return _summary_info(lock_tree(root, passphrase=passphrase, streams=None))
+def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str, files: int) -> dict[str, Any]:
+    return _summary_info(lock_tree(root, passphrase=passphrase, streams=None), files)
 
 
 def rows_lock(ctx: Context) -> list[Row]:
@@ -311,7 +314,7 @@ def rows_lock(ctx: Context) -> list[Row]:
         listing.write_bytes(b"\0".join(os.fsencode(p) for p in sorted(iter_files(work))))
 
     def mano_l() -> Sample:
-        return timed(lambda: _lock(lock_tree, work, passphrase))
+        return timed(lambda: _lock(lock_tree, work, passphrase, tree.files))
 
     def openssl_l() -> Sample:
         assert tool
@@ -397,7 +400,7 @@ def rows_lock(ctx: Context) -> list[Row]:
         return Sample(res.seconds, res.rss_bytes)
 
     def mano_small() -> Sample:
-        return timed(lambda: _lock(lock_tree, work06, passphrase))
+        return timed(lambda: _lock(lock_tree, work06, passphrase, subset.files))
 
     mano_s, m06_s = interleave(
         [mano_small, mano06_l], repeats=ctx.mode.slow_repeats, before_each=fresh06
@@ -448,7 +451,7 @@ def rows_hash(ctx: Context) -> list[Row]:
         _delete(work, lambda name: not name.startswith(HASH_CACHE))
 
     def mano_h() -> Sample:
-        return timed(lambda: _summary_info(hash_tree(work)))
+        return timed(lambda: _summary_info(hash_tree(work), tree.files))
 
     def sha1sum() -> Sample:
         assert tool
