@@ -484,7 +484,7 @@ def test_table_is_big_and_covers_every_code() -> None:
     assert codes == {code for code in EXIT_CODES if code not in (0, 70, 130)}
 
 
-def _check(case: Case, result: Run) -> None:
+def _check(case: Case, result: Run, w: World) -> None:
     assert result.exit_code == case.code, (case.id, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, (case.id, result.stderr)
@@ -494,6 +494,9 @@ def _check(case: Case, result: Run) -> None:
     assert case.needle in line, (case.needle, line)
     assert "Traceback" not in result.stderr + result.stdout
     assert "wrongwrongwrong" not in result.stderr  # secrets never echoed
+    # a refused command leaves nothing behind: not even an empty output folder
+    assert not (w.tmp / "out").exists(), case.id
+    assert not (w.tmp / "out.zip").exists() and not (w.tmp / "x.zip").exists()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -505,7 +508,7 @@ def test_bad_invocation_in_process(case: Case, fresh: World, cli: Callable[..., 
     finally:
         if lock is not None and hasattr(lock, "release"):
             lock.release()
-    _check(case, result)
+    _check(case, result, fresh)
 
 
 @pytest.mark.parametrize(
@@ -519,4 +522,4 @@ def test_bad_invocation_subprocess(case: Case, fresh: World, mano: Callable[...,
     finally:
         if lock is not None and hasattr(lock, "release"):
             lock.release()
-    _check(case, result)
+    _check(case, result, fresh)

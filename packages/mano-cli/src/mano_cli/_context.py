@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -269,6 +271,50 @@ def ensure_output_folder(path: Path) -> Path:
         raise LocalProblem(f"cannot create output folder {path}: {exc.strerror or exc}") from exc
     if not os.access(path, os.W_OK | os.X_OK):
         raise LocalProblem(f"output folder {path} is not writable")
+    return path
+
+
+@contextmanager
+def output_folder(path: Path) -> Iterator[Path]:
+    """Create the output folder for a run; if the run fails, remove it again when this run
+    created it and it holds nothing but mano's own hidden state (no empty folders left)."""
+    existed = path.exists()
+    ensure_output_folder(path)
+    try:
+        yield path
+    except BaseException:
+        if not existed:
+            _remove_if_only_state(path)
+        raise
+
+
+def _remove_if_only_state(path: Path) -> None:
+    try:
+        entries = list(path.iterdir())
+        if any(not (e.name.startswith(".mano-") and e.is_file()) for e in entries):
+            return
+        for entry in entries:
+            entry.unlink()
+        path.rmdir()
+    except OSError as exc:  # best effort: never hide the original error
+        logger.debug("could not remove %s: %s", path, exc)
+
+
+def check_output_folder(path: Path) -> Path:
+    """Fail early (exit 5) if PATH cannot become a writable folder; create nothing yet."""
+    if path.exists():
+        if not path.is_dir():
+            raise LocalProblem(f"output {path} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise LocalProblem(f"output folder {path} is not writable")
+        return path
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise LocalProblem(f"cannot create output folder {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise LocalProblem(f"cannot create output folder {path}: {parent} is not writable")
     return path
 
 

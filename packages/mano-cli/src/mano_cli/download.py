@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -12,11 +13,12 @@ import typer
 
 from mano_cli._api import open_client
 from mano_cli._context import (
+    check_output_folder,
     check_streams,
     check_window,
-    ensure_output_folder,
     jsonable,
     load_credentials,
+    output_folder,
     parse_when,
     settings,
     split_values,
@@ -82,7 +84,7 @@ def download(
     streams = check_streams(stream)
     participants = split_values(participant)
     if output is not None:
-        ensure_output_folder(output)
+        check_output_folder(output)
     elif zip_file is not None and not zip_file.parent.is_dir():
         raise LocalProblem(f"cannot write {zip_file}: folder {zip_file.parent} does not exist")
     from mano_sync import download as fetch
@@ -91,7 +93,8 @@ def download(
     credentials = load_credentials(s)
     with open_client(s, credentials) as client:
         found = client.resolve_study(study)
-        with ProgressView(s) as view:
+        made = output_folder(output) if output is not None else contextlib.nullcontext(None)
+        with made, ProgressView(s) as view:
 
             def on_bytes(n: int) -> None:
                 view.update("download", description=f"{found.name}", completed=n)

@@ -72,6 +72,7 @@ def _target(output: Path | None) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        size = tmp.stat().st_size
         with tmp.open("rb") as handle:
             out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
             if out is None:  # pragma: no cover - text-only stdout
@@ -79,6 +80,10 @@ def _target(output: Path | None) -> Iterator[Path]:
             else:
                 sys.stdout.flush()
                 shutil.copyfileobj(handle, out)
+                if size:
+                    handle.seek(size - 1)
+                    if handle.read(1) != b"\n":
+                        out.write(b"\n")  # a terminal prompt must not follow JSON on its line
                 out.flush()
     finally:
         tmp.unlink(missing_ok=True)

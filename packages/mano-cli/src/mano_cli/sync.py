@@ -17,11 +17,13 @@ from mano_cli._context import (
     LOCK_PASS_VAR,
     Settings,
     ask_secret,
+    check_output_folder,
     check_streams,
     check_window,
     ensure_output_folder,
     jsonable,
     load_credentials,
+    output_folder,
     parse_when,
     settings,
     split_values,
@@ -149,10 +151,9 @@ def _sync_one(
     from mano_sync import sync_study
 
     passphrase = lock_passphrase(s, credentials, study) if lock else None
-    ensure_output_folder(out)
     if s.chatty:
         s.err.print(f"syncing {study.name} ({study.id}) into {out}", markup=False, highlight=False)
-    with ProgressView(s) as view:
+    with output_folder(out), ProgressView(s) as view:
         return sync_study(
             credentials,
             study.id,
@@ -361,7 +362,7 @@ def sync(
     if recheck_days is not None:
         options["recheck_days"] = recheck_days
     json_out = json_output or s.json
-    ensure_output_folder(output)
+    check_output_folder(output)
     outcomes: list[_Outcome] = []
     if not many:
         assert study is not None
@@ -380,6 +381,7 @@ def sync(
             sections = list(read_keyring(s.keyring_file).names)
         else:
             sections = [s.keyring]
+        ensure_output_folder(output)
         with FolderLock(output):
             for section in sections:
                 base = output / section if all_sections and section else output
