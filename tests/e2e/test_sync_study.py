@@ -298,3 +298,34 @@ def test_partial_runs_do_not_hide_older_data(tmp_path: Path) -> None:
             if f.stream != "gps" and f.time_bin.date().isoformat() < last_day
         )
         assert fetched == old_non_gps
+
+
+def test_file_hashes_endpoint_finds_old_late_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a server whose file-hashes endpoint works, changed old hours are found by it."""
+    import mano_sync._sync as engine
+
+    with Emulator(participants=1, days=6, seed=13, profile="fixed") as emu:
+        assert sync_study(emu.credentials, emu.study_id, tmp_path).ok
+        # switch off the statistics signal so only the file-hash list can reveal the change
+        monkeypatch.setattr(engine._Run, "_changed_days", lambda self, pid, info: [])
+        rewritten = emu.late_data(count=3)
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, recheck_days=0)
+        assert summary.updated == 3
+        assert get_data_names(emu) == rewritten
+        assert any(r.path.startswith("/get-participant-file-hashes") for r in emu.request_log)
+        assert_tree_matches(tmp_path, emu.files())
+
+
+def test_unknown_participant_fails_alone(tmp_path: Path) -> None:
+    with Emulator(participants=2, days=1, seed=14) as emu:
+        real = emu.participants[0]
+        summary = sync_study(
+            emu.credentials, emu.study_id, tmp_path, participants=[real, "zz99zz99"]
+        )
+        assert not summary.ok
+        assert [f.participant for f in summary.failed] == ["zz99zz99"]
+        assert "zz99zz99" in summary.failed[0].reason
+        assert_tree_matches(tmp_path, emu.files(real))

@@ -110,6 +110,11 @@ class WindowPlanner:
         self._blind_hours = 24
 
     @property
+    def ratio(self) -> float:
+        """Archive bytes per statistics byte, as learnt so far."""
+        return self._ratio
+
+    @property
     def has_statistics(self) -> bool:
         """Whether per-day byte counts drive the sizing."""
         return bool(self._daily)

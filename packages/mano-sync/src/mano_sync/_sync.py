@@ -104,10 +104,11 @@ def _streams_arg(data_streams: Iterable[str] | str | None) -> tuple[str, ...] | 
     return tuple(out)
 
 
-def _clean_temp_files(out: Path, participants: Iterable[str]) -> int:
-    """Delete ``.*.mano-tmp`` leftovers of killed runs below the participants' folders."""
+def _clean_temp_files(out: Path, participants: Iterable[str], *, deep: bool) -> int:
+    """Delete ``.*.mano-tmp`` leftovers of killed runs (study folder; participants' when deep)."""
     removed = 0
-    for top in [out, *(out / p for p in participants)]:
+    tops = [out, *(out / p for p in participants)] if deep else [out]
+    for top in tops:
         if not top.is_dir():
             continue
         walker = (
@@ -654,7 +655,7 @@ class _Run:
                 requests += 1
                 received_bytes += size
                 planner.feedback(window, size)
-                self.ratio = planner._ratio
+                self.ratio = planner.ratio
                 nxt = planner.next() if not self.stop.is_set() else None
                 fut = pool.submit(self.fetch, pid, nxt) if nxt is not None else None
                 with archive:
@@ -842,7 +843,10 @@ def sync_study(
                 pids = [participants]
             else:
                 pids = list(dict.fromkeys(participants))
-            _clean_temp_files(out, pids)
+            # Only a run that did not finish (killed) can leave temp files in the tree.
+            interrupted = manifest.get_meta("run_state") != "finished"
+            _clean_temp_files(out, pids, deep=interrupted)
+            manifest.set_meta("run_state", "running")
             if needs_adoption(out, manifest):
                 adopt_tree(out, manifest, study_id=study_id, passphrase=passphrase)
             infos = _study_statistics(c, study_id, pids, streams)
@@ -904,6 +908,7 @@ def sync_study(
                 version=run.version,
                 extra_failures=tuple(run.stray),
             )
+            manifest.set_meta("run_state", "finished")
             run.emit("done", None)
             return summary
     finally:
