@@ -59,6 +59,11 @@ def test_study_sync_noop_and_late_data(tmp_path: Path) -> None:
         )
         # progress: a plan, files and bytes that add up, a done event
         assert events[0].event == "plan" and events[-1].event == "done"
+        assert events[0].participants_total == len(emu.participants)
+        # an estimate from the server's statistics, within a factor of 3 of the truth
+        first_estimate = events[0].expected_bytes
+        assert first_estimate is not None
+        assert summary.bytes_downloaded / 3 < first_estimate < summary.bytes_downloaded * 3
         assert events[-1].files == len(files)
         assert events[-1].bytes == summary.bytes_downloaded > 0
         assert {e.participant for e in events if e.event == "participant"} == set(

@@ -386,7 +386,8 @@ class _Run:
         self._lock = threading.Lock()
         self.files = 0
         self.bytes = 0
-        self.expected_bytes: int | None = None
+        # statistics bytes this run expects to fetch; times the learnt ratio = archive bytes
+        self.expected_stat_bytes: int | None = None
         self.done = 0
         self.total = 0
         self.per_files: dict[str, int] = {}
@@ -405,7 +406,11 @@ class _Run:
                 participant=participant,
                 files=self.files,
                 bytes=self.bytes,
-                expected_bytes=self.expected_bytes,
+                expected_bytes=(
+                    None
+                    if self.expected_stat_bytes is None
+                    else max(self.bytes, int(self.expected_stat_bytes * self.ratio))
+                ),
                 elapsed=time.monotonic() - self.t0,
                 participants_done=self.done,
                 participants_total=self.total,
@@ -513,6 +518,24 @@ class _Run:
                 "%s: server statistics changed on %d day(s); re-checking them", pid, len(ranges)
             )
         return ranges
+
+    def expected_stat_bytes_of(self, pid: str, info: _ParticipantInfo) -> int | None:
+        """Statistics bytes of the days this run will have to transfer for ``pid``."""
+        if not info.daily:
+            return 0 if info.total_bytes == 0 else None
+        through = self.manifest.synced_through(pid, self.stream_names)
+        lo = floor_hour(self.start.timestamp()) - DAY if self.start else None
+        hi = floor_hour(self.end.timestamp()) if self.end else None
+        before = self.manifest.daily_bytes(pid) if through is not None else {}
+        total = 0
+        for day, size in info.daily.items():
+            if (lo is not None and day < lo) or (hi is not None and day > hi):
+                continue
+            if through is None or day >= through - DAY:
+                total += size
+            else:
+                total += abs(size - before.get(day, 0))
+        return total
 
     def _ranges(
         self, pid: str, info: _ParticipantInfo, extra: list[tuple[int, int | None]]
@@ -874,6 +897,9 @@ def sync_study(
                 use_file_hashes=use_file_hashes,
             )
             run.total = len(pids)
+            expected = [run.expected_stat_bytes_of(p, infos[p]) for p in pids]
+            known = [e for e in expected if e is not None]
+            run.expected_stat_bytes = sum(known) if known and len(known) == len(pids) else None
             run.emit("plan", None, f"{len(pids)} participants")
             results: list[ParticipantSummary] = []
             errors: list[BaseException] = []
