@@ -118,3 +118,24 @@ def test_verify_without_manifest_checks_readability(tmp_path: Path, cli: RunFn) 
     result = _ok(cli(["verify", str(tmp_path / "t"), "--json"]))
     report = json.loads(result.stdout)
     assert report["checked"] == 2 and report["manifest"] is None and report["ok"]
+
+
+def test_sync_after_compress_fetches_nothing_again(tree: Path, emu: object, cli: RunFn) -> None:
+    from tests.cli.conftest import env_for
+
+    count = len(_files(tree))
+    _ok(cli(["-y", "compress", str(tree), "--delete-original"]))
+    result = _ok(cli(["sync", emu.study_id, "-o", str(tree), "--json"], env=env_for(emu)))  # type: ignore[attr-defined]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["new"] == 0 and summary["updated"] == 0 and summary["unchanged"] == count
+    assert all(name.endswith(".zst") for name in _files(tree))
+
+
+def test_shell_completion_script(mano: RunFn) -> None:
+    # typer detects the parent shell; its own tests switch detection off to name one
+    result = mano(
+        ["--show-completion", "bash"], env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    )
+    assert result.exit_code == 0
+    assert "_MANO_COMPLETE=complete_bash" in result.stdout
+    assert "complete -o default -F _mano_completion mano" in result.stdout
