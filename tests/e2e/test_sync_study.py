@@ -334,3 +334,28 @@ def test_unknown_participant_fails_alone(tmp_path: Path) -> None:
         assert [f.participant for f in summary.failed] == ["zz99zz99"]
         assert "zz99zz99" in summary.failed[0].reason
         assert_tree_matches(tmp_path, emu.files(real))
+
+
+def test_registries_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full re-check splits windows so no request carries more than MAX_REGISTRY entries."""
+    import mano_sync._sync as engine
+
+    with Emulator(participants=1, days=4, seed=15) as emu:
+        assert sync_study(emu.credentials, emu.study_id, tmp_path).ok
+        sizes: list[int] = []
+        real = engine._request_archive
+
+        def spy(*args: object, **kwargs: object) -> object:
+            registry = kwargs.get("registry")
+            sizes.append(len(registry) if isinstance(registry, dict) else 0)
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine, "MAX_REGISTRY", 100)
+        monkeypatch.setattr(engine, "_request_archive", spy)
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, recheck_days=None)
+        assert summary.ok and summary.new == summary.updated == 0
+        assert get_data_names(emu) == []
+        n_files = len(emu.files())
+        assert len(sizes) >= n_files // 100 and max(sizes) <= 100
+        assert sum(sizes) == n_files

@@ -58,3 +58,18 @@ def test_merge_ranges() -> None:
         (0, 3 * HOUR),
         (10 * HOUR, None),
     ]
+
+
+def test_shorten_replans_the_rest() -> None:
+    p = WindowPlanner(
+        [(T0, T0 + 2 * DAY - HOUR), (T0 + 5 * DAY, T0 + 6 * DAY - HOUR)],
+        daily_bytes={T0: 1},
+        budget=10**9,
+        now=T0 + 10 * DAY,
+        ratio=1.0,
+    )
+    w = p.next()
+    assert w is not None and (w.start, w.end) == (T0, T0 + 2 * DAY - HOUR)
+    short = p.shorten(w, T0 + 5 * HOUR)
+    assert (short.start, short.end) == (T0, T0 + 5 * HOUR)
+    assert _all(p) == [(T0 + 6 * HOUR, T0 + 2 * DAY - HOUR), (T0 + 5 * DAY, T0 + 6 * DAY - HOUR)]

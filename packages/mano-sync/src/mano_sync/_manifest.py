@@ -297,6 +297,16 @@ class Manifest:
         with self._lock:
             return int(self._db.execute(sql, args).fetchone()[0])
 
+    def nth_time_bin(self, participant: str, start: int, n: int) -> int | None:
+        """Time bin of the ``n``-th file (0-based) at or after ``start``, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT time_bin FROM files WHERE participant = ? AND time_bin >= ? "
+                "ORDER BY time_bin LIMIT 1 OFFSET ?",
+                (participant, start, n),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
     def disk_entries(self, participant: str) -> list[tuple[str, str, int, int, str]]:
         """``(path, form, size_on_disk, time_bin, stream)`` of a participant's files (fast)."""
         with self._lock:

@@ -98,6 +98,7 @@ class WindowPlanner:
         self._ratio = ratio
         self._cursor: int | None = self._ranges[0][0] if self._ranges else None
         self._range_index = 0
+        self._last_range = 0
         known = [b for b in self._daily.values() if b > 0]
         last = max(self._daily) if self._daily else None
         if stats_through is not None and last is not None:
@@ -168,6 +169,7 @@ class WindowPlanner:
             if limit is not None and start > limit:
                 self._advance_range()
                 continue
+            self._last_range = self._range_index
             hours, estimate = self._hours_for_budget(start, limit)
             end = start + (hours - 1) * HOUR
             open_end = False
@@ -185,6 +187,16 @@ class WindowPlanner:
                 self._cursor = end + HOUR
             return Window(start, end, None if estimate is None else int(estimate))
         return None
+
+    def shorten(self, window: Window, end: int) -> Window:
+        """Cut the window just handed out to end at hour ``end``; the rest comes next."""
+        end = floor_hour(end)
+        if end < window.start or (window.end is not None and end >= window.end):
+            return window
+        # the cut-off part is planned again, from the range the window came from
+        self._cursor = end + HOUR
+        self._range_index = self._last_range
+        return Window(window.start, end, window.estimate)
 
     def _advance_range(self) -> None:
         self._range_index += 1

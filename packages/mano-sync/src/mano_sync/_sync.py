@@ -48,6 +48,8 @@ __all__ = [
 DEFAULT_RECHECK_DAYS = 3.0
 #: Target archive bytes per get-data request.
 DEFAULT_REQUEST_BYTES = 128 * 1024 * 1024
+#: Most registry entries sent in one request (about 400 kB of JSON).
+MAX_REGISTRY = 4000
 #: Registry entry sent when there is nothing to send, so the server answers with SHA-1
 #: registry values (SPEC §4.1.6: MD5s, and "" for unchunked files, otherwise). It matches
 #: no storage path and no content hash.
@@ -564,6 +566,22 @@ class _Run:
             ]
         return ranges
 
+    def _bounded(self, pid: str, planner: WindowPlanner, window: Window | None) -> Window | None:
+        """Shorten a window whose registry would exceed ``MAX_REGISTRY`` entries.
+
+        Big registries are slow for the server (silent before the first byte) and proxies
+        refuse big bodies (nginx's default 1 MiB -> 413).
+        """
+        if window is None:
+            return None
+        nth = self.manifest.nth_time_bin(pid, window.start, MAX_REGISTRY)
+        if nth is None or (window.stop is not None and nth >= window.stop):
+            return window
+        cut = floor_hour(nth) - HOUR
+        if cut < window.start:
+            return window  # one hour holds that many files: send it whole
+        return planner.shorten(window, cut)
+
     def registry_for(self, pid: str, window: Window) -> dict[str, str]:
         """What we hold in a window, as the registry the server compares (SPEC §4.1.6 rule 2)."""
         registry: dict[str, str] = {}
@@ -663,7 +681,7 @@ class _Run:
 
         gap = False
         with cf.ThreadPoolExecutor(1, thread_name_prefix=f"mano-fetch-{pid}") as pool:
-            window = planner.next()
+            window = self._bounded(pid, planner, planner.next())
             fut = pool.submit(self.fetch, pid, window) if window else None
             while fut is not None and window is not None:
                 started = time.time()
@@ -679,7 +697,9 @@ class _Run:
                 received_bytes += size
                 planner.feedback(window, size)
                 self.ratio = planner.ratio
-                nxt = planner.next() if not self.stop.is_set() else None
+                nxt = (
+                    self._bounded(pid, planner, planner.next()) if not self.stop.is_set() else None
+                )
                 fut = pool.submit(self.fetch, pid, nxt) if nxt is not None else None
                 with archive:
                     stray = save_archive(
