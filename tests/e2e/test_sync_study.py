@@ -261,7 +261,7 @@ def _write_mano060_tree(out: Path, emu: Emulator, lock_streams: set[str], passph
         (out / pid / ".backfill").write_text("COMPLETE")
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # cryptease imports CFB8 the old way
+@pytest.mark.filterwarnings("ignore:CFB8 has been moved")  # cryptease uses the old import
 @pytest.mark.parametrize("passphrase", [None, "pw"])
 def test_adopt_mano060_tree(tmp_path: Path, passphrase: str | None) -> None:
     with Emulator(participants=2, days=2, seed=10) as emu:

@@ -139,6 +139,10 @@ def _open_client(credentials: Any, client: BeiweClient | None) -> tuple[BeiweCli
     return BeiweClient(credentials), True
 
 
+class _Stopped(ManoSyncError):
+    """Internal: raised from the download progress hook to abandon a download at once."""
+
+
 def _is_fatal(exc: BaseException) -> bool:
     """Errors that no other participant or window can get past."""
     from mano_api import AccessDenied, ClientConfigurationError, StudyNotFound
@@ -613,7 +617,9 @@ class _Run:
             registry[SENTINEL_KEY] = SENTINEL_VALUE
         return registry
 
-    def fetch(self, pid: str, window: Window) -> tuple[Archive, int]:
+    def fetch(self, pid: str, window: Window) -> tuple[Archive, int, float]:
+        """Download one window; returns the archive, its size and when the request started."""
+        sent = time.time()
         registry = self.registry_for(pid, window)
         start = _dt.datetime.fromtimestamp(window.start, _dt.UTC)
         end = None if window.end is None else _dt.datetime.fromtimestamp(window.end, _dt.UTC)
@@ -625,6 +631,8 @@ class _Run:
         last = [0]
 
         def on_bytes(n: int) -> None:
+            if self.stop.is_set():
+                raise _Stopped("the sync was interrupted")
             delta, last[0] = n - last[0], n
             if delta > 0:
                 self.add_bytes(pid, delta)
@@ -648,7 +656,7 @@ class _Run:
         # count what the progress callback did not see (e.g. retried attempts excluded)
         if archive.size > last[0]:
             self.add_bytes(pid, archive.size - last[0])
-        return archive, archive.size
+        return archive, archive.size, sent
 
     def sync_participant(self, pid: str, info: _ParticipantInfo) -> ParticipantSummary:
         counts = SaveCounts()
@@ -684,9 +692,10 @@ class _Run:
             window = self._bounded(pid, planner, planner.next())
             fut = pool.submit(self.fetch, pid, window) if window else None
             while fut is not None and window is not None:
-                started = time.time()
                 try:
-                    archive, size = fut.result()
+                    archive, size, started = fut.result()
+                except _Stopped:
+                    break
                 except Exception as exc:
                     if _is_fatal(exc):
                         raise
