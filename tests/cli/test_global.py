@@ -99,3 +99,12 @@ def test_no_credentials_fails_fast_naming_variables(mano: RunFn) -> None:
     assert "MANO_KEYRING" in result.stderr
     assert "BEIWE_URL" in result.stderr
     assert result.stdout == ""
+
+
+def test_vv_shows_the_traceback_and_keeps_the_exit_code(mano: RunFn, tmp_path: object) -> None:
+    quiet = mano(["verify", "/nonexistent/folder"])
+    loud = mano(["-vv", "verify", "/nonexistent/folder"])
+    assert quiet.exit_code == loud.exit_code == 5
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.rstrip().splitlines()[-1] == quiet.stderr.strip()

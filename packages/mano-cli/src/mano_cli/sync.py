@@ -542,10 +542,10 @@ def demo(
         )
         out.print(
             "\nNext:\n"
-            f"  mano verify {folder}                       # check every file\n"
-            f"  mano compress {folder}                     # store as .zst\n"
+            f"  mano verify {folder}    # check every file against its recorded SHA-1\n"
+            f"  mano compress {folder}  # store the files as .zst\n"
             "Against a real server:\n"
-            "  mano keyring add myserver --url https://studies.example.org   # asks for the keys\n"
+            "  mano keyring add myserver --url https://studies.example.org  # asks for the keys\n"
             "  mano --keyring myserver studies\n"
             "  mano --keyring myserver sync 'My Study' -o ./my-study",
             markup=False,
