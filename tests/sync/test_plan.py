@@ -73,3 +73,23 @@ def test_shorten_replans_the_rest() -> None:
     short = p.shorten(w, T0 + 5 * HOUR)
     assert (short.start, short.end) == (T0, T0 + 5 * HOUR)
     assert _all(p) == [(T0 + 6 * HOUR, T0 + 2 * DAY - HOUR), (T0 + 5 * DAY, T0 + 6 * DAY - HOUR)]
+
+
+def test_member_cap_counts_only_days_with_data() -> None:
+    # 10 busy days, then 60 empty days: windows hold at most ~max_members files
+    daily = {T0 + d * DAY: (10 if d < 10 else 0) for d in range(70)}
+    p = WindowPlanner(
+        [(T0, None)],
+        daily_bytes=daily,
+        budget=10**9,
+        now=T0 + 70 * DAY,
+        ratio=1.0,
+        max_members=40 * 24 * 4,
+    )
+    windows = _all(p)
+    # 4 busy days per window, the empty tail joins the last window
+    assert windows == [
+        (T0, T0 + 4 * DAY - HOUR),
+        (T0 + 4 * DAY, T0 + 8 * DAY - HOUR),
+        (T0 + 8 * DAY, None),
+    ]

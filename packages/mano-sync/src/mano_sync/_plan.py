@@ -88,6 +88,7 @@ class WindowPlanner:
         ratio: float = 0.5,
         stats_through: int | None = None,
         lag_days: int = 7,
+        max_members: int = 20000,
     ) -> None:
         """See the class docstring; ``stats_through`` is the last day the server's statistics
         cover for the whole study, ``lag_days`` how long after it data is still expected."""
@@ -109,6 +110,9 @@ class WindowPlanner:
         # Without statistics: observed archive bytes per hour, and the next window length.
         self._observed_per_hour: float | None = None
         self._blind_hours = 24
+        # Members per request stay bounded too (memory of the zip directory, save time).
+        self._max_members = max_members
+        self._files_per_hour = 40.0  # a guess above 19 hourly streams plus surveys
 
     @property
     def ratio(self) -> float:
@@ -131,32 +135,42 @@ class WindowPlanner:
 
     def _hours_for_budget(self, start: int, limit: int | None) -> tuple[int, float | None]:
         """How many hours from ``start`` fit the budget, and their estimated bytes."""
+        active_cap = max(1, int(self._max_members / self._files_per_hour))
         if not self._daily:
             if self._observed_per_hour is not None and self._observed_per_hour > 0:
                 hours = int(self._budget / self._observed_per_hour)
                 hours = max(1, min(hours, self._blind_hours * 4, _MAX_WINDOW_DAYS * 24))
             else:
                 hours = self._blind_hours
-            return hours, None
+            return min(hours, active_cap), None
         total = 0.0
         hours = 0
+        active = 0  # hours of days with data: they bound the member count
         t = start
         # No length cap: days the statistics say are empty cost nothing to ask for.
         while (limit is None or t <= limit) and t <= self._now_hour:
             day = t - t % DAY
             per_hour = self._day_bytes(day) / 24
-            if total + per_hour > self._budget and hours > 0:
+            if hours > 0 and (
+                total + per_hour > self._budget or (per_hour > 0 and active >= active_cap)
+            ):
                 break
             # a whole remaining day fits: step by days for speed
             left_in_day = (day + DAY - t) // HOUR
             day_rest = per_hour * left_in_day
-            if total + day_rest <= self._budget:
+            if total + day_rest <= self._budget and (
+                per_hour == 0 or active + left_in_day <= active_cap
+            ):
                 total += day_rest
                 hours += left_in_day
+                if per_hour > 0:
+                    active += left_in_day
                 t += left_in_day * HOUR
                 continue
             total += per_hour
             hours += 1
+            if per_hour > 0:
+                active += 1
             t += HOUR
         return max(1, hours), total
 
@@ -205,8 +219,12 @@ class WindowPlanner:
         else:
             self._cursor = None
 
-    def feedback(self, window: Window, received: int) -> None:
-        """Learn from what a window really transferred (archive bytes)."""
+    def feedback(self, window: Window, received: int, members: int = 0) -> None:
+        """Learn from what a window really transferred (archive bytes, data members)."""
+        stop_ = window.stop if window.stop is not None else self._now_hour + HOUR
+        span = max(1, (stop_ - window.start) // HOUR)
+        if members:
+            self._files_per_hour = max(self._files_per_hour, members / span)
         if window.estimate:
             seen = received / max(1.0, float(window.estimate) / self._ratio)
             # smooth, and keep the ratio in a sane band

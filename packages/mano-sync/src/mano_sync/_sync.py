@@ -704,7 +704,7 @@ class _Run:
                     break
                 requests += 1
                 received_bytes += size
-                planner.feedback(window, size)
+                planner.feedback(window, size, len(archive))
                 self.ratio = planner.ratio
                 nxt = (
                     self._bounded(pid, planner, planner.next()) if not self.stop.is_set() else None
