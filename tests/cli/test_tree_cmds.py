@@ -139,3 +139,21 @@ def test_shell_completion_script(mano: RunFn) -> None:
     assert result.exit_code == 0
     assert "_MANO_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _mano_completion mano" in result.stdout
+
+
+def test_lock_passphrase_from_secrets_keyed_by_study_name(
+    tree: Path, emu: object, cli: RunFn, tmp_path: Path
+) -> None:
+    """mano 0.6.0 keyrings key SECRETS by study name; the folder's manifest knows only the id."""
+    from mano_auth import write_keyring
+
+    ring = tmp_path / "ring.enc"
+    section = {**emu.credentials, "SECRETS": {emu.study_name: "by name"}}  # type: ignore[attr-defined]
+    write_keyring({"lab": section}, ring, password="pw")
+    k = ["--keyring-file", str(ring), "--keyring", "lab"]
+    env = {"NRG_KEYRING_PASS": "pw"}
+    _ok(cli([*k, "lock", str(tree), "-s", "wifi"], env=env))
+    assert any(n.endswith(".zst.lock") for n in _files(tree))
+    assert cli(["unlock", str(tree)], env={"MANO_LOCK_PASSPHRASE": "nope"}).exit_code == 3
+    _ok(cli(["unlock", str(tree)], env={"MANO_LOCK_PASSPHRASE": "by name"}))
+    assert not any(n.endswith(".lock") for n in _files(tree))

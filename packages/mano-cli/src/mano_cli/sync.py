@@ -202,10 +202,10 @@ def _summary_json(outcome: _Outcome) -> dict[str, Any]:
     return data
 
 
-def _report(s: Settings, outcomes: list[_Outcome], json_output: bool) -> None:
+def _report(s: Settings, outcomes: list[_Outcome], json_output: bool, *, as_list: bool) -> None:
     if json_output:
         payload: Any = [_summary_json(o) for o in outcomes]
-        write_text(dumps(payload[0] if len(payload) == 1 else payload), None)
+        write_text(dumps(payload if as_list else payload[0]), None)
     else:
         for o in outcomes:
             if o.summary is None:
@@ -386,7 +386,7 @@ def sync(
             for section in sections:
                 base = output / section if all_sections and section else output
                 outcomes.extend(_sync_many(s, section, base, options, lock_streams))
-    _report(s, outcomes, json_out)
+    _report(s, outcomes, json_out, as_list=many)
     _finish(outcomes)
 
 

@@ -252,17 +252,48 @@ def _credentials_if_any(s: Settings) -> Credentials | None:
 
 
 def _passphrase(s: Settings, folder: Path, study: str | None, *, new: bool) -> str:
+    """The data passphrase for FOLDER's study (see :func:`mano_cli.sync.lock_passphrase`).
+
+    The study is ``--study``, else the one in the folder's sync manifest, else the folder's
+    name. With a keyring section whose SECRETS are keyed by study name (mano 0.6.0) and a
+    manifest that only knows the id, the name is looked up on the server.
+    """
     from mano_cli.sync import lock_passphrase
 
     creds = _credentials_if_any(s)
-    target: str = study or _folder_study(folder) or folder.resolve().name
-    if creds is not None and creds.secrets and study is None and target not in creds.secrets:
-        # The keyring may name the study; map the folder's study id to its name via the server
-        # only when the keyring cannot answer by id or folder name.
-        names = [k for k in creds.secrets if k == folder.resolve().name]
-        if names:
-            target = names[0]
+    target: Any = study or _folder_study(folder) or folder.resolve().name
+    if creds is not None and creds.secrets:
+        from mano_auth import StudyPassphraseNotFound
+
+        try:
+            creds.study_passphrase(target)
+        except StudyPassphraseNotFound:
+            target = _study_by_id(s, creds, target) or folder.resolve().name
+            if not _has_secret(creds, target):
+                target = study or _folder_study(folder) or folder.resolve().name
     return lock_passphrase(s, creds, target, confirm_new=new)
+
+
+def _has_secret(creds: Credentials, study: Any) -> bool:
+    from mano_auth import StudyPassphraseNotFound
+
+    try:
+        creds.study_passphrase(study)
+    except StudyPassphraseNotFound:
+        return False
+    return True
+
+
+def _study_by_id(s: Settings, creds: Credentials, study_id: str) -> Any:
+    """The server's Study for an id (so SECRETS keyed by name work), or None if unknown."""
+    from mano_cli._api import open_client
+
+    try:
+        with open_client(s, creds) as client:
+            return next((st for st in client.studies() if st.id == study_id), None)
+    except Exception as exc:  # offline is fine: fall back to the environment or a prompt
+        logger.debug("cannot look up study %s: %s", study_id, exc)
+        return None
 
 
 def lock(
