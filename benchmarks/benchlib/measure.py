@@ -114,7 +114,7 @@ def run_process(
         stderr=stderr,
     )
     if check and result.returncode != 0:
-        tail = result.stderr.strip().splitlines()[-5:]
+        tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-5:]
         raise RuntimeError(f"{cmd[0]} exited {result.returncode}: {' | '.join(tail)}")
     return result
 
