@@ -69,7 +69,7 @@ MODES = {
         name="quick",
         repeats=3,
         slow_repeats=1,
-        sync_repeats=2,
+        sync_repeats=3,
         data_tree=TreeSpec("quick-data", participants=2, hours=48, scale=0.25),
         lock06_per_stream=4,
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
