@@ -158,3 +158,30 @@ def test_keyring_check_from_environment(emu: Any, mano: RunFn) -> None:
     assert entry["ok"] is True
     assert entry["studies"] == len(emu.studies)
     assert emu.secret_key not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["settings", "{study}"],
+        ["info", "quantities", "{study}"],
+        ["info", "interventions", "{study}"],
+        ["info", "survey-history", "{study}"],
+        ["info", "participant-table", "{study}", "-f", "json"],
+        ["info", "summary-statistics", "{study}", "--limit", "3"],
+        ["info", "upload-history", "{pid}"],
+        ["info", "heartbeat-history", "{pid}"],
+        ["info", "version-history", "{pid}"],
+        ["info", "device-status", "{pid}"],
+        ["info", "notification-history", "{pid}"],
+        ["participants", "{study}", "--json"],
+    ],
+    ids=lambda a: "-".join(x for x in a if not x.startswith("{")),
+)
+def test_metadata_commands_as_subprocesses(emu: Any, mano: RunFn, args: list[str]) -> None:
+    pid = emu.files()[0].participant
+    real = [a.format(study=emu.study_id[:10], pid=pid) for a in args]
+    result = _ok(mano(real, env=env_for(emu)))
+    assert result.stdout.endswith("\n")
+    assert isinstance(json.loads(result.stdout), dict | list)
+    assert result.stderr == ""

@@ -211,3 +211,31 @@ def test_progress_hidden_without_terminal_or_with_quiet() -> None:
     s = Settings(verbosity=-1)
     s._stderr = Console(file=io.StringIO(), force_terminal=True)
     assert ProgressView(s).enabled is False
+
+
+def test_download_and_decompress_as_subprocesses(emu: Any, mano: RunFn, tmp_path: Path) -> None:
+    out = tmp_path / "dl"
+    env = env_for(emu)
+    result = _ok(
+        mano(
+            [
+                "download",
+                emu.study_name,
+                "-o",
+                str(out),
+                "-s",
+                "wifi",
+                "--keep-compressed",
+                "--json",
+            ],
+            env=env,
+        )
+    )
+    data = json.loads(result.stdout)
+    want = {f.zip_name: f for f in emu.files(stream="wifi")}
+    assert data["new"] == len(want) and data["failed"] == []
+    assert set(_data_files(out)) == {n + ".zst" for n in want}
+    report = json.loads(_ok(mano(["decompress", str(out), "--json"])).stdout)
+    assert report["done"] == len(want) and report["ok"]
+    files = _data_files(out)
+    assert all(files[n].read_bytes() == f.data() for n, f in want.items())
