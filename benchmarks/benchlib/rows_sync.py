@@ -42,10 +42,13 @@ KEYRING_ENV = "MANO_BENCH_KEYRING"
 WORKERS = 4  # mano-sync workers and parallel curl transfers alike
 RSS_GOAL_MB = 200
 DOWNLOAD_RSS_GOAL_MB = 150
+AUDIO = ("ambient_audio", "audio_recordings")
 
 
 @contextmanager
-def emulator(ctx: Context, participants: int, days: int, scale: float) -> Iterator[Any]:
+def emulator(
+    ctx: Context, participants: int, days: int, scale: float, *, prerender: bool = True
+) -> Iterator[Any]:
     """A v2 emulator whose data end yesterday (UTC), its rendered files cached on disk.
 
     Data ending just before now is what a live study looks like, and it lets mano 0.6.0 walk
@@ -73,7 +76,7 @@ def emulator(ctx: Context, participants: int, days: int, scale: float) -> Iterat
         start=start,
         data_dir=cache / f"{name}-{start:%Y%m%d}",
     ) as emu:
-        if hasattr(emu, "prerender"):
+        if prerender and hasattr(emu, "prerender"):
             emu.prerender()  # render + compress every file now, not inside anyone's timing
         yield emu
 
@@ -545,13 +548,14 @@ def rows_download(ctx: Context) -> list[Row]:
     from mano_api import BeiweClient  # noqa: F401  # fail early (an error row) when missing
 
     target = ctx.mode.big_download_mb * 1_000_000
-    participants, days, probe = 4, 14, 20.0
-    # v2 members are the stored zstd bytes: measure them at a small scale, then scale the
-    # study (rows per file grow linearly with scale) so one archive is about the target size
-    with emulator(ctx, participants, days, probe) as emu:
-        zst = sum(len(f.zst()) for f in emu.files())
-    scale = round(probe * target / max(1, zst), 1)
-    with emulator(ctx, participants, days, scale) as emu:
+    participants, days = 2, 40
+    # The archive is made of the audio streams (WAV/MP4 members of MBs, cheap to render at any
+    # size; the CSV streams would take minutes of row formatting per GB). Their stored bytes
+    # grow linearly with the scale: measure at scale 1, then scale to about the target size.
+    with emulator(ctx, participants, days, 1.0, prerender=False) as emu:
+        per_scale = sum(len(f.zst()) for s in AUDIO for f in emu.files(stream=s))
+    scale = round(target / max(1, per_scale), 1)
+    with emulator(ctx, participants, days, scale, prerender=False) as emu:
         env = _child_env(emu)
         tmp = ctx.scratch("download")
         curl = require("curl")
@@ -562,6 +566,7 @@ def rows_download(ctx: Context) -> list[Row]:
                     "access_key": emu.access_key,
                     "secret_key": emu.secret_key,
                     "study_id": emu.study_id,
+                    "data_streams": json.dumps(list(AUDIO)),
                 }
             )
         )
@@ -570,7 +575,13 @@ def rows_download(ctx: Context) -> list[Row]:
         def mano() -> Sample:
             emu.reset_log()
             res = run_process(
-                [sys.executable, str(CHILDREN / "download_child.py"), emu.study_id, str(tmp)],
+                [
+                    sys.executable,
+                    str(CHILDREN / "download_child.py"),
+                    emu.study_id,
+                    str(tmp),
+                    ",".join(AUDIO),
+                ],
                 env=env,
             )
             info = json.loads(res.stdout.strip().splitlines()[-1])
@@ -598,7 +609,7 @@ def rows_download(ctx: Context) -> list[Row]:
     size = int(mano_s[0].info.get("archive_bytes") or 0)
     mano_side = Side(
         "BeiweClient.download",
-        "client.download(study, version=2) + read members",
+        "client.download(study, streams=[audio], version=2) + read every member",
         mano_s,
         size,
         int(mano_s[0].info.get("members") or 0),

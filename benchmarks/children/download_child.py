@@ -1,10 +1,10 @@
 """One get-data v2 download with mano-api's BeiweClient, in its own process (peak RSS alone).
 
-Downloads every file of the study in ONE request (the body streams to a temporary file and is
-validated before ``download`` returns), then reads every member once, as a caller extracting
-the archive would, and closes it. Credentials: MANO_BENCH_KEYRING (a keyring-section JSON dict).
+Downloads every file of the study (or of the given streams) in ONE request (the body streams to
+a temporary file and is validated before ``download`` returns), then reads every member once,
+as a caller extracting the archive would, and closes it. Credentials: MANO_BENCH_KEYRING (a keyring-section JSON dict).
 
-Usage: python download_child.py STUDY_ID TMP_DIR
+Usage: python download_child.py STUDY_ID TMP_DIR [STREAM,STREAM...]
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from mano_auth import Credentials
 def main() -> None:
     creds = Credentials.from_dict(json.loads(os.environ["MANO_BENCH_KEYRING"]))
     study_id, tmp_dir = sys.argv[1], Path(sys.argv[2])
+    streams = sys.argv[3].split(",") if len(sys.argv) > 3 else None
     members = read = 0
     with BeiweClient(creds) as client:
-        with client.download(study_id, version=2, tmp_dir=tmp_dir) as archive:
+        with client.download(study_id, streams=streams, version=2, tmp_dir=tmp_dir) as archive:
             size = archive.size
             for member in archive.members():
                 with archive.open(member) as fh:
