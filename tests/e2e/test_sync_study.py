@@ -359,3 +359,18 @@ def test_registries_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         n_files = len(emu.files())
         assert len(sizes) >= n_files // 100 and max(sizes) <= 100
         assert sum(sizes) == n_files
+
+
+def test_participant_without_data_is_skipped(tmp_path: Path) -> None:
+    with Emulator(participants=3, days=2, seed=1) as emu:
+        empty = [p for p in emu.participants if not emu.files(p)]
+        assert empty, "the seed should give one never-registered participant"
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path)
+        for pid in empty:
+            assert summary.participants[pid].skipped == "no data on the server"
+            assert summary.participants[pid].requests == 0
+            assert not (tmp_path / pid).exists()
+        busy = [p for p in emu.participants if p not in empty]
+        assert all(summary.participants[p].requests >= 1 for p in busy)
+        n_data_requests = sum(1 for r in emu.request_log if r.path.startswith("/get-data"))
+        assert n_data_requests == sum(summary.participants[p].requests for p in busy)

@@ -769,31 +769,27 @@ def _normalise_hash(value: object) -> str | None:
 
 
 def _study_statistics(
-    client: BeiweClient, study_id: str, pids: list[str], streams: tuple[str, ...] | None
+    client: BeiweClient,
+    study_id: str,
+    pids: list[str],
+    streams: tuple[str, ...] | None,
+    *,
+    all_participants: bool = False,
 ) -> dict[str, _ParticipantInfo]:
-    """Per participant: total bytes (data quantities) and bytes per day (summary statistics)."""
+    """Per participant: bytes per day (summary statistics) and in total.
+
+    Data quantities are the sums of the same daily rows (SPEC §3.5), so they are asked for
+    only when summary statistics fail or are empty. All-zero numbers usually mean the server
+    never computed statistics, so then nobody is skipped and windows adapt instead.
+    """
     infos = {p: _ParticipantInfo() for p in pids}
     wanted = set(streams or ALL_STREAMS)
-    try:
-        quantities = client.data_quantities(study_id)
-    except Exception as exc:
-        logger.info("data quantities unavailable (%s); planning adaptively", exc)
-        quantities = {}
+    fields = ["date", "participant_id", *(f"beiwe_{s}_bytes" for s in ALL_STREAMS)]
     any_data = False
-    for pid, per_stream in quantities.items():
-        if pid in infos:
-            total = sum(
-                int(v) for k, v in per_stream.items() if str(k).removesuffix("_bytes") in wanted
-            )
-            infos[pid].total_bytes = total
-            any_data = any_data or total > 0
-    if not any_data:
-        # All zero usually means the server never computed statistics: do not skip anyone.
-        for info in infos.values():
-            info.total_bytes = None
-        return infos
     try:
-        rows = client.summary_statistics(study_id, participant_ids=pids)
+        rows = client.summary_statistics(
+            study_id, participant_ids=None if all_participants else pids, fields=fields
+        )
         for row in rows:
             who = row.get("participant_id")
             day = row.get("date")
@@ -810,12 +806,55 @@ def _study_statistics(
                     total += v
             d = _dt.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=_dt.UTC)
             infos[who].daily[int(d.timestamp())] = total
+            any_data = any_data or total > 0
     except Exception as exc:
-        logger.info("summary statistics unavailable (%s); planning from data quantities", exc)
+        logger.info("summary statistics unavailable (%s); trying data quantities", exc)
+    if any_data:
+        for info in infos.values():
+            info.total_bytes = sum(info.daily.values())
+    else:
+        for info in infos.values():
+            info.daily.clear()
+        try:
+            quantities = client.data_quantities(study_id)
+        except Exception as exc:
+            logger.info("data quantities unavailable (%s); planning adaptively", exc)
+            quantities = {}
+        for pid, per_stream in quantities.items():
+            if pid in infos:
+                total = sum(
+                    int(v) for k, v in per_stream.items() if str(k).removesuffix("_bytes") in wanted
+                )
+                infos[pid].total_bytes = total
+                any_data = any_data or total > 0
+        if not any_data:
+            for info in infos.values():
+                info.total_bytes = None
     through = max((d for info in infos.values() for d in info.daily), default=None)
     for info in infos.values():
         info.stats_through = through
+    _confirm_empty(client, study_id, infos)
     return infos
+
+
+def _confirm_empty(client: BeiweClient, study_id: str, infos: dict[str, _ParticipantInfo]) -> None:
+    """Only skip a zero-byte participant when the server also never received an upload.
+
+    Statistics are computed periodically, so a participant who enrolled today has data but no
+    bytes yet. The participant table's "Last Upload" tells them apart (one request).
+    """
+    empty = [p for p, info in infos.items() if info.total_bytes == 0]
+    if not empty:
+        return
+    try:
+        records = client.participant_table_records(study_id)
+        uploads = {str(r.get("Patient ID")): r.get("Last Upload") for r in records}
+    except Exception as exc:
+        logger.info("participant table unavailable (%s); not skipping anyone", exc)
+        uploads = {}
+    for pid in empty:
+        if pid not in uploads or uploads[pid]:
+            infos[pid].total_bytes = None  # unknown: sync them (registry keeps it cheap)
 
 
 def sync_study(
@@ -901,7 +940,9 @@ def sync_study(
             manifest.set_meta("run_state", "running")
             if needs_adoption(out, manifest):
                 adopt_tree(out, manifest, study_id=study_id, passphrase=passphrase)
-            infos = _study_statistics(c, study_id, pids, streams)
+            infos = _study_statistics(
+                c, study_id, pids, streams, all_participants=participants is None
+            )
             save_ctx = SaveContext(
                 out=out,
                 study_id=study_id,
