@@ -151,13 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     result = {
         "mode": mode.name,
+        "groups": groups,
         "elapsed_seconds": round(elapsed, 1),
         "machine": machine,
         "method": {**METHOD, "repeats": mode.repeats, "slow_repeats": mode.slow_repeats},
         "summary": summary,
         "rows": [r.to_json() for r in rows],
     }
-    table = markdown(rows, machine, mode.name)
+    label = mode.name + (f", only {','.join(groups)}" if args.only else "")
+    table = markdown(rows, machine, label)
     table += (
         f"\n{summary['met']} met, {summary['not_met']} not met, {summary['info']} info, "
         f"{summary['not_measured']} not measured, {summary['error']} errors; "

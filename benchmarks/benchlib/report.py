@@ -191,7 +191,7 @@ def markdown(rows: Sequence[Row], machine: Mapping[str, Any], mode: str) -> str:
         f"Machine: {machine_line(machine)}",
         "",
     ]
-    if mode == "smoke":
+    if mode.startswith("smoke"):
         lines += [
             "Smoke mode: tiny inputs that prove the harness works; the figures mean nothing.",
             "",
