@@ -191,6 +191,12 @@ CASES: list[Case] = [
         lambda w: (["download", _sid(w), "-o", _out(w), "-p", "zzzzzzzz", "-s", "gps"], _env(w)),
     ),
     Case(
+        "sync-unknown-participant",
+        2,
+        "unknown participant(s) zzzzzzzz",
+        lambda w: (["sync", _sid(w), "-o", _out(w), "-p", "zzzzzzzz"], _env(w)),
+    ),
+    Case(
         "level-twice",
         2,
         "compression level once",

@@ -369,6 +369,7 @@ def sync(
         credentials = load_credentials(s)
         with open_client(s, credentials) as client:
             found = client.resolve_study(study)
+            _check_participants(client, found, options["participants"])
             summary = _sync_one(s, client, credentials, found, output, options, lock_streams)
         outcomes.append(_Outcome(f"{found.name}", output, summary))
     else:
@@ -388,6 +389,19 @@ def sync(
                 outcomes.extend(_sync_many(s, section, base, options, lock_streams))
     _report(s, outcomes, json_out, as_list=many)
     _finish(outcomes)
+
+
+def _check_participants(client: BeiweClient, study: Study, wanted: list[str] | None) -> None:
+    """Refuse participant ids the study does not have (before anything is written)."""
+    if not wanted:
+        return
+    known = set(client.participant_ids(study))
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        raise UsageProblem(
+            f"unknown participant(s) {', '.join(unknown)} in study {study.name}; "
+            f"`mano participants {study.id}` lists them"
+        )
 
 
 def _keyring_exists(s: Settings) -> bool:
