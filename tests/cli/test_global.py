@@ -108,3 +108,53 @@ def test_vv_shows_the_traceback_and_keeps_the_exit_code(mano: RunFn, tmp_path: o
     assert "Traceback" not in quiet.stderr
     assert "Traceback (most recent call last)" in loud.stderr
     assert loud.stderr.rstrip().splitlines()[-1] == quiet.stderr.strip()
+
+
+def test_every_class_name_in_the_exit_code_table_exists() -> None:
+    import mano_api
+    import mano_auth
+    import mano_files
+    import mano_sync
+    from mano_cli._errors import _CODES
+
+    libraries = (mano_auth, mano_api, mano_files, mano_sync)
+    for name in _CODES:
+        assert any(isinstance(getattr(lib, name, None), type) for lib in libraries), name
+
+
+def test_real_library_errors_map_to_documented_codes() -> None:
+    import mano_api
+    import mano_auth
+    import mano_files
+    import mano_sync
+
+    cases = [
+        (mano_api.AuthenticationFailed("x", status=403), 3),
+        (mano_api.StudyAccessDenied("x", status=403), 3),
+        (mano_api.InvalidStudy("x"), 2),
+        (mano_api.AmbiguousStudy("x"), 2),
+        (mano_api.InvalidDataStream("x"), 2),
+        (mano_api.ParticipantNotFound("x"), 2),
+        (mano_api.EndpointNotFound("x", status=404), 4),
+        (mano_api.ServerMaintenance("x"), 4),
+        (mano_api.ServerError("x", status=500), 4),
+        (mano_api.TruncatedDownload("x"), 4),
+        (mano_api.ConnectionFailed("x"), 4),
+        (mano_api.Timeout("x"), 4),
+        (mano_auth.KeyringNotFound("x"), 3),
+        (mano_auth.WrongPassphrase("x"), 3),
+        (mano_auth.PassphraseRequired("x"), 3),
+        (mano_auth.KeyringPermissionError("x"), 5),
+        (mano_auth.KeyringExists("x"), 2),
+        (mano_files.CorruptZstd("x"), 5),
+        (mano_files.WrongPassphrase("x"), 3),
+        (mano_files.KeyRequired("x"), 3),
+        (mano_files.DiskFull("x"), 5),
+        (mano_files.PermissionDenied("x"), 5),
+        (mano_sync.SyncLocked("/x/.mano-sync.lock"), 6),
+        (mano_sync.PassphraseRequired("x"), 3),
+        (mano_sync.ManifestError("x"), 5),
+    ]
+    for exc, code in cases:
+        assert classify(exc).exit_code == code, type(exc).__name__
+        assert "\n" not in classify(exc).message

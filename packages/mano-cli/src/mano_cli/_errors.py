@@ -146,9 +146,7 @@ _CODES: dict[str, int] = {
     # mano-files: local files
     "ManoFilesError": EXIT_IO,
     "WrongPassphrase": EXIT_AUTH,
-    "BadPassphrase": EXIT_AUTH,
     "PassphraseRequired": EXIT_AUTH,
-    "DecryptionError": EXIT_AUTH,
     "KeyRequired": EXIT_AUTH,
     "InvalidOption": EXIT_USAGE,
     # mano-sync
