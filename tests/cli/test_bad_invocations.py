@@ -348,6 +348,12 @@ CASES: list[Case] = [
         lambda w: (["sync", _sid(w), "-o", _out(w, "lk"), "--lock", "gps"], _env(w)),
     ),
     Case(
+        "keyring-init-no-passphrase",
+        3,
+        "NRG_KEYRING_PASS",
+        lambda w: (["--keyring-file", str(w.tmp / "new.enc"), "keyring", "init"], {}),
+    ),
+    Case(
         "passwd-new-not-set",
         3,
         "MANO_NEW_KEYRING_PASS",
