@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -20,7 +21,10 @@ def _echo_off(fd: int) -> bool:
 
 
 def _run_in_pty(
-    args: list[str], answers: list[tuple[bytes, bytes, bool]], timeout: float = 60
+    args: list[str],
+    answers: list[tuple[bytes, bytes, bool]],
+    timeout: float = 60,
+    no_color: bool = True,
 ) -> tuple[int, str]:
     """Run `python -m mano_cli ARGS` on a pty and answer its prompts.
 
@@ -30,6 +34,10 @@ def _run_in_pty(
     pid, fd = pty.fork()
     if pid == 0:  # child: the pty is its controlling terminal
         os.environ.update({"NO_COLOR": "1", "COLUMNS": "80"})
+        if not no_color:
+            os.environ.pop("NO_COLOR")
+        os.environ.pop("TERM", None)
+        os.environ["TERM"] = "xterm-256color"
         os.execv(sys.executable, [sys.executable, "-m", "mano_cli", *args])
     output = b""
     seen = 0
@@ -93,3 +101,16 @@ def test_lock_passphrase_prompt_asks_twice_on_a_terminal(tree: Path) -> None:
     code, out = _run_in_pty(["unlock", str(tree)], [(b"Data passphrase", b"secret words\n", True)])
     assert code == 0, out
     assert not list(tree.rglob("*.zst.lock"))
+
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*(?:3[0-7]|9[0-7]|38;5;[0-9]+)m")
+
+
+def test_no_color_is_honoured_on_a_terminal() -> None:
+    code, coloured = _run_in_pty(["--help"], [], no_color=False)
+    assert code == 0
+    assert _COLOUR.search(coloured), "help is coloured on a terminal"
+    code, plain = _run_in_pty(["--help"], [])
+    assert code == 0
+    assert not _COLOUR.search(plain), "NO_COLOR=1 means no colour codes"
+    assert "Exit codes:" in plain
