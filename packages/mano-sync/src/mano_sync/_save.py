@@ -10,9 +10,11 @@ only then record it in the manifest.
 from __future__ import annotations
 
 import base64
+import concurrent.futures as cf
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: Members at least this big (in the zip) are written by the pool, smaller ones inline.
+PARALLEL_MIN_BYTES = 256 * 1024
 
 
 @dataclass
@@ -50,6 +54,7 @@ class SaveContext:
         key: The lock key derived once for the run (needed when ``lock_streams``).
         keep_compressed: Store ``.zst`` instead of plain files (streams not locked).
         level: zstd level for re-compression (only used when converting plain input).
+        pool: Threads writing members in parallel (``None``: write in the calling thread).
     """
 
     out: Path
@@ -59,6 +64,7 @@ class SaveContext:
     key: Any = None
     keep_compressed: bool = False
     level: int = 2
+    pool: cf.Executor | None = None
 
     def form_for(self, stream: str) -> str:
         """The on-disk form of a newly written file of ``stream``."""
@@ -111,6 +117,7 @@ class _Item:
     expected: str | None  # registry value (base64 SHA-1 when we sent a registry)
     sha1: str | None = None
     md5: str | None = None
+    size: int = 0  # bytes in the zip
 
 
 def _compatible(name: MemberName, survey: str | None) -> bool:
@@ -258,12 +265,16 @@ def save_archive(
             else:
                 stray.append(failure)
             continue
-        items.append(_Item(member.name, name, None, None))
+        items.append(_Item(member.name, name, None, None, size=member.size))
     _match_keys(archive, items, archive.registry, zst, ctx.study_id)
     # Deterministic order: by name, then storage path, so collision numbering is stable.
     items.sort(key=lambda i: (i.name.base_name, i.key or "", i.sha1 or "", i.raw))
     taken: set[str] = set()
     known = _Known(ctx.manifest, items)
+    lock = threading.Lock()
+    fetched_at = utc_now_iso()
+    jobs: list[tuple[_Item, str, ManifestFile | None]] = []
+    # Phase 1, in order: names are decided here, so collision numbering is deterministic.
     for item in items:
         if should_stop is not None and should_stop():
             break
@@ -293,13 +304,19 @@ def save_archive(
                 if on_file is not None:
                     on_file(pid, path)
                 continue
+        jobs.append((item, path, row))
+
+    def write(item: _Item, path: str, row: ManifestFile | None) -> None:
+        if should_stop is not None and should_stop():
+            return
+        pid = item.name.participant
+        c = counts(pid)
         form = ctx.form_for(item.name.stream)
-        target = ctx.out / path
         try:
             with archive.open(item.raw) as src:
                 stored = write_data_file(
                     src,
-                    target,
+                    ctx.out / path,
                     source_form="zst" if zst else "plain",
                     form=form,
                     key=ctx.key if form.endswith("lock") else None,
@@ -307,11 +324,13 @@ def save_archive(
                     # a new file has no other form to clean up (saves 3 syscalls per file)
                     remove_other_forms=row is not None,
                 )
+            mtime_ns = os.stat(stored.path).st_mtime_ns
         except Exception as exc:  # one bad member must not stop the others
             logger.warning("could not write %s: %s", path, exc)
-            c.failed.append(SyncFailure(pid, item.raw, f"not written: {exc}"))
-            c.write_errors += 1
-            continue
+            with lock:
+                c.failed.append(SyncFailure(pid, item.raw, f"not written: {exc}"))
+                c.write_errors += 1
+            return
         if item.expected and len(item.expected) == 28 and item.expected != stored.sha1_b64:
             logger.warning(
                 "%s: content SHA-1 %s differs from the server's registry value %s",
@@ -331,23 +350,37 @@ def save_archive(
             sha1_b64=stored.sha1_b64,
             md5_b64=None,
             form=stored.form,
-            mtime_ns=os.stat(stored.path).st_mtime_ns,
-            fetched_at=utc_now_iso(),
+            mtime_ns=mtime_ns,
+            fetched_at=fetched_at,
         )
         ctx.manifest.record(entry)
-        known.add(entry)
         if row is not None and row.form != entry.form:
             # Same file, new form: drop the old one only once the new row is durable.
             ctx.manifest.commit()
             (ctx.out / row.disk_path).unlink(missing_ok=True)
-        if row is None:
-            c.new += 1
-        else:
-            c.updated += 1
-        c.bytes_written += stored.size_on_disk
-        c.paths.append(path + form_suffix(entry.form))
+        with lock:
+            if row is None:
+                c.new += 1
+            else:
+                c.updated += 1
+            c.bytes_written += stored.size_on_disk
+            c.paths.append(path + form_suffix(entry.form))
         if on_file is not None:
             on_file(pid, path)
+
+    # Phase 2: write, in parallel when a pool is given (zstd and SHA-1 release the GIL, and
+    # file-system latency overlaps). Each row is recorded right after its file is on disk.
+    # Small files go inline: for them thread hand-offs cost more than they save.
+    if ctx.pool is None:
+        big: list[tuple[_Item, str, ManifestFile | None]] = []
+    else:
+        big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
+    futures = [ctx.pool.submit(write, *job) for job in big] if ctx.pool is not None else []
+    for job in jobs:
+        if ctx.pool is None or job[0].size < PARALLEL_MIN_BYTES:
+            write(*job)
+    for fut in futures:
+        fut.result()
     ctx.manifest.commit()
     return stray
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
 import logging
 import os
@@ -927,7 +928,11 @@ def sync_study(
     out.mkdir(parents=True, exist_ok=True)
     c, owned = _open_client(credentials, client)
     try:
-        with FolderLock(out), Manifest(out, study_id=study_id) as manifest:
+        with (
+            FolderLock(out),
+            Manifest(out, study_id=study_id) as manifest,
+            contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
+        ):
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
@@ -943,6 +948,10 @@ def sync_study(
             infos = _study_statistics(
                 c, study_id, pids, streams, all_participants=participants is None
             )
+            write_pool = cf.ThreadPoolExecutor(
+                max(2, min(8, os.cpu_count() or 2)), thread_name_prefix="mano-write"
+            )
+            stack.callback(write_pool.shutdown, wait=True, cancel_futures=True)
             save_ctx = SaveContext(
                 out=out,
                 study_id=study_id,
@@ -950,6 +959,7 @@ def sync_study(
                 lock_streams=lock_streams,
                 key=key,
                 keep_compressed=keep_compressed,
+                pool=write_pool,
             )
             run = _Run(
                 client=c,
