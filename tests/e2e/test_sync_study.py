@@ -374,3 +374,19 @@ def test_participant_without_data_is_skipped(tmp_path: Path) -> None:
         assert all(summary.participants[p].requests >= 1 for p in busy)
         n_data_requests = sum(1 for r in emu.request_log if r.path.startswith("/get-data"))
         assert n_data_requests == sum(summary.participants[p].requests for p in busy)
+
+
+def test_parallel_member_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every member through the write pool: same tree, same manifest, collisions included."""
+    import mano_sync._save as saver
+
+    monkeypatch.setattr(saver, "PARALLEL_MIN_BYTES", 0)
+    with Emulator(participants=2, days=3, seed=16, edge_cases=True) as emu:
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, workers=1)
+        assert summary.ok and summary.new == len(emu.files())
+        assert_tree_matches(tmp_path, emu.files())
+        with Manifest(tmp_path, readonly=True) as m:
+            assert len(m) == len(emu.files())
+        emu.reset_log()
+        assert sync_study(emu.credentials, emu.study_id, tmp_path).new == 0
+        assert get_data_names(emu) == []
