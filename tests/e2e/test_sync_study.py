@@ -390,3 +390,12 @@ def test_parallel_member_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         emu.reset_log()
         assert sync_study(emu.credentials, emu.study_id, tmp_path).new == 0
         assert get_data_names(emu) == []
+
+
+def test_study_given_by_name(tmp_path: Path) -> None:
+    with Emulator(participants=1, days=1, seed=17) as emu:
+        assert sync_study(emu.credentials, emu.study_name, tmp_path).ok
+        with Manifest(tmp_path, readonly=True) as m:
+            assert m.study_id == emu.study_id
+            keys = {r.storage_key for r in m.files()}
+        assert keys == {f.storage_path for f in emu.files()}

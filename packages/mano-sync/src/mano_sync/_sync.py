@@ -57,6 +57,7 @@ MAX_REGISTRY = 4000
 SENTINEL_KEY = "mano-sync/no-such-file"
 SENTINEL_VALUE = "-"
 _TMP_RE = re.compile(r"^\..*\.mano-tmp$")
+_STUDY_ID_RE = re.compile(r"^[A-Za-z0-9]{24}$")
 
 ProgressCallback = Callable[[SyncProgress], None]
 TimeArg = str | _dt.date | _dt.datetime | None
@@ -888,7 +889,7 @@ def sync_study(
 
     Args:
         credentials: ``mano_auth.Credentials`` or a keyring-section dict.
-        study_id: The study's 24-character id.
+        study_id: The study's 24-character id (a unique name or id prefix is resolved).
         output_folder: The study folder (created if needed; one folder per study).
         participants: Patient ids (``None``: every participant of the study).
         data_streams: Streams (``None``: all 19).
@@ -928,6 +929,9 @@ def sync_study(
     out.mkdir(parents=True, exist_ok=True)
     c, owned = _open_client(credentials, client)
     try:
+        if not _STUDY_ID_RE.match(study_id):
+            # a name or id prefix: storage paths and the manifest need the real id
+            study_id = c.resolve_study(study_id).id
         with (
             FolderLock(out),
             Manifest(out, study_id=study_id) as manifest,
