@@ -399,3 +399,13 @@ def test_study_given_by_name(tmp_path: Path) -> None:
             assert m.study_id == emu.study_id
             keys = {r.storage_key for r in m.files()}
         assert keys == {f.storage_path for f in emu.files()}
+
+
+@pytest.mark.filterwarnings("ignore:CFB8 has been moved")
+def test_adopt_with_wrong_passphrase_falls_back_to_registry(tmp_path: Path) -> None:
+    with Emulator(participants=1, days=1, seed=18) as emu:
+        _write_mano060_tree(tmp_path, emu, {"gps"}, "right")
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, passphrase="wrong")
+        assert summary.ok and summary.new == summary.updated == 0
+        assert get_data_names(emu) == []

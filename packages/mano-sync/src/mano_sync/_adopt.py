@@ -187,13 +187,20 @@ def adopt_tree(
         sha1: str | None = None
         size = -1
         if form in ("plain", "zst") or lock_key is not None:
-            with read_data_file(full, key=lock_key) as fh:
-                sha1, local_md5, size = _hash_stream(fh)
-            if md5 and md5 != local_md5:
+            try:
+                with read_data_file(full, key=lock_key) as fh:
+                    sha1, local_md5, size = _hash_stream(fh)
+            except Exception as exc:  # wrong passphrase, damaged file: let the server decide
                 logger.warning(
-                    "%s differs from what mano 0.6.0 downloaded; it will be fetched again", plain
+                    "cannot read %s (%s); it will be fetched again if it changed", plain, exc
                 )
-            md5 = None
+            else:
+                if md5 and md5 != local_md5:
+                    logger.warning(
+                        "%s differs from what mano 0.6.0 downloaded; it will be fetched again",
+                        plain,
+                    )
+                md5 = None
         return ManifestFile(
             path=plain,
             participant=member.participant,
