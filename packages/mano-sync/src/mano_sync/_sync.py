@@ -49,6 +49,8 @@ __all__ = [
 DEFAULT_RECHECK_DAYS = 3.0
 #: Target archive bytes per get-data request.
 DEFAULT_REQUEST_BYTES = 128 * 1024 * 1024
+#: Smallest byte budget per request when a participant's data is split for pipelining.
+MIN_REQUEST_BYTES = 8 * 1024 * 1024
 #: Most registry entries sent in one request (about 400 kB of JSON).
 MAX_REGISTRY = 4000
 #: Registry entry sent when there is nothing to send, so the server answers with SHA-1
@@ -671,10 +673,16 @@ class _Run:
             return ParticipantSummary(pid, skipped="no data on the server")
         extra = damaged + self._hash_ranges(pid) + self._changed_days(pid, info)
         ranges = self._ranges(pid, info, extra)
+        # At least ~4 windows for a participant's expected bytes, so downloading the next
+        # window overlaps saving this one; never more than request_bytes per request.
+        expected = sum(info.daily.values()) * self.ratio if info.daily else None
+        budget = self.request_bytes
+        if expected is not None:
+            budget = int(min(budget, max(MIN_REQUEST_BYTES, expected / 4)))
         planner = WindowPlanner(
             ranges,
             daily_bytes=info.daily or None,
-            budget=self.request_bytes,
+            budget=budget,
             now=time.time(),
             ratio=self.ratio,
             stats_through=info.stats_through,
