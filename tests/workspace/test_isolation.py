@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -23,14 +22,25 @@ def _install_alone(tmp_path: Path, *dists: str) -> set[str]:
     # Siblings are found on disk, never on an index: mano-* are not published yet.
     links = [str(ROOT / "packages" / d) for d in ("mano-auth", "mano-files", "mano-api")]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *(str(ROOT / "packages" / d) for d in dists),
-         *(arg for link in links for arg in ("--find-links", link))],
-        check=True, timeout=600,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *(str(ROOT / "packages" / d) for d in dists),
+            *(arg for link in links for arg in ("--find-links", link)),
+        ],
+        check=True,
+        timeout=600,
     )
     out = subprocess.run(
         [str(python), "-m", "pip", "list", "--format=json"],
-        check=True, capture_output=True, text=True, timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return {p["name"].lower() for p in json.loads(out.stdout)}
 
