@@ -114,3 +114,21 @@ def test_no_color_is_honoured_on_a_terminal() -> None:
     assert code == 0
     assert not _COLOUR.search(plain), "NO_COLOR=1 means no colour codes"
     assert "Exit codes:" in plain
+
+
+def test_keyring_remove_asks_the_keyring_passphrase_once(tmp_path: Path) -> None:
+    """A read followed by a write of an encrypted keyring prompts once, not twice."""
+    from mano_auth import Credentials, write_keyring
+
+    path = tmp_path / "keyring.enc"
+    creds = Credentials(url="https://beiwe.example.org", access_key="A" * 8, secret_key="B" * 8)
+    write_keyring({"one": creds, "two": creds}, path, password="pass phrase")
+    code, out = _run_in_pty(
+        ["-y", "--keyring-file", str(path), "keyring", "remove", "one"],
+        [(b"Passphrase for", b"pass phrase\n", True)],
+    )
+    assert code == 0, out
+    assert out.lower().count("passphrase for") == 1, out
+    from mano_auth import read_keyring
+
+    assert read_keyring(path, password="pass phrase").names == ["two"]

@@ -17,6 +17,7 @@ from mano_cli._api import open_client
 from mano_cli._context import (
     KEYRING_PASS_VAR,
     LOCK_PASS_VAR,
+    Settings,
     ask_secret,
     confirm,
     load_credentials,
@@ -34,6 +35,27 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Manage the encrypted keyring of server credentials (~/.nrg-keyring.enc).",
 )
+
+
+def _passphrase_once(s: Settings) -> str | None:
+    """Ask for an encrypted keyring's passphrase once, for a read followed by a write.
+
+    A plain JSON keyring needs none; a missing or unreadable file is left for the library
+    call that follows to report.
+    """
+    import json
+
+    from mano_auth import get_passphrase
+    from mano_cli._context import keyring_path
+
+    path = keyring_path(s)
+    try:
+        json.loads(path.read_bytes())
+    except OSError:
+        return None
+    except ValueError:  # binary: a cryptease file (or garbage the library will name)
+        return get_passphrase(path=path)
+    return None
 
 
 def _new_passphrase() -> str | None:
@@ -137,7 +159,8 @@ def secret(
     from mano_auth import add_section, read_keyring
 
     s = settings(ctx)
-    keyring = read_keyring(s.keyring_file)
+    password = _passphrase_once(s)
+    keyring = read_keyring(s.keyring_file, password=password)
     section: dict[str, Any] = keyring[name].to_dict()
     secrets = dict(section.get("SECRETS") or {})
     if remove:
@@ -155,7 +178,7 @@ def secret(
     section["SECRETS"] = secrets
     if not secrets:
         section.pop("SECRETS")
-    add_section(name, section, s.keyring_file, replace=True)
+    add_section(name, section, s.keyring_file, password=password, replace=True)
     s.err.print(
         f"{'removed' if remove else 'saved'} the data passphrase of {study!r} in section {name!r}"
     )
@@ -170,11 +193,12 @@ def remove(
     from mano_auth import read_keyring, remove_section
 
     s = settings(ctx)
-    keyring = read_keyring(s.keyring_file)
+    password = _passphrase_once(s)
+    keyring = read_keyring(s.keyring_file, password=password)
     if name not in keyring:
         keyring[name]  # raises SectionNotFound listing the sections
     confirm(s, f"Remove section {name!r} from {keyring.path}?")
-    remove_section(name, s.keyring_file)
+    remove_section(name, s.keyring_file, password=password)
     s.err.print(f"removed section {name!r}")
 
 
