@@ -160,7 +160,8 @@ def fmt_ratio(row: Row) -> str:
     """The ratio cell: the ratio and what it means, then the absolute figure if any."""
     parts = []
     if row.ratio is not None:
-        digits = 3 if row.ratio < 0.1 else 2
+        # three decimals below 10, so a figure just under its goal never rounds up to it
+        digits = 3 if row.ratio < 10 else 1
         meaning = f" ({row.ratio_meaning})" if row.ratio_meaning else ""
         parts.append(f"**{row.ratio:.{digits}f}×**{meaning}")
     if row.value is not None:
