@@ -183,3 +183,41 @@ def test_bad_manifests(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(ManifestError, match="JSON object"):
         verify_tree(root, bad)
+
+
+def test_warm_run_reports_cached_files_and_prunes_deleted_ones(
+    tmp_path: Path, make_tree: Tree
+) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    compress_tree(root, delete_original=True)  # keys must still be the plain relpaths
+    (root / PID / "gps" / "notes.txt").write_text("mine")
+    (root / PID / ".hidden").write_text("x")
+    _age(root)
+    cold = hash_tree(root)
+    assert cold.done == len(original)
+    events: list[mano_files.ProgressEvent] = []
+    warm = hash_tree(root, progress=events.append)
+    assert warm.hashes == cold.hashes == {rel: sha1_b64(data) for rel, data in original.items()}
+    assert warm.done == len(original) and warm.ok
+    assert (
+        warm.bytes_in
+        == cold.bytes_in
+        == sum((root / (rel + ".zst")).stat().st_size for rel in original)
+    )
+    assert [e.completed for e in events] == list(range(1, len(original) + 1))
+    assert {(e.outcome, e.reason, e.total) for e in events} == {("done", "cached", len(original))}
+    assert sorted(e.path for e in events) == sorted(root / (rel + ".zst") for rel in original)
+    reasons = {s.path.name: s.reason for s in warm.skipped_paths}
+    assert reasons["notes.txt"].startswith("not a Beiwe data file")
+    assert reasons[".hidden"].startswith("hidden")
+    # a deleted file leaves the cache; a hash of a sub-folder never prunes the rest
+    gone = relpath_for("wifi")
+    (root / (gone + ".zst")).unlink()
+    hash_tree(root / PID / "gps")
+    with HashCache(root) as cache:
+        assert len(cache.load()) == len(original)
+    after = hash_tree(root)
+    assert gone not in after.hashes and len(after.hashes) == len(original) - 1
+    with HashCache(root) as cache:
+        assert set(cache.load()) == {rel + ".zst" for rel in original if rel != gone}

@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cryptease
 import pytest
@@ -333,3 +334,83 @@ def test_many_workers_on_a_tiny_tree(tmp_path: Path) -> None:
     assert time.monotonic() - start < 10
     assert decompress_tree(root, delete_zst=True, overwrite=True).done == 1
     assert path.read_bytes() == b""
+
+
+def test_damaged_zst_fails_with_its_reason_and_writes_nothing(
+    tmp_path: Path, zstd_cli: str
+) -> None:
+    root = tmp_path / "study"
+    good, flipped, garbage = (root / relpath_for("gps", hour=h) for h in (1, 2, 3))
+    good.parent.mkdir(parents=True)
+    for i, path in enumerate((good, flipped, garbage)):
+        path.write_bytes(csv_bytes("gps", 3000, seed=i))
+        subprocess.run([zstd_cli, "-q", "--rm", str(path)], check=True)
+    z = flipped.with_name(flipped.name + ".zst")
+    data = bytearray(z.read_bytes())
+    data[len(data) // 2] ^= 0x55  # inside the compressed block: checksum or decoding fails
+    z.write_bytes(bytes(data))
+    garbage.with_name(garbage.name + ".zst").write_bytes(b"not zstd at all" * 10)
+    summary = decompress_tree(root, workers=2)
+    assert summary.done == 1
+    failed = {f.path.name: f.reason for f in summary.failed}
+    assert set(failed) == {z.name, garbage.name + ".zst"}
+    assert "damaged zstd data" in failed[z.name]
+    assert "not zstd data" in failed[garbage.name + ".zst"]
+    assert good.read_bytes() == csv_bytes("gps", 3000, seed=0)
+    assert not flipped.exists() and not garbage.exists()
+    assert not list(root.rglob("*.mano-tmp"))
+
+
+def test_files_above_the_one_shot_size_stream(
+    tmp_path: Path, zstd_cli: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mano_files import _oneshot
+
+    monkeypatch.setattr(_oneshot, "ONE_SHOT_MAX", 50_000)
+    root = tmp_path / "study"
+    small, big = root / relpath_for("gps", hour=1), root / relpath_for("gps", hour=2)
+    small.parent.mkdir(parents=True)
+    contents = {small: csv_bytes("gps", 100), big: csv_bytes("gps", 20_000)}
+    assert len(contents[big]) > 3 * (1 << 20) // 4
+    for path, data in contents.items():
+        path.write_bytes(data)
+    calls: list[str] = []
+    real = mano_files._tree.convert_file  # type: ignore[attr-defined]
+
+    def counting(src: str, *args: object, **kwargs: object) -> object:
+        calls.append(os.path.basename(src))
+        return real(src, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mano_files._tree, "convert_file", counting)
+    assert compress_tree(root, delete_original=True, workers=2).done == 2
+    assert calls == [big.name]  # only the big file took the streaming path
+    for path, data in contents.items():
+        out = subprocess.run(
+            [zstd_cli, "-d", "-c", str(path) + ".zst"], capture_output=True, check=True
+        )
+        assert out.stdout == data
+    calls.clear()
+    assert decompress_tree(root, delete_zst=True, workers=2).done == 2
+    assert calls == [big.name + ".zst"]
+    assert files_under(root) == {
+        p.relative_to(root).as_posix(): data for p, data in contents.items()
+    }
+
+
+@pytest.mark.parametrize(("n_jobs", "n_workers"), [(1, 1), (7, 2), (10, 3), (3, 8), (100, 4)])
+def test_job_feed_hands_out_each_job_once_in_disjoint_runs(n_jobs: int, n_workers: int) -> None:
+    from mano_files._tree import _Feed
+
+    jobs: list[Any] = [(f"/d{i // 5}/f{i}", None) for i in range(n_jobs)]
+    feed = _Feed(jobs, n_workers)
+    firsts = [feed.next(slot) for slot in range(n_workers)]
+    handed = [job for job in firsts if job is not None]
+    # each worker starts at the front of its own contiguous segment
+    starts = sorted(jobs.index(job) for job in handed)
+    assert starts[0] == 0 and len(set(starts)) == len(starts)
+    slot = 0
+    while (job := feed.next(slot)) is not None:
+        handed.append(job)
+        slot = (slot + 1) % n_workers
+    assert sorted(handed) == sorted(jobs)
+    assert all(feed.next(s) is None for s in range(n_workers))

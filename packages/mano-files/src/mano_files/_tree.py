@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import logging
+import operator
 import os
 import queue
 import threading
@@ -43,6 +44,7 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._hashcache import CACHE_NAME, HashCache
+from mano_files._oneshot import compress_whole, decompress_whole
 from mano_files._paths import (
     FORM_SUFFIXES,
     SURVEY_STREAMS,
@@ -199,17 +201,30 @@ def _consider(
     return dp
 
 
-def _scan(
+_by_name = operator.attrgetter("name")
+_FORM_ENDS: Final = (".zst", ".lock")
+#: ``(name, DirEntry or None, reason)``: a regular file when ``reason`` is None, otherwise an
+#: entry left alone and why (kept in walk order so reports list entries as they are met).
+_FileEntries = list[tuple[str, "os.DirEntry[str] | None", "str | None"]]
+
+
+def _scan_dirs(
     folder: str | os.PathLike[str], skipped: list[FileFailure] | None
-) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
-    """Yield every regular, non-hidden file under ``folder`` (sorted); note what is left alone."""
+) -> Iterator[tuple[str, _FileEntries]]:
+    """Yield ``(folder path, entries)`` per folder: its regular, non-hidden files (sorted).
+
+    Entries left alone inside a folder come with their reason (see :data:`_FileEntries`);
+    the folder itself failing to list, or a symbolic-link root, go to ``skipped``. When
+    ``folder`` is a single file, yields its parent with that one name (and no DirEntry).
+    """
     root = Path(folder)
     try:
         if root.is_symlink():
             _note(skipped, str(root), "symbolic link: left alone")
             return
         if root.is_file():
-            yield str(root.absolute()), None
+            head, tail = os.path.split(str(root.absolute()))
+            yield head, [(tail, None, None)]
             return
         if not root.is_dir():
             raise FileNotFoundError(2, "No such file or directory", str(root))
@@ -221,29 +236,45 @@ def _scan(
         current = stack.pop()
         try:
             with os.scandir(current) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_by_name)
         except OSError as exc:
             _note(skipped, current, f"cannot list folder: {exc.strerror or exc}")
             continue
         subdirs = []
+        files: _FileEntries = []
         for entry in entries:
             name = entry.name
             try:
                 if name.startswith("."):
                     if not (name.startswith(".mano-") or is_temp_name(name)):
-                        _note(skipped, entry.path, "hidden entry: left alone")
+                        files.append((name, None, "hidden entry: left alone"))
                     continue
                 if entry.is_symlink():
-                    _note(skipped, entry.path, "symbolic link: left alone")
+                    files.append((name, None, "symbolic link: left alone"))
                 elif entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    yield entry.path, entry
+                    files.append((name, entry, None))
                 else:
-                    _note(skipped, entry.path, "not a regular file: left alone")
+                    files.append((name, None, "not a regular file: left alone"))
             except OSError as exc:
-                _note(skipped, entry.path, f"cannot inspect: {exc.strerror or exc}")
+                files.append((name, None, f"cannot inspect: {exc.strerror or exc}"))
+        if files:
+            yield current, files
         stack.extend(reversed(subdirs))
+
+
+def _scan(
+    folder: str | os.PathLike[str], skipped: list[FileFailure] | None
+) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+    """Yield every regular, non-hidden file under ``folder`` (sorted); note what is left alone."""
+    for current, files in _scan_dirs(folder, skipped):
+        prefix = current + os.sep
+        for name, entry, reason in files:
+            if reason is None:
+                yield prefix + name, entry
+            else:
+                _note(skipped, prefix + name, reason)
 
 
 def _walk(
@@ -265,6 +296,40 @@ _Result = tuple[Outcome, int, int, "str | None", Any]
 _Job = tuple[str, DataPath]
 
 
+class _Feed:
+    """Hands out jobs so that workers stay in different folders.
+
+    The (sorted) job list is cut into one contiguous segment per worker; each worker takes
+    its own segment from the front, then helps the fullest remaining segment from the back.
+    Workers creating files in the same folder at the same time serialise on the folder's
+    lock in the kernel; disjoint segments avoid that almost entirely.
+    """
+
+    __slots__ = ("_jobs", "_lock", "_segments")
+
+    def __init__(self, jobs: list[_Job], n: int) -> None:
+        self._jobs = jobs
+        self._lock = threading.Lock()
+        step, extra = divmod(len(jobs), n)
+        bounds = [0]
+        for i in range(n):
+            bounds.append(bounds[-1] + step + (1 if i < extra else 0))
+        self._segments = [[bounds[i], bounds[i + 1]] for i in range(n)]
+
+    def next(self, slot: int) -> _Job | None:
+        """The next job for worker ``slot``, or None when every job was handed out."""
+        with self._lock:
+            own = self._segments[slot]
+            if own[0] < own[1]:
+                own[0] += 1
+                return self._jobs[own[0] - 1]
+            fullest = max(self._segments, key=lambda seg: seg[1] - seg[0])
+            if fullest[0] < fullest[1]:
+                fullest[1] -= 1
+                return self._jobs[fullest[1]]
+            return None
+
+
 def _run(
     jobs: list[_Job],
     work: Callable[[str, DataPath], _Result],
@@ -281,17 +346,18 @@ def _run(
     total = len(jobs) + pre_done
     done = skipped = bytes_in = bytes_out = 0
     failed: list[FileFailure] = []
+    if not jobs:  # e.g. a warm hash cache: no threads to start
+        return TreeSummary(done, skipped, failed, bytes_in, bytes_out, skipped_paths)
     completed = pre_done
     results: queue.SimpleQueue[tuple[str, DataPath, _Result] | None] = queue.SimpleQueue()
     stop = threading.Event()
-    feed = iter(jobs)
-    feed_lock = threading.Lock()
+    n_threads = max(1, min(n_workers, len(jobs)))
+    feed = _Feed(jobs, n_threads)
 
-    def worker() -> None:
+    def worker(slot: int) -> None:
         try:
             while not stop.is_set():
-                with feed_lock:
-                    job = next(feed, None)
+                job = feed.next(slot)
                 if job is None:
                     return
                 path, dp = job
@@ -308,11 +374,10 @@ def _run(
         finally:
             results.put(None)
 
-    n_threads = max(1, min(n_workers, len(jobs)))
     pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="mano-files")
     try:
-        for _ in range(n_threads):
-            pool.submit(worker)
+        for slot in range(n_threads):
+            pool.submit(worker, slot)
         finished = 0
         while finished < n_threads:
             try:
@@ -389,9 +454,17 @@ def _convert_job(
     final = plain + FORM_SUFFIXES[target_form]
     if not overwrite and os.path.lexists(final):
         return _target_exists(final)
-    size_in, size_out, _final, _sha = convert_file(
-        path, plain, target_form, key=key, level=level, overwrite=overwrite, fsync=fsync
-    )
+    sizes = None
+    if target_form == "plain" and dp.form == "zst":
+        sizes = decompress_whole(path, final, overwrite=overwrite, fsync=fsync)
+    elif target_form == "zst" and dp.form == "plain":
+        sizes = compress_whole(path, final, level=level, overwrite=overwrite, fsync=fsync)
+    if sizes is not None:
+        size_in, size_out = sizes
+    else:
+        size_in, size_out, _final, _sha = convert_file(
+            path, plain, target_form, key=key, level=level, overwrite=overwrite, fsync=fsync
+        )
     if delete_source:
         _unlink(path)
     return ("done", size_in, size_out, None, None)
@@ -640,31 +713,49 @@ def hash_tree(
         return tail if os.sep == "/" else tail.replace(os.sep, "/")
 
     misses: list[_Job] = []
-    hits = 0
-    hit_events: list[tuple[str, int]] = []
+    hits = hit_bytes = 0
+    hit_events: list[tuple[str, int]] = []  # only collected for the progress callback
     wanted = validate_streams(streams) if streams is not None else None
-    walked_paths: list[str] = []
-    for path, dir_entry in _scan(folder, skipped_paths):
-        walked_paths.append(path)
-        if entries:
-            # fast path: a cached file is a known data file, no need to parse its name again
-            entry = entries.get(rel(path))
-            if entry is not None:
-                try:
-                    st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
-                except OSError:
-                    st = None
-                if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
-                    parts = path.rsplit(os.sep, 4)
-                    tail = parts[-4:] if parts[-3] in SURVEY_STREAMS else parts[-3:]
-                    if wanted is None or tail[1] in wanted:
-                        hashes["/".join(tail[:-1]) + "/" + plain_name(tail[-1])] = entry[2]
-                        hits += 1
-                        hit_events.append((path, st.st_size))
-                    continue
-        dp = _consider(path, wanted, skipped_paths)
-        if dp is not None:
-            misses.append((path, dp))
+    prune = streams is None and Path(folder).absolute() == cache_root.absolute()
+    seen: set[str] = set()
+    for current, files in _scan_dirs(folder, skipped_paths):
+        prefix = current + os.sep
+        rel_prefix = rel(prefix)
+        folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
+        in_wanted = True
+        for name, dir_entry, reason in files:
+            path = prefix + name
+            if reason is not None:
+                _note(skipped_paths, path, reason)
+                continue
+            relpath = rel_prefix + name
+            if prune:
+                seen.add(relpath)
+            if entries:
+                # fast path: a cached file is a known data file, no need to parse its name
+                entry = entries.get(relpath)
+                if entry is not None:
+                    try:
+                        st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
+                    except OSError:
+                        st = None
+                    if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+                        if folder_key is None:
+                            parts = current.rsplit(os.sep, 3)
+                            tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+                            folder_key = "/".join(tail) + "/"
+                            in_wanted = wanted is None or tail[1] in wanted
+                        if in_wanted:
+                            plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                            hashes[folder_key + plain] = entry[2]
+                            hits += 1
+                            hit_bytes += st.st_size
+                            if progress is not None:
+                                hit_events.append((path, st.st_size))
+                        continue
+            dp = _consider(path, wanted, skipped_paths)
+            if dp is not None:
+                misses.append((path, dp))
 
     total = hits + len(misses)
     if progress is not None:
@@ -704,9 +795,8 @@ def hash_tree(
         try:
             if new_rows:
                 store.put_many(new_rows)
-            if streams is None and Path(folder).absolute() == cache_root.absolute():
-                seen = {rel(p) for p in walked_paths}
-                gone = [p for p in entries if p not in seen]
+            if prune:
+                gone = entries.keys() - seen
                 if gone:
                     store.forget(gone)
         finally:
@@ -715,7 +805,7 @@ def hash_tree(
         summary.done + hits,
         summary.skipped,
         summary.failed,
-        summary.bytes_in + sum(size for _, size in hit_events),
+        summary.bytes_in + hit_bytes,
         summary.bytes_out,
         summary.skipped_paths,
         hashes,

@@ -1,0 +1,108 @@
+"""Whole-file zstd conversions for the tree operations: one read, one call, one write.
+
+Most Beiwe data files are small (KB to a few MB). For those, the tree operations read the
+whole file, compress or decompress it with a single call on the worker thread's reusable zstd
+context (python-zstandard releases the GIL for the whole call, so workers really run in
+parallel) and publish the result atomically with a single write. Anything unusual (bigger
+than :data:`ONE_SHOT_MAX`, several frames, no content size in the frame header, damaged data)
+returns ``None`` so the caller uses the streaming path, which does the authoritative checks
+and raises the usual errors; nothing is written before a conversion has fully succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final
+
+import zstandard
+
+from mano_files._atomic import atomic_writer
+from mano_files._datafile import _compressor, _decompressor, _FrameChecker
+from mano_files._errors import ManoFilesError, wrap_os_error
+
+__all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole"]
+
+#: Largest file (stored and plain size) converted in memory; bigger ones stream. Memory per
+#: worker stays below about twice this.
+ONE_SHOT_MAX: Final = 16 << 20
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+
+
+def _read_small(path: str) -> bytes | None:
+    """The whole file, or None when it is bigger than :data:`ONE_SHOT_MAX`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise wrap_os_error(exc, path, "read") from exc
+    try:
+        size = os.fstat(fd).st_size
+        if size > ONE_SHOT_MAX:
+            return None
+        data = os.read(fd, size + 1)
+        if len(data) != size:  # changed under us, or a short read: let the stream path cope
+            return None
+        return data
+    except OSError as exc:
+        raise wrap_os_error(exc, path, "read") from exc
+    finally:
+        os.close(fd)
+
+
+def _publish(final: str, data: bytes, *, overwrite: bool, fsync: bool) -> None:
+    with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
+        view = memoryview(data)
+        while view:
+            view = view[out.write(view) or 0 :]
+
+
+def decompress_whole(
+    src: str, final: str, *, overwrite: bool, fsync: bool
+) -> tuple[int, int] | None:
+    """Decompress a small single-frame ``.zst`` file to ``final`` in one go.
+
+    Returns:
+        ``(bytes_in, bytes_out)``, or None when the streaming path must handle the file
+        (nothing was written then).
+
+    Raises:
+        TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
+    """
+    data = _read_small(src)
+    if data is None or data[:4] != _ZSTD_MAGIC:
+        return None
+    try:
+        checker = _FrameChecker(src)
+        checker.feed(data)
+        checker.finish()
+        if checker.frames != 1:
+            return None
+        size = zstandard.frame_content_size(data)
+        if size < 0 or size > ONE_SHOT_MAX:
+            return None
+        # verifies the frame checksum (when present) and the content size
+        plain = _decompressor().decompress(data) if size else b""
+    except (ManoFilesError, zstandard.ZstdError):
+        return None  # damaged: the streaming path reports it exactly
+    if len(plain) != size:
+        return None
+    _publish(final, plain, overwrite=overwrite, fsync=fsync)
+    return len(data), len(plain)
+
+
+def compress_whole(
+    src: str, final: str, *, level: int, overwrite: bool, fsync: bool
+) -> tuple[int, int] | None:
+    """Compress a small plain file to ``final`` (checksum and content size in the frame).
+
+    Returns:
+        ``(bytes_in, bytes_out)``, or None when the file is too big for one call.
+
+    Raises:
+        TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
+    """
+    data = _read_small(src)
+    if data is None:
+        return None
+    packed = _compressor(level).compress(data)
+    _publish(final, packed, overwrite=overwrite, fsync=fsync)
+    return len(data), len(packed)
