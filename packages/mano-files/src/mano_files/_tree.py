@@ -249,12 +249,12 @@ def _scan_dirs(
                     if not (name.startswith(".mano-") or is_temp_name(name)):
                         files.append((name, None, "hidden entry: left alone"))
                     continue
-                if entry.is_symlink():
+                if entry.is_file(follow_symlinks=False):
+                    files.append((name, entry, None))
+                elif entry.is_symlink():
                     files.append((name, None, "symbolic link: left alone"))
                 elif entry.is_dir(follow_symlinks=False):
                     subdirs.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    files.append((name, entry, None))
                 else:
                     files.append((name, None, "not a regular file: left alone"))
             except OSError as exc:
@@ -718,41 +718,45 @@ def hash_tree(
     wanted = validate_streams(streams) if streams is not None else None
     prune = streams is None and Path(folder).absolute() == cache_root.absolute()
     seen: set[str] = set()
+    cached = entries.get
     for current, files in _scan_dirs(folder, skipped_paths):
         prefix = current + os.sep
         rel_prefix = rel(prefix)
         folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
         in_wanted = True
         for name, dir_entry, reason in files:
-            path = prefix + name
             if reason is not None:
-                _note(skipped_paths, path, reason)
+                _note(skipped_paths, prefix + name, reason)
                 continue
             relpath = rel_prefix + name
             if prune:
                 seen.add(relpath)
-            if entries:
-                # fast path: a cached file is a known data file, no need to parse its name
-                entry = entries.get(relpath)
-                if entry is not None:
-                    try:
-                        st = dir_entry.stat(follow_symlinks=False) if dir_entry else os.stat(path)
-                    except OSError:
-                        st = None
-                    if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
-                        if folder_key is None:
-                            parts = current.rsplit(os.sep, 3)
-                            tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                            folder_key = "/".join(tail) + "/"
-                            in_wanted = wanted is None or tail[1] in wanted
-                        if in_wanted:
-                            plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                            hashes[folder_key + plain] = entry[2]
-                            hits += 1
-                            hit_bytes += st.st_size
-                            if progress is not None:
-                                hit_events.append((path, st.st_size))
-                        continue
+            # fast path: a cached file is a known data file, no need to parse its name
+            entry = cached(relpath)
+            if entry is not None:
+                try:
+                    st = (
+                        dir_entry.stat(follow_symlinks=False)
+                        if dir_entry is not None
+                        else os.stat(prefix + name)
+                    )
+                except OSError:
+                    st = None
+                if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+                    if folder_key is None:
+                        parts = current.rsplit(os.sep, 3)
+                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+                        folder_key = "/".join(tail) + "/"
+                        in_wanted = wanted is None or tail[1] in wanted
+                    if in_wanted:
+                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                        hashes[folder_key + plain] = entry[2]
+                        hits += 1
+                        hit_bytes += st.st_size
+                        if progress is not None:
+                            hit_events.append((prefix + name, st.st_size))
+                    continue
+            path = prefix + name
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
                 misses.append((path, dp))
