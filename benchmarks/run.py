@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = Context(mode=mode, work=work, root=ROOT, install=not (args.no_install or args.smoke))
     started = time.perf_counter()
+    # what was measured: versions, commit and load as they are when the run starts
+    machine = machine_info(ROOT, None)
     rows: list[Row] = []
     try:
         for group in groups:
@@ -132,10 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{group}] done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True
             )
         try:
-            m06_version: str | None = ctx.mano06().version
+            machine["versions"]["mano (0.6.0 reference venv)"] = ctx.mano06().version
         except NotMeasured:
-            m06_version = None
-        machine = machine_info(ROOT, m06_version)
+            pass
     finally:
         shutil.rmtree(work / "scratch", ignore_errors=True)
         if temp_work:

@@ -102,6 +102,7 @@ def _git_commit(root: Path) -> str | None:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+    # "+dirty": uncommitted changes under packages/ (other work in progress) when the run started
     return head + ("+dirty" if dirty else "")
 
 
