@@ -77,10 +77,10 @@ def decompress_whole(
         if checker.frames != 1:
             return None
         size = zstandard.frame_content_size(data)
-        if size < 0 or size > ONE_SHOT_MAX:
+        if size <= 0 or size > ONE_SHOT_MAX:  # unknown, empty (checksum unchecked) or big
             return None
         # verifies the frame checksum (when present) and the content size
-        plain = _decompressor().decompress(data) if size else b""
+        plain = _decompressor().decompress(data)
     except (ManoFilesError, zstandard.ZstdError):
         return None  # damaged: the streaming path reports it exactly
     if len(plain) != size:
