@@ -296,6 +296,31 @@ _Result = tuple[Outcome, int, int, "str | None", Any]
 _Job = tuple[str, DataPath]
 
 
+class _Tally:
+    """One worker's counts when no callback needs each result on the calling thread."""
+
+    __slots__ = ("bytes_in", "bytes_out", "done", "failed", "skipped", "skipped_paths")
+
+    def __init__(self) -> None:
+        self.done = self.skipped = self.bytes_in = self.bytes_out = 0
+        self.failed: list[FileFailure] = []
+        self.skipped_paths: list[FileFailure] = []
+
+    def add(self, path: str, result: _Result) -> None:
+        outcome, b_in, b_out, reason, _extra = result
+        if outcome == "done":
+            self.done += 1
+            self.bytes_in += b_in
+            self.bytes_out += b_out
+        elif outcome == "skipped":
+            self.skipped += 1
+            if reason:
+                self.skipped_paths.append(FileFailure(Path(path), reason))
+        else:
+            self.failed.append(FileFailure(Path(path), reason or "failed"))
+            logger.warning("%s: %s", path, reason)
+
+
 class _Feed:
     """Hands out jobs so that workers stay in different folders.
 
@@ -354,7 +379,14 @@ def _run(
     n_threads = max(1, min(n_workers, len(jobs)))
     feed = _Feed(jobs, n_threads)
 
+    # Without a progress callback or result hook nothing has to run on the calling thread:
+    # each worker keeps its own tally (merged at the end, in job order of the segments), so
+    # the calling thread is not woken (and does not contend for the GIL) once per file.
+    quiet = progress is None and on_result is None
+    tallies: list[_Tally] = [_Tally() for _ in range(n_threads)]
+
     def worker(slot: int) -> None:
+        tally = tallies[slot]
         try:
             while not stop.is_set():
                 job = feed.next(slot)
@@ -370,14 +402,26 @@ def _run(
                 except Exception as exc:  # a bug or an unexpected library error: keep going
                     logger.exception("unexpected error on %s", path)
                     result = ("failed", 0, 0, f"unexpected error: {exc!r}", None)
-                results.put((path, dp, result))
+                if quiet:
+                    tally.add(path, result)
+                else:
+                    results.put((path, dp, result))
         finally:
             results.put(None)
 
     pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="mano-files")
     try:
-        for slot in range(n_threads):
-            pool.submit(worker, slot)
+        futures = [pool.submit(worker, slot) for slot in range(n_threads)]
+        if quiet:
+            for future in futures:
+                future.result()
+            for tally in tallies:
+                done += tally.done
+                skipped += tally.skipped
+                bytes_in += tally.bytes_in
+                bytes_out += tally.bytes_out
+                failed.extend(tally.failed)
+                skipped_paths.extend(tally.skipped_paths)
         finished = 0
         while finished < n_threads:
             try:
