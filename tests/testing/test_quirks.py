@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import json
 import threading
-import time
 import urllib.parse
 import zipfile
 from collections.abc import Callable
@@ -209,15 +208,23 @@ def test_quirk_15_participant_lists(beiwe_emulator_factory: Factory) -> None:
     assert deleted in quantities
 
 
-def test_quirk_16_authentication_cost(beiwe_emulator_factory: Factory) -> None:
+def test_quirk_16_authentication_cost(
+    beiwe_emulator_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every authenticated request runs one PBKDF2-SHA256 check with the configured rounds."""
     iterations = 300_000
     emu = beiwe_emulator_factory(participants=1, days=1, auth_iterations=iterations)
-    started = time.perf_counter()
-    hashlib.pbkdf2_hmac("sha256", b"secret", b"salt" * 4, iterations)
-    one = time.perf_counter() - started
-    started = time.perf_counter()
-    assert request(emu, "/check-my-credentials/v1", creds(emu)).status == 200
-    assert time.perf_counter() - started > one * 0.5
+    calls: list[tuple[str, int]] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counting(name: str, password: bytes, salt: bytes, rounds: int, *args: object) -> bytes:
+        calls.append((name, rounds))
+        return real(name, password, salt, rounds)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counting)
+    for _ in range(3):
+        assert request(emu, "/check-my-credentials/v1", creds(emu)).status == 200
+    assert calls == [("sha256", iterations)] * 3
 
 
 def test_quirk_17_no_rate_limiting(beiwe_emulator: Emulator) -> None:
