@@ -376,11 +376,20 @@ def test_participant_without_data_is_skipped(tmp_path: Path) -> None:
         assert n_data_requests == sum(summary.participants[p].requests for p in busy)
 
 
-def test_parallel_member_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every member through the write pool: same tree, same manifest, collisions included."""
+@pytest.mark.parametrize("one_shot", [True, False])
+def test_parallel_member_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_shot: bool
+) -> None:
+    """Every member through the write pool: same tree, same manifest, collisions included.
+
+    Also with every member streamed (no one-shot read of small members) and batched rows.
+    """
     import mano_sync._save as saver
 
     monkeypatch.setattr(saver, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(saver, "_ROW_BATCH", 3)
+    if not one_shot:
+        monkeypatch.setattr(saver, "ONE_SHOT_MAX_BYTES", 0)
     with Emulator(participants=2, days=3, seed=16, edge_cases=True) as emu:
         summary = sync_study(emu.credentials, emu.study_id, tmp_path, workers=1)
         assert summary.ok and summary.new == len(emu.files())

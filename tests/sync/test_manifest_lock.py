@@ -95,3 +95,20 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_manifest_record_many_inserts_and_replaces(tmp_path: Path) -> None:
+    rows = [_row(f"p1/gps/{i:04d}.csv", 100 + i, f"k{i}") for i in range(600)]
+    with Manifest(tmp_path, study_id=STUDY) as m:
+        m.record_many([])
+        m.record_many(rows[:300])
+        m.record_many(iter(rows[300:]))
+        newer = _row("p1/gps/0007.csv", 107, "k7-new")
+        m.record_many([newer])
+        assert len(m) == 600
+    with Manifest(tmp_path / ".mano-sync.sqlite", readonly=True) as m:
+        got = m.files("p1")
+        assert [r.path for r in got] == [r.path for r in rows]
+        assert got[7] == newer
+        assert got[599] == rows[599]
+        assert m.by_storage_key("k7") is None

@@ -7,9 +7,11 @@ import logging
 import os
 import re
 import shutil
+import struct
 import tempfile
 import weakref
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 REGISTRY_MEMBER = "registry"
 _READ_CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Local file header: signature, versions/flags/method/time/date, crc, sizes, name/extra lengths.
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+_LOCAL_MAGIC = b"PK\x03\x04"
 
 
 class ArchiveValidationError(Exception):
@@ -79,18 +84,24 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
     registry: dict[str, str] = {}
     has_registry = False
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(path) as zf, open(path, "rb", buffering=0) as raw_fh:
+            fd = raw_fh.fileno()
             for info in zf.infolist():
                 if info.is_dir():
                     continue
-                with zf.open(info) as fh:
-                    if info.filename == REGISTRY_MEMBER:
+                if info.filename == REGISTRY_MEMBER:
+                    with zf.open(info) as fh:
                         raw = fh.read()
-                        has_registry = True
-                        registry = _parse_registry(raw)
-                        continue
-                    while fh.read(_READ_CHUNK):
-                        pass
+                    has_registry = True
+                    registry = _parse_registry(raw)
+                    continue
+                if _is_plain_stored(info):
+                    # one pread per chunk on a single fd: far cheaper than zf.open per member
+                    _check_stored_crc(fd, info)
+                else:
+                    with zf.open(info) as fh:
+                        while fh.read(_READ_CHUNK):
+                            pass
                 members.append(
                     ArchiveMember(
                         name=info.filename,
@@ -102,6 +113,50 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise ArchiveValidationError(f"{type(exc).__name__}: {exc}") from exc
     return members, registry, has_registry
+
+
+def _is_plain_stored(info: zipfile.ZipInfo) -> bool:
+    """A member stored uncompressed and unencrypted (what Beiwe servers write)."""
+    return (
+        info.compress_type == zipfile.ZIP_STORED
+        and not info.flag_bits & 0x1
+        and info.compress_size == info.file_size
+    )
+
+
+def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start (after its local header), checked like zipfile does."""
+    header = os.pread(fd, _LOCAL_HEADER.size, info.header_offset)
+    if len(header) != _LOCAL_HEADER.size:
+        raise zipfile.BadZipFile(f"truncated local header of {info.filename!r}")
+    magic, name_len, extra_len = _LOCAL_HEADER.unpack(header)
+    if magic != _LOCAL_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
+    start = info.header_offset + _LOCAL_HEADER.size
+    name = os.pread(fd, name_len, start)
+    if name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"):
+        raise zipfile.BadZipFile(f"local header name differs from the directory: {name!r}")
+    return int(start + name_len + extra_len)
+
+
+def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise EOFError(f"{what}: the zip ends inside this member")
+    return data
+
+
+def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> None:
+    offset = _data_offset(fd, info)
+    remaining = info.compress_size
+    crc = 0
+    while remaining:
+        n = min(remaining, _READ_CHUNK)
+        crc = zlib.crc32(_pread_exact(fd, n, offset, info.filename), crc)
+        offset += n
+        remaining -= n
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
 
 def _parse_registry(raw: bytes) -> dict[str, str]:
@@ -154,6 +209,8 @@ class Archive:
         self._members = members
         self._by_name = {m.name: m for m in members}
         self._zip: zipfile.ZipFile | None = None
+        self._fd: int | None = None
+        self._offsets: dict[str, int] = {}
         self._owned = True
         # An archive dropped without close() still removes its temporary file.
         self._finalizer = weakref.finalize(self, _remove, path)
@@ -214,9 +271,36 @@ class Archive:
         return cast(BinaryIO, self._zipfile().open(name))
 
     def read(self, member: ArchiveMember | str) -> bytes:
-        """The member's whole raw bytes (small members only; prefer :meth:`open`)."""
-        with self.open(member) as fh:
-            return fh.read()
+        """The member's whole raw bytes (small members only; prefer :meth:`open`).
+
+        Stored members are read with one ``pread`` from a file descriptor kept open by the
+        archive (no per-member zip stream) and their CRC-32 is checked again.
+
+        Raises:
+            InvalidArgument: no such member.
+            ArchiveValidationError: the member's bytes no longer match its CRC-32.
+        """
+        name = member.name if isinstance(member, ArchiveMember) else member
+        if name not in self._by_name:
+            raise InvalidArgument(f"no member {name!r} in this archive")
+        zf = self._zipfile()
+        info = zf.getinfo(name)
+        if not _is_plain_stored(info):
+            with zf.open(info) as fh:
+                return fh.read()
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = self._fd
+        try:
+            offset = self._offsets.get(name)
+            if offset is None:
+                offset = self._offsets[name] = _data_offset(fd, info)
+            data = _pread_exact(fd, info.compress_size, offset, name)
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise ArchiveValidationError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        if zlib.crc32(data) != info.CRC:
+            raise ArchiveValidationError(f"{name}: bad CRC-32 (the archive changed on disk)")
+        return data
 
     def extract(self, folder: str | os.PathLike[str], member: ArchiveMember | str) -> Path:
         """Write one member under ``folder`` at its member name, atomically.
@@ -263,6 +347,10 @@ class Archive:
         return target_path
 
     def _close_zip(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._offsets.clear()
         if self._zip is not None:
             self._zip.close()
             self._zip = None

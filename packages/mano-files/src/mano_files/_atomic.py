@@ -17,6 +17,7 @@ __all__ = [
     "is_temp_name",
     "remove_stale_temp_files",
     "temp_path_for",
+    "write_bytes_atomic",
 ]
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,56 @@ def atomic_writer(
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
+        _publish(tmp, target, overwrite)
+        if fsync:
+            _fsync_dir(os.path.dirname(target) or ".")
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, TargetExists):
+            raise wrap_os_error(exc, target, "write") from exc
+        raise
+
+
+def write_bytes_atomic(
+    target: str | os.PathLike[str],
+    data: bytes | bytearray | memoryview,
+    *,
+    overwrite: bool = True,
+    fsync: bool = False,
+) -> None:
+    """Write ``data`` to ``target`` atomically: the one-shot form of :func:`atomic_writer`.
+
+    Same guarantees (hidden temp file beside ``target``, removed on failure; ``os.replace`` or
+    a non-clobbering link to publish) without a file object: one ``os.write`` loop on a raw fd.
+
+    Raises:
+        TargetExists: ``target`` exists and ``overwrite`` is False.
+        LocalIOError: permission denied, disk full, other OS failures (as subclasses).
+    """
+    target = os.fspath(target)
+    if not overwrite and os.path.lexists(target):
+        raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
+    tmp = temp_path_for(target)
+    try:
+        try:
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+    except OSError as exc:
+        raise wrap_os_error(exc, target, "write") from exc
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         _publish(tmp, target, overwrite)
         if fsync:
             _fsync_dir(os.path.dirname(target) or ".")

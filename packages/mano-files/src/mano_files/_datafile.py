@@ -20,7 +20,7 @@ from typing import IO, Any, BinaryIO, Final, Protocol, cast
 
 import zstandard
 
-from mano_files._atomic import atomic_writer
+from mano_files._atomic import atomic_writer, write_bytes_atomic
 from mano_files._crypto import LockKey, encryptor_for, read_lock_header
 from mano_files._errors import (
     CorruptFile,
@@ -48,6 +48,8 @@ __all__ = [
 #: zstd level the Beiwe server uses.
 DEFAULT_LEVEL: Final = 2
 CHUNK: Final = 1 << 20
+#: Largest plain content decompressed in one call when ``write_data_file`` gets bytes.
+ONE_SHOT_MAX: Final = 8 << 20
 _HEAD: Final = 4096
 _AUDIO_EXTENSIONS: Final = frozenset(
     {"wav", "mp4", "m4a", "3gp", "aac", "amr", "mp3", "ogg", "flac", "caf", "webm"}
@@ -675,8 +677,41 @@ def _remove_other_forms(target_plain: Path, keep: Path) -> None:
                 raise wrap_os_error(exc, other, "remove") from exc
 
 
+def _one_shot(
+    data: _Bytes, src_form: Form, target_form: Form, level: int, where: str
+) -> tuple[_Bytes, int, str] | None:
+    """Convert a whole small file held in memory: (bytes to store, plain size, SHA-1).
+
+    Returns ``None`` when the input needs the streaming path (several frames, unknown or
+    large content size); raises :class:`CorruptZstd` for damaged data, like the stream path.
+    """
+    if src_form == "zst":
+        checker = _FrameChecker(where)
+        checker.feed(bytes(data))
+        checker.finish()
+        if checker.frames != 1 or bytes(data[:4]) != _ZSTD_MAGIC.to_bytes(4, "little"):
+            return None
+        try:
+            size = zstandard.frame_content_size(data)
+            if size < 0 or size > ONE_SHOT_MAX:
+                return None
+            # checks the content size and the frame checksum (when present)
+            plain = _decompressor().decompress(data, max_output_size=size) if size else b""
+        except zstandard.ZstdError as exc:
+            raise CorruptZstd(f"{where}: damaged zstd data ({exc})") from exc
+        if len(plain) != size:
+            raise CorruptZstd(f"{where}: zstd content size differs from the frame header")
+        sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
+        return (plain if target_form == "plain" else data), size, sha1
+    if src_form == "plain":
+        sha1 = _b64(hashlib.sha1(data, usedforsecurity=False).digest())
+        out = data if target_form == "plain" else _compressor(level).compress(data)
+        return out, len(data), sha1
+    return None
+
+
 def write_data_file(
-    source: BinaryIO,
+    source: BinaryIO | bytes,
     target: str | os.PathLike[str],
     *,
     source_form: str = "zst",
@@ -695,7 +730,9 @@ def write_data_file(
     checksums) while it streams; compressed output is copied without recompression.
 
     Args:
-        source: A readable binary stream (e.g. ``Archive.open(member)``); not closed.
+        source: A readable binary stream (e.g. ``Archive.open(member)``); not closed. Or the
+            whole stored bytes of a small file (e.g. ``Archive.read(member)``): converted in
+            one call with the same checks, written with one write.
         target: The plain path, e.g. ``out/ab12cd34/gps/2020-10-05 02_00_00+00_00.csv``; the
             form's suffixes are appended. Missing folders are created.
         source_form: The form of the bytes in ``source`` (``zst``, ``plain``, ``lock``,
@@ -731,6 +768,18 @@ def write_data_file(
             raise KeyRequired("writing a locked file needs a key: pass key=derive_key(passphrase)")
         if not lock_key.key:
             lock_key = _fresh_key_from(lock_key)
+    if isinstance(source, bytes | bytearray | memoryview):
+        if target_form != "zst.lock":
+            final_str = os.fspath(target) + FORM_SUFFIXES[target_form]
+            done = _one_shot(source, src_form, target_form, level, final_str)
+            if done is not None:
+                stored_bytes, one_size, one_sha1 = done
+                write_bytes_atomic(final_str, stored_bytes, overwrite=overwrite, fsync=fsync)
+                final_path = Path(final_str)
+                if remove_other_forms:
+                    _remove_other_forms(Path(target), final_path)
+                return StoredFile(final_path, target_form, len(stored_bytes), one_size, one_sha1)
+        source = io.BytesIO(source)
     plain_target = Path(target)
     final = plain_target.with_name(plain_target.name + FORM_SUFFIXES[target_form])
     where = str(final)

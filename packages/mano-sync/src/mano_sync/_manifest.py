@@ -429,29 +429,42 @@ class Manifest:
             for old in replaces:
                 if old != entry.path:
                     self._db.execute("DELETE FROM files WHERE path = ?", (old,))
-            self._db.execute(
-                f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._insert([entry])
+
+    def record_many(self, entries: Iterable[ManifestFile]) -> None:
+        """Insert or replace many rows in one statement (each file must already be on disk)."""
+        with self._lock:
+            self._insert(list(entries))
+
+    def _insert(self, entries: list[ManifestFile]) -> None:
+        if not entries:
+            return
+        self._db.executemany(
+            f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
-                    entry.path,
-                    entry.participant,
-                    entry.stream,
-                    entry.time_bin,
-                    entry.zip_name,
-                    entry.storage_key,
-                    entry.size,
-                    entry.size_on_disk,
-                    entry.sha1_b64,
-                    entry.md5_b64,
-                    entry.form,
-                    entry.mtime_ns,
-                    entry.fetched_at,
-                ),
-            )
-            self._pending += 1
-            if self._pending >= 256:
-                self._db.commit()
-                self._pending = 0
+                    e.path,
+                    e.participant,
+                    e.stream,
+                    e.time_bin,
+                    e.zip_name,
+                    e.storage_key,
+                    e.size,
+                    e.size_on_disk,
+                    e.sha1_b64,
+                    e.md5_b64,
+                    e.form,
+                    e.mtime_ns,
+                    e.fetched_at,
+                )
+                for e in entries
+            ],
+        )
+        self._pending += len(entries)
+        if self._pending >= 256:
+            self._db.commit()
+            self._pending = 0
 
     def forget(self, path: str) -> None:
         """Delete a file's row (the file is gone or will be fetched again)."""

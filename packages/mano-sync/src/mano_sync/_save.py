@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import logging
 import os
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 #: Members at least this big (in the zip) are written by the pool, smaller ones inline.
 PARALLEL_MIN_BYTES = 256 * 1024
+#: Members smaller than this (in the zip) are read and converted in one call, not streamed.
+ONE_SHOT_MAX_BYTES = 64 * 1024
+#: Manifest rows of written files are inserted this many at a time.
+_ROW_BATCH = 128
 
 
 @dataclass
@@ -306,6 +311,17 @@ def save_archive(
                 continue
         jobs.append((item, path, row))
 
+    out_str = os.fspath(ctx.out)
+    pending: list[ManifestFile] = []
+
+    def flush_locked() -> None:
+        ctx.manifest.record_many(pending)
+        pending.clear()
+
+    def flush() -> None:
+        with lock:
+            flush_locked()
+
     def write(item: _Item, path: str, row: ManifestFile | None) -> None:
         if should_stop is not None and should_stop():
             return
@@ -313,10 +329,15 @@ def save_archive(
         c = counts(pid)
         form = ctx.form_for(item.name.stream)
         try:
-            with archive.open(item.raw) as src:
+            with contextlib.ExitStack() as stack:
+                src: BinaryIO | bytes
+                if item.size < ONE_SHOT_MAX_BYTES:
+                    src = archive.read(item.raw)  # one pread, CRC re-checked
+                else:
+                    src = stack.enter_context(archive.open(item.raw))
                 stored = write_data_file(
                     src,
-                    ctx.out / path,
+                    os.path.join(out_str, path),
                     source_form="zst" if zst else "plain",
                     form=form,
                     key=ctx.key if form.endswith("lock") else None,
@@ -353,11 +374,18 @@ def save_archive(
             mtime_ns=mtime_ns,
             fetched_at=fetched_at,
         )
-        ctx.manifest.record(entry)
         if row is not None and row.form != entry.form:
             # Same file, new form: drop the old one only once the new row is durable.
+            flush()
+            ctx.manifest.record(entry)
             ctx.manifest.commit()
             (ctx.out / row.disk_path).unlink(missing_ok=True)
+        else:
+            # Rows are batched (one executemany per _ROW_BATCH): each file is already on disk.
+            with lock:
+                pending.append(entry)
+                if len(pending) >= _ROW_BATCH:
+                    flush_locked()
         with lock:
             if row is None:
                 c.new += 1
@@ -376,9 +404,14 @@ def save_archive(
     else:
         big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
     futures = [ctx.pool.submit(write, *job) for job in big] if ctx.pool is not None else []
-    for job in jobs:
-        if ctx.pool is None or job[0].size < PARALLEL_MIN_BYTES:
-            write(*job)
+    try:
+        for job in jobs:
+            if ctx.pool is None or job[0].size < PARALLEL_MIN_BYTES:
+                write(*job)
+    finally:
+        for fut in futures:
+            fut.exception()  # wait for every write before the last rows are recorded
+        flush()
     for fut in futures:
         fut.result()
     ctx.manifest.commit()

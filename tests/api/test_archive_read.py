@@ -1,0 +1,115 @@
+"""Archive reading on one file descriptor: validation and ``Archive.read`` without zip streams."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mano_api import Archive, InvalidArgument
+from mano_api._archive import ArchiveValidationError, validate_zip
+
+NAMES = [f"abcd1234/gps/2020-10-05 {h:02d}_00_00+00_00.csv.zst" for h in range(5)]
+
+
+def _write_zip(
+    path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED
+) -> None:
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in members.items():
+            # an extra field in the local header moves the data offset: it must be honoured
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compression
+            info.extra = b"\xca\xfe\x04\x00abcd"
+            zf.writestr(info, data)
+        zf.writestr("registry", json.dumps({"k": "v\n"}))
+
+
+def _archive(path: Path) -> Archive:
+    members, registry, has_registry = validate_zip(path)
+    return Archive(path, version=2, members=members, registry=registry, has_registry=has_registry)
+
+
+def _contents() -> dict[str, bytes]:
+    return {name: (f"row {i}\n" * (i * 3000 + 1)).encode() for i, name in enumerate(NAMES)}
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_read_matches_zipfile_for_every_member(tmp_path: Path, compression: int) -> None:
+    path = tmp_path / ".a.zip"
+    contents = _contents()
+    _write_zip(path, contents, compression)
+    with _archive(path) as archive:
+        assert archive.registry == {"k": "v"}
+        assert [m.name for m in archive] == NAMES
+        for name in reversed(NAMES):  # any order, repeated reads
+            assert archive.read(name) == contents[name]
+            assert archive.read(name) == contents[name]
+            with archive.open(name) as fh:
+                assert fh.read() == contents[name]
+        with pytest.raises(InvalidArgument, match="no member"):
+            archive.read("abcd1234/gps/nope.csv.zst")
+    assert not path.exists()
+
+
+def test_bad_crc_and_truncation_fail_validation(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    contents = _contents()
+    _write_zip(path, contents)
+    good = path.read_bytes()
+    path.write_bytes(good.replace(b"row 3\n", b"row 9\n", 1))
+    with pytest.raises(ArchiveValidationError, match="CRC"):
+        validate_zip(path)
+    # a directory that points past the end of the data
+    buf = io.BytesIO(good)
+    with zipfile.ZipFile(buf) as zf:
+        last = zf.getinfo(NAMES[-1])
+    cut = good[: last.header_offset + 40] + good[len(good) - 22 - 1000 :]
+    path.write_bytes(cut)
+    with pytest.raises(ArchiveValidationError):
+        validate_zip(path)
+
+
+def test_local_header_must_match_directory(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    _write_zip(path, _contents())
+    data = bytearray(path.read_bytes())
+    first = data.index(b"PK\x03\x04")
+    data[first : first + 4] = b"PK\x09\x09"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveValidationError, match="BadZipFile"):
+        validate_zip(path)
+
+
+def test_read_rechecks_crc_after_the_file_changed(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    contents = _contents()
+    _write_zip(path, contents)
+    with _archive(path) as archive:
+        assert archive.read(NAMES[1]) == contents[NAMES[1]]
+        raw = bytearray(path.read_bytes())
+        at = raw.index(contents[NAMES[2]])
+        raw[at] ^= 0x01
+        with open(path, "r+b") as fh:  # same inode: the archive's open fd sees the change
+            fh.write(raw)
+        with pytest.raises(ArchiveValidationError, match="CRC"):
+            archive.read(NAMES[2])
+        assert archive.read(NAMES[1]) == contents[NAMES[1]]
+
+
+def test_save_as_and_close_release_the_descriptor(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    contents = _contents()
+    _write_zip(path, contents)
+    archive = _archive(path)
+    archive.read(NAMES[0])
+    kept = archive.save_as(tmp_path / "kept.zip")
+    assert archive.read(NAMES[0]) == contents[NAMES[0]]  # reopens at the new place
+    archive.close()
+    assert kept.read_bytes()[:4] == b"PK\x03\x04"  # saved files survive close()
+    kept.unlink()
+    with pytest.raises(InvalidArgument, match="closed"):
+        archive.read(NAMES[0])
