@@ -81,6 +81,8 @@ def test_bytes_and_stream_sources_store_the_same(
         assert via_bytes.sha1_b64 == via_stream.sha1_b64 == sha1_b64(plain)
         assert via_bytes.plain_size == via_stream.plain_size == len(plain)
         assert via_bytes.size_on_disk == via_bytes.path.stat().st_size
+        assert via_bytes.mtime_ns == via_bytes.path.stat().st_mtime_ns
+        assert via_stream.mtime_ns == via_stream.path.stat().st_mtime_ns
         if form != "lock":  # locked files differ by salt/IV only
             assert via_bytes.path.read_bytes() == via_stream.path.read_bytes()
         with read_data_file(via_bytes.path, key=key) as fh:
@@ -150,7 +152,8 @@ def test_write_bytes_atomic_failures_leave_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "new" / "deeper" / ".x.csv"
-    write_bytes_atomic(target, b"abc")  # missing folders are created
+    mtime = write_bytes_atomic(target, b"abc")  # missing folders are created
+    assert mtime == target.stat().st_mtime_ns
     assert target.read_bytes() == b"abc"
     with pytest.raises(TargetExists):
         write_bytes_atomic(target, b"def", overwrite=False)

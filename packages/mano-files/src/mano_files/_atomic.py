@@ -134,11 +134,14 @@ def write_bytes_atomic(
     *,
     overwrite: bool = True,
     fsync: bool = False,
-) -> None:
+) -> int:
     """Write ``data`` to ``target`` atomically: the one-shot form of :func:`atomic_writer`.
 
     Same guarantees (hidden temp file beside ``target``, removed on failure; ``os.replace`` or
     a non-clobbering link to publish) without a file object: one ``os.write`` loop on a raw fd.
+
+    Returns:
+        The file's modification time in nanoseconds (what ``os.stat(target)`` then reports).
 
     Raises:
         TargetExists: ``target`` exists and ``overwrite`` is False.
@@ -163,11 +166,13 @@ def write_bytes_atomic(
                 view = view[os.write(fd, view) :]
             if fsync:
                 os.fsync(fd)
+            mtime_ns = os.fstat(fd).st_mtime_ns  # renaming keeps it
         finally:
             os.close(fd)
         _publish(tmp, target, overwrite)
         if fsync:
             _fsync_dir(os.path.dirname(target) or ".")
+        return mtime_ns
     except BaseException as exc:
         try:
             os.unlink(tmp)

@@ -576,6 +576,8 @@ class StoredFile:
         size_on_disk: Bytes written to disk.
         plain_size: Bytes of plain content.
         sha1_b64: Base64 SHA-1 of the plain content.
+        mtime_ns: The file's modification time in nanoseconds, as ``os.stat`` reports it
+            (``None`` when unknown).
     """
 
     path: Path
@@ -583,6 +585,7 @@ class StoredFile:
     size_on_disk: int
     plain_size: int
     sha1_b64: str
+    mtime_ns: int | None = None
 
 
 def _canonical_target_form(form: str) -> Form:
@@ -774,11 +777,15 @@ def write_data_file(
             done = _one_shot(source, src_form, target_form, level, final_str)
             if done is not None:
                 stored_bytes, one_size, one_sha1 = done
-                write_bytes_atomic(final_str, stored_bytes, overwrite=overwrite, fsync=fsync)
+                mtime = write_bytes_atomic(
+                    final_str, stored_bytes, overwrite=overwrite, fsync=fsync
+                )
                 final_path = Path(final_str)
                 if remove_other_forms:
                     _remove_other_forms(Path(target), final_path)
-                return StoredFile(final_path, target_form, len(stored_bytes), one_size, one_sha1)
+                return StoredFile(
+                    final_path, target_form, len(stored_bytes), one_size, one_sha1, mtime
+                )
         source = io.BytesIO(source)
     plain_target = Path(target)
     final = plain_target.with_name(plain_target.name + FORM_SUFFIXES[target_form])
@@ -788,10 +795,11 @@ def write_data_file(
         written, plain_size, sha1 = _convert_stream(
             opened, out, target_form, lock_key, level, size_hint, want_hash=True
         )
+        mtime = os.fstat(out.fileno()).st_mtime_ns  # unbuffered: every byte is written
     if remove_other_forms:
         _remove_other_forms(plain_target, final)
     assert sha1 is not None
-    return StoredFile(final, target_form, written, plain_size, sha1)
+    return StoredFile(final, target_form, written, plain_size, sha1, mtime)
 
 
 def _fresh_key_from(reading: LockKey) -> LockKey:

@@ -345,7 +345,9 @@ def save_archive(
                     # a new file has no other form to clean up (saves 3 syscalls per file)
                     remove_other_forms=row is not None,
                 )
-            mtime_ns = os.stat(stored.path).st_mtime_ns
+            mtime_ns = stored.mtime_ns
+            if mtime_ns is None:
+                mtime_ns = os.stat(stored.path).st_mtime_ns
         except Exception as exc:  # one bad member must not stop the others
             logger.warning("could not write %s: %s", path, exc)
             with lock:
