@@ -16,14 +16,17 @@ NAMES = [f"abcd1234/gps/2020-10-05 {h:02d}_00_00+00_00.csv.zst" for h in range(5
 
 
 def _write_zip(
-    path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED
+    path: Path,
+    members: dict[str, bytes],
+    compression: int = zipfile.ZIP_STORED,
+    extra: bytes = b"\xca\xfe\x04\x00abcd",
 ) -> None:
     with zipfile.ZipFile(path, "w", compression) as zf:
         for name, data in members.items():
             # an extra field in the local header moves the data offset: it must be honoured
             info = zipfile.ZipInfo(name)
             info.compress_type = compression
-            info.extra = b"\xca\xfe\x04\x00abcd"
+            info.extra = extra
             zf.writestr(info, data)
         zf.writestr("registry", json.dumps({"k": "v\n"}))
 
@@ -37,11 +40,17 @@ def _contents() -> dict[str, bytes]:
     return {name: (f"row {i}\n" * (i * 3000 + 1)).encode() for i, name in enumerate(NAMES)}
 
 
+@pytest.mark.parametrize("extra_len", [0, 8, 300])
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
-def test_read_matches_zipfile_for_every_member(tmp_path: Path, compression: int) -> None:
+def test_read_matches_zipfile_for_every_member(
+    tmp_path: Path, compression: int, extra_len: int
+) -> None:
     path = tmp_path / ".a.zip"
     contents = _contents()
-    _write_zip(path, contents, compression)
+    extra = b""
+    if extra_len:
+        extra = b"\xca\xfe" + (extra_len - 4).to_bytes(2, "little") + b"x" * (extra_len - 4)
+    _write_zip(path, contents, compression, extra)
     with _archive(path) as archive:
         assert archive.registry == {"k": "v"}
         assert [m.name for m in archive] == NAMES

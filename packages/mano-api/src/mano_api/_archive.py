@@ -30,6 +30,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 #: Local file header: signature, versions/flags/method/time/date, crc, sizes, name/extra lengths.
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
+#: Extra-field bytes read along with a local header in the hope of one ``pread`` per member.
+_EXTRA_GUESS = 64
 
 
 class ArchiveValidationError(Exception):
@@ -124,19 +126,43 @@ def _is_plain_stored(info: zipfile.ZipInfo) -> bool:
     )
 
 
-def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
-    """Where a member's bytes start (after its local header), checked like zipfile does."""
-    header = os.pread(fd, _LOCAL_HEADER.size, info.header_offset)
-    if len(header) != _LOCAL_HEADER.size:
+def _local_header(info: zipfile.ZipInfo, head: bytes) -> int:
+    """Check a member's local header (magic, name) in ``head``; return its extra-field length."""
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    if len(head) < _LOCAL_HEADER.size + len(name):
         raise zipfile.BadZipFile(f"truncated local header of {info.filename!r}")
-    magic, name_len, extra_len = _LOCAL_HEADER.unpack(header)
+    magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(head)
     if magic != _LOCAL_MAGIC:
         raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
-    start = info.header_offset + _LOCAL_HEADER.size
-    name = os.pread(fd, name_len, start)
-    if name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"):
+    start = _LOCAL_HEADER.size
+    if name_len != len(name) or head[start : start + name_len] != name:
         raise zipfile.BadZipFile(f"local header name differs from the directory: {name!r}")
-    return int(start + name_len + extra_len)
+    return int(extra_len)
+
+
+def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start (after its local header), checked like zipfile does."""
+    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
+    head = os.pread(fd, _LOCAL_HEADER.size + name_len, info.header_offset)
+    extra_len = _local_header(info, head)
+    return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+
+
+def _read_stored(fd: int, info: zipfile.ZipInfo) -> bytes:
+    """A stored member's bytes, usually with a single ``pread`` (header, name and data)."""
+    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
+    before = _LOCAL_HEADER.size + name_len
+    guess = before + _EXTRA_GUESS
+    blob = os.pread(fd, guess + info.compress_size, info.header_offset)
+    extra_len = _local_header(info, blob)
+    start = before + extra_len
+    if extra_len <= _EXTRA_GUESS:
+        data = blob[start : start + info.compress_size]
+    else:
+        data = os.pread(fd, info.compress_size, info.header_offset + start)
+    if len(data) != info.compress_size:
+        raise EOFError(f"{info.filename}: the zip ends inside this member")
+    return data
 
 
 def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
@@ -210,7 +236,6 @@ class Archive:
         self._by_name = {m.name: m for m in members}
         self._zip: zipfile.ZipFile | None = None
         self._fd: int | None = None
-        self._offsets: dict[str, int] = {}
         self._owned = True
         # An archive dropped without close() still removes its temporary file.
         self._finalizer = weakref.finalize(self, _remove, path)
@@ -290,12 +315,8 @@ class Archive:
                 return fh.read()
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        fd = self._fd
         try:
-            offset = self._offsets.get(name)
-            if offset is None:
-                offset = self._offsets[name] = _data_offset(fd, info)
-            data = _pread_exact(fd, info.compress_size, offset, name)
+            data = _read_stored(self._fd, info)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise ArchiveValidationError(f"{name}: {type(exc).__name__}: {exc}") from exc
         if zlib.crc32(data) != info.CRC:
@@ -350,7 +371,6 @@ class Archive:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-            self._offsets.clear()
         if self._zip is not None:
             self._zip.close()
             self._zip = None
