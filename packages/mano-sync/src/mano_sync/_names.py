@@ -20,6 +20,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass
 
+from mano_files import STREAMS, SURVEY_STREAMS
 from mano_sync._errors import UnsafeMember
 
 __all__ = [
@@ -36,30 +37,9 @@ __all__ = [
 
 CHUNKED_PREFIX = "CHUNKED_DATA/"
 
-#: The 19 data streams the server accepts (SPEC §5), in its order.
-ALL_STREAMS: tuple[str, ...] = (
-    "accelerometer",
-    "ambient_audio",
-    "app_log",
-    "audio_recordings",
-    "bluetooth",
-    "calls",
-    "devicemotion",
-    "gps",
-    "gyro",
-    "identifiers",
-    "ios_log",
-    "magnetometer",
-    "power_state",
-    "proximity",
-    "reachability",
-    "survey_answers",
-    "survey_timings",
-    "texts",
-    "wifi",
-)
+#: The 19 data streams the server accepts (SPEC §5): mano-files' list, shared by the tree tools.
+ALL_STREAMS: tuple[str, ...] = STREAMS
 UNCHUNKED_STREAMS = frozenset({"survey_answers", "audio_recordings", "ambient_audio"})
-SURVEY_STREAMS = frozenset({"survey_answers", "survey_timings", "audio_recordings"})
 #: camelCase upload folder of the unchunked streams (storage paths) and back.
 UPLOAD_NAMES = {
     "survey_answers": "surveyAnswers",
