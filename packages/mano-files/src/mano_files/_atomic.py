@@ -71,6 +71,42 @@ def _publish(tmp: str, target: str, overwrite: bool) -> None:
     os.unlink(tmp)
 
 
+def _create_temp(target: str, overwrite: bool) -> tuple[str, int]:
+    """Refuse an existing ``target`` unless ``overwrite``; open a new hidden temp file beside it.
+
+    The target's folder is created when missing. Returns ``(temp path, open fd)``.
+    """
+    if not overwrite and os.path.lexists(target):
+        raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
+    tmp = temp_path_for(target)
+    try:
+        try:
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
+    except OSError as exc:
+        raise wrap_os_error(exc, target, "write") from exc
+    return tmp, fd
+
+
+def _commit(tmp: str, target: str, overwrite: bool, fsync: bool) -> None:
+    """Publish the finished temp file as ``target`` (and make the rename durable if asked)."""
+    _publish(tmp, target, overwrite)
+    if fsync:
+        _fsync_dir(os.path.dirname(target) or ".")
+
+
+def _discard(tmp: str, target: str, exc: BaseException) -> None:
+    """After a failed write: remove the temp file; OS errors become :class:`LocalIOError`."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+    if isinstance(exc, OSError) and not isinstance(exc, TargetExists):
+        raise wrap_os_error(exc, target, "write") from exc
+
+
 @contextmanager
 def atomic_writer(
     target: str | os.PathLike[str],
@@ -98,33 +134,16 @@ def atomic_writer(
         LocalIOError: permission denied, disk full, other OS failures (as subclasses).
     """
     target = os.fspath(target)
-    if not overwrite and os.path.lexists(target):
-        raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
-    tmp = temp_path_for(target)
-    try:
-        try:
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-    except OSError as exc:
-        raise wrap_os_error(exc, target, "write") from exc
+    tmp, fd = _create_temp(target, overwrite)
     try:
         with open(fd, "wb", buffering=buffering) as fh:
             yield fh
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
-        _publish(tmp, target, overwrite)
-        if fsync:
-            _fsync_dir(os.path.dirname(target) or ".")
+        _commit(tmp, target, overwrite, fsync)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and not isinstance(exc, TargetExists):
-            raise wrap_os_error(exc, target, "write") from exc
+        _discard(tmp, target, exc)
         raise
 
 
@@ -148,17 +167,7 @@ def write_bytes_atomic(
         LocalIOError: permission denied, disk full, other OS failures (as subclasses).
     """
     target = os.fspath(target)
-    if not overwrite and os.path.lexists(target):
-        raise wrap_os_error(FileExistsError(errno.EEXIST, "exists"), target, "write")
-    tmp = temp_path_for(target)
-    try:
-        try:
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            fd = os.open(tmp, _OPEN_FLAGS, 0o666)
-    except OSError as exc:
-        raise wrap_os_error(exc, target, "write") from exc
+    tmp, fd = _create_temp(target, overwrite)
     try:
         try:
             view = memoryview(data)
@@ -169,17 +178,10 @@ def write_bytes_atomic(
             mtime_ns = os.fstat(fd).st_mtime_ns  # renaming keeps it
         finally:
             os.close(fd)
-        _publish(tmp, target, overwrite)
-        if fsync:
-            _fsync_dir(os.path.dirname(target) or ".")
+        _commit(tmp, target, overwrite, fsync)
         return mtime_ns
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and not isinstance(exc, TargetExists):
-            raise wrap_os_error(exc, target, "write") from exc
+        _discard(tmp, target, exc)
         raise
 
 
