@@ -74,8 +74,12 @@ def test_cache_makes_rehash_stat_only(
     cold = hash_tree(root)
     assert cold.done == len(original)
     assert (root / CACHE_NAME).exists()
-    with sqlite3.connect(root / CACHE_NAME) as db:
-        assert db.execute("SELECT count(*) FROM hashes").fetchone()[0] == len(original)
+    with HashCache(root) as store:
+        assert len(store.load()) == len(original)
+    with sqlite3.connect(root / CACHE_NAME) as db:  # one row per folder, not per file
+        assert db.execute("SELECT count(*) FROM folders").fetchone()[0] == len(
+            {rel.rsplit("/", 1)[0] for rel in original}
+        )
 
     calls: list[str | Path] = []
     real = mano_files._tree._hash_path
@@ -221,3 +225,47 @@ def test_warm_run_reports_cached_files_and_prunes_deleted_ones(
     assert gone not in after.hashes and len(after.hashes) == len(original) - 1
     with HashCache(root) as cache:
         assert set(cache.load()) == {rel + ".zst" for rel in original if rel != gone}
+
+
+def test_cache_of_the_previous_format_is_converted_not_lost(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version-1 cache (one row per file, table ``hashes``) keeps serving hits after upgrade."""
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=1)
+    _age(root)
+    truth = hash_tree(root, cache=False).hashes
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        db.execute(
+            "CREATE TABLE hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+            " mtime_ns INTEGER NOT NULL, sha1_b64 TEXT NOT NULL)"
+        )
+        for rel in original:
+            st = (root / rel).stat()
+            db.execute(
+                "INSERT INTO hashes VALUES (?, ?, ?, ?)",
+                (rel, st.st_size, st.st_mtime_ns, truth[rel]),
+            )
+    calls: list[object] = []
+    monkeypatch.setattr(mano_files._tree, "_hash_path", lambda *a: calls.append(a))
+    warm = hash_tree(root)
+    assert calls == [] and warm.ok
+    assert warm.hashes == truth
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"folders"}
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_cache_api_round_trip_and_stale_entries(tmp_path: Path) -> None:
+    with HashCache(tmp_path) as cache:
+        cache.put_many([("p/gps/a.csv", 10, 111, "AAA="), ("p/gps/b.csv", 20, 222, "BBB=")])
+        cache.put("p/wifi/c.csv", 30, 333, "CCC=")
+        cache.put("top.csv", 1, 1, "TOP=")
+        assert cache.get("p/gps/a.csv", 10, 111) == "AAA="
+        assert cache.get("p/gps/a.csv", 10, 112) is None  # stale mtime
+        assert cache.get("p/gps/a.csv", 11, 111) is None  # stale size
+        assert cache.get("p/gps/zzz.csv", 10, 111) is None
+        cache.forget(["p/gps/a.csv", "p/wifi/c.csv", "not/there.csv"])
+        assert cache.load() == {"p/gps/b.csv": (20, 222, "BBB="), "top.csv": (1, 1, "TOP=")}
+        assert set(cache.folders()) == {"p/gps/", ""}  # an emptied folder leaves no row

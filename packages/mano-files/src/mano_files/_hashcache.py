@@ -1,10 +1,18 @@
-"""Persistent hash cache: ``<root>/.mano-hashes.sqlite`` maps (path, size, mtime_ns) to SHA-1."""
+"""Persistent hash cache: ``<root>/.mano-hashes.sqlite`` maps (path, size, mtime_ns) to SHA-1.
+
+One row per folder (``<pid>/<stream>/[<survey>/]``) holding a JSON object of that folder's
+files, so a warm :func:`~mano_files.hash_tree` reads a few dozen rows instead of one per file
+and decodes each folder only when it walks into it. Caches written by earlier versions (one row
+per file, table ``hashes``) are converted on first open.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -18,18 +26,26 @@ logger = logging.getLogger(__name__)
 
 #: File name of the cache inside the study folder (hidden, so Forest ignores it).
 CACHE_NAME: Final = ".mano-hashes.sqlite"
-_SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS hashes ("
-    " path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-    " sha1_b64 TEXT NOT NULL)"
-)
+_VERSION: Final = 2
+_SCHEMA: Final = "CREATE TABLE IF NOT EXISTS folders (folder TEXT PRIMARY KEY, files TEXT NOT NULL)"
+
+#: ``{name: [size, mtime_ns, sha1_b64]}`` of one folder, as stored (JSON arrays).
+FolderEntries = dict[str, list[int | str]]
+
+
+def _split(relpath: str) -> tuple[str, str]:
+    """``"a/b/c.csv"`` → ``("a/b/", "c.csv")``; a bare name → ``("", name)``."""
+    cut = relpath.rfind("/") + 1
+    return relpath[:cut], relpath[cut:]
 
 
 class HashCache:
     """SHA-1 cache of a data tree keyed by relative path, size and mtime (nanoseconds).
 
     An entry is only trusted when size and mtime_ns both still match, so an edited file is
-    re-hashed. Use as a context manager; one instance per thread.
+    re-hashed. Use as a context manager; one instance per thread. Writers to the same file
+    from several processes are serialised by SQLite (each update is read-modify-write of the
+    folders it touches inside one ``BEGIN IMMEDIATE`` transaction).
 
     Args:
         root: The folder whose files are cached (keys are POSIX paths relative to it).
@@ -41,14 +57,35 @@ class HashCache:
         self.path = Path(path) if path is not None else self.root / CACHE_NAME
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._prepare()
         except sqlite3.DatabaseError as exc:
             logger.warning("hash cache %s is unreadable (%s); starting a new one", self.path, exc)
+            self._db.close()
             self._reset()
         except OSError as exc:  # pragma: no cover - sqlite reports most errors as DatabaseError
             raise wrap_os_error(exc, self.path, "open the hash cache") from exc
+
+    def _prepare(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == _VERSION:
+            return
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_SCHEMA)
+            old = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashes'"
+            ).fetchone()
+            if old is not None:  # version 1: one row per file
+                rows = db.execute("SELECT path, size, mtime_ns, sha1_b64 FROM hashes").fetchall()
+                self._update(rows, ())
+                db.execute("DROP TABLE hashes")
+            db.execute(f"PRAGMA user_version = {_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _reset(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -57,7 +94,7 @@ class HashCache:
             except FileNotFoundError:
                 pass
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute(_SCHEMA)
+        self._prepare()
 
     def __enter__(self) -> HashCache:
         return self
@@ -74,24 +111,42 @@ class HashCache:
         """Close the database."""
         self._db.close()
 
+    def folders(self) -> dict[str, str]:
+        """Every folder's entries, undecoded: ``{"<pid>/<stream>/": json_text}``.
+
+        Decode one with :meth:`decode` when it is needed (the fast path of ``hash_tree``).
+        """
+        return dict(self._db.execute("SELECT folder, files FROM folders").fetchall())
+
+    @staticmethod
+    def decode(text: str) -> FolderEntries:
+        """One folder's entries: ``{name: [size, mtime_ns, sha1_b64]}``."""
+        try:
+            entries = json.loads(text)
+        except ValueError:
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
     def load(self) -> dict[str, tuple[int, int, str]]:
         """Return every entry: ``{relpath: (size, mtime_ns, sha1_b64)}``."""
-        rows = self._db.execute("SELECT path, size, mtime_ns, sha1_b64 FROM hashes")
-        return {path: (size, mtime, sha1) for path, size, mtime, sha1 in rows}
+        out: dict[str, tuple[int, int, str]] = {}
+        for folder, text in self.folders().items():
+            for name, (size, mtime, sha1) in self.decode(text).items():
+                out[folder + name] = (int(size), int(mtime), str(sha1))
+        return out
 
     def get(self, relpath: str, size: int, mtime_ns: int) -> str | None:
         """The cached SHA-1 for a file, or None when absent or stale."""
-        row = self._db.execute(
-            "SELECT sha1_b64 FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (relpath, size, mtime_ns),
-        ).fetchone()
-        return None if row is None else str(row[0])
+        folder, name = _split(relpath)
+        row = self._db.execute("SELECT files FROM folders WHERE folder = ?", (folder,)).fetchone()
+        entry = self.decode(row[0]).get(name) if row is not None else None
+        if entry is None or entry[0] != size or entry[1] != mtime_ns:
+            return None
+        return str(entry[2])
 
     def put_many(self, rows: Iterable[tuple[str, int, int, str]]) -> None:
         """Insert or replace ``(relpath, size, mtime_ns, sha1_b64)`` rows in one transaction."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?)", rows)
+        self._transaction(rows, ())
 
     def put(self, relpath: str, size: int, mtime_ns: int, sha1_b64: str) -> None:
         """Insert or replace one entry."""
@@ -99,6 +154,37 @@ class HashCache:
 
     def forget(self, relpaths: Iterable[str]) -> None:
         """Delete entries (e.g. of files that no longer exist)."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM hashes WHERE path = ?", ((p,) for p in relpaths))
+        self._transaction((), relpaths)
+
+    def _transaction(self, rows: Iterable[tuple[str, int, int, str]], gone: Iterable[str]) -> None:
+        self._db.execute("PRAGMA synchronous=NORMAL")  # a cache: WAL without fsync per commit
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._update(rows, gone)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _update(self, rows: Iterable[tuple[str, int, int, str]], gone: Iterable[str]) -> None:
+        """Apply puts and deletes folder by folder (inside the caller's transaction)."""
+        puts: defaultdict[str, list[tuple[str, list[int | str]]]] = defaultdict(list)
+        for relpath, size, mtime, sha1 in rows:
+            folder, name = _split(relpath)
+            puts[folder].append((name, [size, mtime, sha1]))
+        drops: defaultdict[str, list[str]] = defaultdict(list)
+        for relpath in gone:
+            folder, name = _split(relpath)
+            drops[folder].append(name)
+        db = self._db
+        for folder in puts.keys() | drops.keys():
+            row = db.execute("SELECT files FROM folders WHERE folder = ?", (folder,)).fetchone()
+            entries = self.decode(row[0]) if row is not None else {}
+            entries.update(puts.get(folder, ()))
+            for name in drops.get(folder, ()):
+                entries.pop(name, None)
+            if entries:
+                text = json.dumps(entries, separators=(",", ":"), sort_keys=True)
+                db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?)", (folder, text))
+            elif row is not None:
+                db.execute("DELETE FROM folders WHERE folder = ?", (folder,))

@@ -18,6 +18,7 @@ import logging
 import operator
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -201,11 +202,85 @@ def _consider(
     return dp
 
 
-_by_name = operator.attrgetter("name")
 _FORM_ENDS: Final = (".zst", ".lock")
-#: ``(name, DirEntry or None, reason)``: a regular file when ``reason`` is None, otherwise an
-#: entry left alone and why (kept in walk order so reports list entries as they are met).
-_FileEntries = list[tuple[str, "os.DirEntry[str] | None", "str | None"]]
+#: ``(name, stat or None, reason)``: a regular file (with its ``lstat``) when ``reason`` is
+#: None, otherwise an entry left alone and why (kept in walk order so reports list entries as
+#: they are met).
+_FileEntries = list[tuple[str, "os.stat_result | None", "str | None"]]
+#: ``stat`` relative to an open folder (one path lookup instead of a walk from the root) where
+#: the platform has it; elsewhere (Windows) ``os.scandir`` hands out the same results.
+_AT: Final = os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
+_by_name = operator.attrgetter("name")
+
+
+_HIDDEN: Final = "hidden entry: left alone"
+_SYMLINK: Final = "symbolic link: left alone"
+_SPECIAL: Final = "not a regular file: left alone"
+
+
+def _classify(
+    name: str, st: os.stat_result, current: str, files: _FileEntries, subdirs: list[str]
+) -> None:
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        files.append((name, st, None))
+    elif stat.S_ISLNK(mode):
+        files.append((name, None, _SYMLINK))
+    elif stat.S_ISDIR(mode):
+        subdirs.append(os.path.join(current, name))
+    else:
+        files.append((name, None, _SPECIAL))
+
+
+def _hidden(name: str, files: _FileEntries) -> None:
+    if not (name.startswith(".mano-") or is_temp_name(name)):
+        files.append((name, None, _HIDDEN))
+
+
+def _list_folder(current: str, files: _FileEntries, subdirs: list[str]) -> None:
+    """Sort a folder's entries into ``files`` (see :data:`_FileEntries`) and ``subdirs``.
+
+    One ``lstat`` per non-hidden entry (relative to the open folder where the platform allows);
+    an entry gone since the listing is left out.
+    """
+    if not _AT:
+        with os.scandir(current) as it:
+            for entry in sorted(it, key=_by_name):
+                name = entry.name
+                if name[0] == ".":
+                    _hidden(name, files)
+                    continue
+                try:
+                    _classify(name, entry.stat(follow_symlinks=False), current, files, subdirs)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    files.append((name, None, f"cannot inspect: {exc.strerror or exc}"))
+        return
+    fd = os.open(current, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        names = os.listdir(fd)
+        names.sort()
+        lstat_at = os.stat
+        s_isreg = stat.S_ISREG
+        append = files.append
+        for name in names:
+            if name[0] == ".":
+                _hidden(name, files)
+                continue
+            try:
+                st = lstat_at(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:  # gone since the listing
+                continue
+            except OSError as exc:
+                append((name, None, f"cannot inspect: {exc.strerror or exc}"))
+                continue
+            if s_isreg(st.st_mode):  # the common case, inline
+                append((name, st, None))
+            else:
+                _classify(name, st, current, files, subdirs)
+    finally:
+        os.close(fd)
 
 
 def _scan_dirs(
@@ -215,16 +290,16 @@ def _scan_dirs(
 
     Entries left alone inside a folder come with their reason (see :data:`_FileEntries`);
     the folder itself failing to list, or a symbolic-link root, go to ``skipped``. When
-    ``folder`` is a single file, yields its parent with that one name (and no DirEntry).
+    ``folder`` is a single file, yields its parent with that one name and its stat.
     """
     root = Path(folder)
     try:
         if root.is_symlink():
-            _note(skipped, str(root), "symbolic link: left alone")
+            _note(skipped, str(root), _SYMLINK)
             return
         if root.is_file():
             head, tail = os.path.split(str(root.absolute()))
-            yield head, [(tail, None, None)]
+            yield head, [(tail, root.lstat(), None)]
             return
         if not root.is_dir():
             raise FileNotFoundError(2, "No such file or directory", str(root))
@@ -234,31 +309,13 @@ def _scan_dirs(
     stack = [str(root.absolute())]
     while stack:
         current = stack.pop()
+        subdirs: list[str] = []
+        files: _FileEntries = []
         try:
-            with os.scandir(current) as it:
-                entries = sorted(it, key=_by_name)
+            _list_folder(current, files, subdirs)
         except OSError as exc:
             _note(skipped, current, f"cannot list folder: {exc.strerror or exc}")
             continue
-        subdirs = []
-        files: _FileEntries = []
-        for entry in entries:
-            name = entry.name
-            try:
-                if name.startswith("."):
-                    if not (name.startswith(".mano-") or is_temp_name(name)):
-                        files.append((name, None, "hidden entry: left alone"))
-                    continue
-                if entry.is_file(follow_symlinks=False):
-                    files.append((name, entry, None))
-                elif entry.is_symlink():
-                    files.append((name, None, "symbolic link: left alone"))
-                elif entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.path)
-                else:
-                    files.append((name, None, "not a regular file: left alone"))
-            except OSError as exc:
-                files.append((name, None, f"cannot inspect: {exc.strerror or exc}"))
         if files:
             yield current, files
         stack.extend(reversed(subdirs))
@@ -266,7 +323,7 @@ def _scan_dirs(
 
 def _scan(
     folder: str | os.PathLike[str], skipped: list[FileFailure] | None
-) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
+) -> Iterator[tuple[str, os.stat_result | None]]:
     """Yield every regular, non-hidden file under ``folder`` (sorted); note what is left alone."""
     for current, files in _scan_dirs(folder, skipped):
         prefix = current + os.sep
@@ -281,7 +338,7 @@ def _walk(
     folder: str | os.PathLike[str],
     streams: Iterable[str] | None,
     skipped: list[FileFailure] | None,
-) -> Iterator[tuple[str, DataPath, os.DirEntry[str] | None]]:
+) -> Iterator[tuple[str, DataPath, os.stat_result | None]]:
     wanted = validate_streams(streams) if streams is not None else None
     for path, entry in _scan(folder, skipped):
         dp = _consider(path, wanted, skipped)
@@ -737,13 +794,13 @@ def hash_tree(
     skipped_paths: list[FileFailure] = []
     hashes: dict[str, str] = {}
     store: HashCache | None = None
-    entries: dict[str, tuple[int, int, str]] = {}
+    cached_folders: dict[str, str] = {}  # "<pid>/<stream>/": JSON text, decoded on first visit
     cache_root = Path(folder)
     if cache:
         cache_root = _find_cache_root(Path(folder))
         try:
             store = HashCache(cache_root)
-            entries = store.load()
+            cached_folders = store.folders()
         except (LocalIOError, OSError) as exc:
             logger.warning("hash cache unavailable (%s); hashing without it", exc)
             store = None
@@ -761,49 +818,49 @@ def hash_tree(
     hit_events: list[tuple[str, int]] = []  # only collected for the progress callback
     wanted = validate_streams(streams) if streams is not None else None
     prune = streams is None and Path(folder).absolute() == cache_root.absolute()
-    seen: set[str] = set()
-    cached = entries.get
+    gone: list[str] = []  # cached relpaths no longer on disk (pruned from a whole-tree hash)
+    decode = HashCache.decode
     for current, files in _scan_dirs(folder, skipped_paths):
         prefix = current + os.sep
         rel_prefix = rel(prefix)
+        text = cached_folders.pop(rel_prefix, None)
+        cached = decode(text) if text else {}
         folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
         in_wanted = True
-        for name, dir_entry, reason in files:
+        for name, st, reason in files:
             if reason is not None:
                 _note(skipped_paths, prefix + name, reason)
                 continue
-            relpath = rel_prefix + name
-            if prune:
-                seen.add(relpath)
             # fast path: a cached file is a known data file, no need to parse its name
-            entry = cached(relpath)
-            if entry is not None:
-                try:
-                    st = (
-                        dir_entry.stat(follow_symlinks=False)
-                        if dir_entry is not None
-                        else os.stat(prefix + name)
-                    )
-                except OSError:
-                    st = None
-                if st is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
-                    if folder_key is None:
-                        parts = current.rsplit(os.sep, 3)
-                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                        folder_key = "/".join(tail) + "/"
-                        in_wanted = wanted is None or tail[1] in wanted
-                    if in_wanted:
-                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                        hashes[folder_key + plain] = entry[2]
-                        hits += 1
-                        hit_bytes += st.st_size
-                        if progress is not None:
-                            hit_events.append((prefix + name, st.st_size))
-                    continue
+            entry = cached.pop(name, None)
+            if (
+                entry is not None
+                and st is not None
+                and entry[0] == st.st_size
+                and entry[1] == st.st_mtime_ns
+            ):
+                if folder_key is None:
+                    parts = current.rsplit(os.sep, 3)
+                    tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+                    folder_key = "/".join(tail) + "/"
+                    in_wanted = wanted is None or tail[1] in wanted
+                if in_wanted:
+                    plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                    hashes[folder_key + plain] = str(entry[2])
+                    hits += 1
+                    hit_bytes += st.st_size
+                    if progress is not None:
+                        hit_events.append((prefix + name, st.st_size))
+                continue
             path = prefix + name
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
                 misses.append((path, dp))
+        if prune and cached:  # cached names not seen in this folder
+            gone.extend(rel_prefix + name for name in cached)
+    if prune:  # folders not walked at all are gone too
+        for rel_prefix, text in cached_folders.items():
+            gone.extend(rel_prefix + name for name in decode(text))
 
     total = hits + len(misses)
     if progress is not None:
@@ -843,10 +900,8 @@ def hash_tree(
         try:
             if new_rows:
                 store.put_many(new_rows)
-            if prune:
-                gone = entries.keys() - seen
-                if gone:
-                    store.forget(gone)
+            if gone:
+                store.forget(gone)
         finally:
             store.close()
     return TreeSummary(
