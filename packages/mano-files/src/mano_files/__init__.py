@@ -1,24 +1,15 @@
-"""Compress, decompress, lock, unlock, hash, verify and report on Beiwe data trees."""
+"""Compress, decompress, lock, unlock, hash, verify and report on Beiwe data trees.
 
+Errors and the layout helpers load with the package; everything else loads on first use
+(``from mano_files import write_data_file`` imports only what that function needs), so
+programs that write a few files do not pay for the tree, report and encryption code.
+"""
+
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 from mano_files.__about__ import __version__
-from mano_files._atomic import TMP_SUFFIX, atomic_writer, remove_stale_temp_files
-from mano_files._coverage import (
-    CoverageReport,
-    CoverageRow,
-    ParticipantCoverage,
-    StreamCoverage,
-    coverage,
-)
-from mano_files._crypto import LockKey, derive_key
-from mano_files._datafile import (
-    DEFAULT_LEVEL,
-    StoredFile,
-    read_data_file,
-    sha1_b64_file,
-    write_data_file,
-)
 from mano_files._errors import (
     CorruptFile,
     CorruptZstd,
@@ -35,8 +26,6 @@ from mano_files._errors import (
     UnsupportedEncryption,
     WrongPassphrase,
 )
-from mano_files._hashcache import CACHE_NAME, HashCache
-from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
 from mano_files._paths import (
     AUDIO_STREAMS,
     FORM_SUFFIXES,
@@ -48,20 +37,72 @@ from mano_files._paths import (
     form_of,
     parse_data_path,
 )
-from mano_files._tree import (
-    FileFailure,
-    ProgressEvent,
-    TreeSummary,
-    VerifyReport,
-    compress_tree,
-    decompress_tree,
-    hash_tree,
-    iter_data_files,
-    load_manifest,
-    lock_tree,
-    unlock_tree,
-    verify_tree,
-)
+
+if TYPE_CHECKING:
+    from mano_files._atomic import TMP_SUFFIX, atomic_writer, remove_stale_temp_files
+    from mano_files._coverage import (
+        CoverageReport,
+        CoverageRow,
+        ParticipantCoverage,
+        StreamCoverage,
+        coverage,
+    )
+    from mano_files._crypto import LockKey, derive_key
+    from mano_files._datafile import (
+        DEFAULT_LEVEL,
+        StoredFile,
+        read_data_file,
+        sha1_b64_file,
+        write_data_file,
+    )
+    from mano_files._hashcache import CACHE_NAME, HashCache
+    from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
+    from mano_files._tree import (
+        FileFailure,
+        ProgressEvent,
+        TreeSummary,
+        VerifyReport,
+        compress_tree,
+        decompress_tree,
+        hash_tree,
+        iter_data_files,
+        load_manifest,
+        lock_tree,
+        unlock_tree,
+        verify_tree,
+    )
+
+#: Public name -> the submodule defining it, imported by :func:`__getattr__` on first access.
+_LAZY: dict[str, str] = {
+    name: module
+    for module, names in {
+        "_atomic": "TMP_SUFFIX atomic_writer remove_stale_temp_files",
+        "_coverage": "CoverageReport CoverageRow ParticipantCoverage StreamCoverage coverage",
+        "_crypto": "LockKey derive_key",
+        "_datafile": "DEFAULT_LEVEL StoredFile read_data_file sha1_b64_file write_data_file",
+        "_hashcache": "CACHE_NAME HashCache",
+        "_legacy": "compress_to_zst_files decompress_zst_files set_threads",
+        "_tree": (
+            "FileFailure ProgressEvent TreeSummary VerifyReport compress_tree decompress_tree "
+            "hash_tree iter_data_files load_manifest lock_tree unlock_tree verify_tree"
+        ),
+    }.items()
+    for name in names.split()
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -28,11 +28,10 @@ import struct
 import threading
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+if TYPE_CHECKING:  # cryptography costs ~20 ms to import; only runs that lock or unlock pay it
+    from cryptography.hazmat.primitives.ciphers import CipherContext
 
 from mano_files._errors import (
     CorruptFile,
@@ -95,6 +94,9 @@ def cfb8_mode() -> type[Any]:
 
 
 def _pbkdf2(passphrase: str, salt: bytes, iterations: int) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=salt, iterations=iterations)
     return kdf.derive(passphrase.encode("utf-8"))
 
@@ -203,6 +205,8 @@ def encryptor_for(key: LockKey) -> tuple[bytes, CipherContext]:
     }
     blob = json.dumps(header).encode("utf-8")
     prefix = _LEN.pack(len(blob)) + blob + iv
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
     return prefix, Cipher(algorithms.AES(key.key), cfb8_mode()(iv)).encryptor()
 
 
@@ -279,4 +283,6 @@ def read_lock_header(fh: BinaryIO, key: LockKey | str | None, where: str) -> Cip
         raise WrongPassphrase(f"{where}: a passphrase is needed")
     lock_key = derive_key(key, salt=salt, iterations=iterations) if isinstance(key, str) else key
     raw_key = lock_key.for_salt(salt, iterations)
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
     return Cipher(algorithms.AES(raw_key), cfb8_mode()(iv)).decryptor()
