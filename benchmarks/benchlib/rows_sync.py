@@ -24,13 +24,14 @@ import os
 import shutil
 import sys
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchlib.context import Context
-from benchlib.measure import NotMeasured, Sample, interleave, run_process
+from benchlib.measure import NotMeasured, Sample, interleave, run_process, timed
 from benchlib.refs import require
 from benchlib.report import MiB, Row, Side, not_measured
 from benchlib.rows_files import ratio_row
@@ -317,6 +318,56 @@ def _bytes(samples: list[Sample]) -> int | None:
     return max(v for v in values if isinstance(v, int)) if any(values) else None
 
 
+class DiskFloor:
+    """The least any client leaving these files can spend here: write them, nothing else.
+
+    Takes the plain files of a finished sync into memory (untimed), then times writing them
+    into a fresh folder the way every careful writer must (hidden temp file, write, rename),
+    on every core, with no network, parsing, decompression, hashing or bookkeeping.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.dest = ctx.work / "scratch" / "sync-floor"
+        self.threads = max(1, ctx.cores)
+        self.payload: list[tuple[str, bytes]] = []
+
+    def capture(self, tree: Path) -> None:
+        if not self.payload:
+            self.payload = [(str(p.relative_to(tree)), p.read_bytes()) for p in iter_files(tree)]
+
+    def _write(self, part: list[tuple[str, bytes]]) -> int:
+        folders: set[str] = set()
+        for rel, data in part:
+            target = os.path.join(self.dest, rel)
+            folder, name = os.path.split(target)
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            tmp = os.path.join(folder, f".{name}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+        return len(part)
+
+    def __call__(self) -> Sample:
+        shutil.rmtree(self.dest, ignore_errors=True)
+        parts = [self.payload[i :: self.threads] for i in range(self.threads)]
+
+        def write_all() -> dict[str, int]:
+            with ThreadPoolExecutor(self.threads) as pool:
+                files = sum(pool.map(self._write, parts))
+            return {"files_on_disk": files, "bytes_on_disk": sum(len(d) for _, d in self.payload)}
+
+        sample = timed(write_all)
+        shutil.rmtree(self.dest, ignore_errors=True)
+        return sample
+
+
 def rows_sync(ctx: Context) -> list[Row]:
     """Sync vs curl (≥ 0.7×), vs mano 0.6.0 (≥ 20×), and peak RSS (≤ 200 MB)."""
     mode = ctx.mode
@@ -331,9 +382,13 @@ def rows_sync(ctx: Context) -> list[Row]:
         env = _child_env(emu)
         out = ctx.work / "scratch" / "sync-out"
 
+        floor = DiskFloor(ctx)
+
         def mano() -> Sample:
             shutil.rmtree(out, ignore_errors=True)
-            return _mano_sync(emu, out, env, expected)
+            sample = _mano_sync(emu, out, env, expected)
+            floor.capture(out)
+            return sample
 
         def mano_zst() -> Sample:
             shutil.rmtree(out, ignore_errors=True)
@@ -353,8 +408,9 @@ def rows_sync(ctx: Context) -> list[Row]:
         if curl is not None:
             curl()  # untimed warm-up: the emulator renders and caches every file once
         guarded = Guarded(pipeline)
-        mano_s, zst_s, curl_s, pipe_s = interleave(
-            [mano, mano_zst, curl, guarded if pipeline else None], repeats=mode.sync_repeats
+        mano_s, zst_s, curl_s, pipe_s, floor_s = interleave(
+            [mano, mano_zst, curl, guarded if pipeline else None, floor],
+            repeats=mode.sync_repeats,
         )
         if not guarded.error and pipe_s and pipe_s[-1].info.get("files_on_disk") != expected:
             guarded.error = (
@@ -438,6 +494,30 @@ def rows_sync(ctx: Context) -> list[Row]:
                 ref_reason=why_pipe or f"the shell pipeline failed: {guarded.error}",
                 note="plain files on disk at the end on both sides; the pipeline keeps no "
                 "manifest, checks nothing but CRCs and cannot resume.",
+            )
+        )
+
+        floor_side = Side(
+            f"write the files only, {floor.threads} threads",
+            "for each file: os.open(.tmp, O_EXCL); os.write; os.replace  # bytes from memory",
+            floor_s,
+            sum(len(d) for _, d in floor.payload),
+            expected,
+        )
+        best = max(floor_side.seconds, curl_side.seconds if curl_side else 0.0)
+        rows.append(
+            ratio_row(
+                id="sync_floor",
+                mano=mano_side,
+                reference=floor_side,
+                target=None,
+                meaning="write-only time / mano time",
+                note=f"the same {expected:,} plain files ({floor_side.bytes or 0:,} bytes) written "
+                f"from memory with no download, unzip, decompression, hashing or manifest: what "
+                f"this disk charges for the files alone ({floor_side.seconds * 1e6 / expected:,.0f} "
+                f"µs per file). Even with download and writing fully overlapped, no client can "
+                f"finish in less than max(curl, this) = {best:.2f} s, i.e. better than "
+                f"{(curl_side.seconds / best) if curl_side else 0:.2f}× curl, on this machine.",
             )
         )
 

@@ -27,6 +27,8 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
      CONTEXT, "issue 10"),
     ("sync_pipeline", "first sync vs a shell pipeline doing the same job "
      "(curl → unzip → `zstd -d -r --rm`)", CONTEXT, "issue 10"),
+    ("sync_floor", "first sync vs only writing the same plain files (temp file + rename, data "
+     "already in memory)", CONTEXT, "issue 7"),
     ("sync_mano06", "first sync vs mano 0.6.0 `backfill` of the same participants",
      "≥ 20× mano 0.6.0", "issue 7"),
     ("sync_rss", "peak RSS of the sync process", "≤ 200 MB", "issue 7"),
@@ -59,7 +61,9 @@ SPECS: Final[dict[str, RowSpec]] = {
 }
 
 GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
-    "sync": ("sync_curl", "sync_zst_curl", "sync_pipeline", "sync_mano06", "sync_rss"),
+    "sync": (
+        "sync_curl", "sync_zst_curl", "sync_pipeline", "sync_floor", "sync_mano06", "sync_rss"
+    ),
     "download": ("download_rss",),
     "resync": ("resync",),
     "compress": ("compress", "decompress", "compress_parallel"),

@@ -20,6 +20,7 @@ ROW_IDS = {
     "sync_curl",
     "sync_zst_curl",
     "sync_pipeline",
+    "sync_floor",
     "sync_mano06",
     "sync_rss",
     "download_rss",
