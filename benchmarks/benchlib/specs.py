@@ -62,7 +62,12 @@ SPECS: Final[dict[str, RowSpec]] = {
 
 GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
     "sync": (
-        "sync_curl", "sync_zst_curl", "sync_pipeline", "sync_floor", "sync_mano06", "sync_rss"
+        "sync_curl",
+        "sync_zst_curl",
+        "sync_pipeline",
+        "sync_floor",
+        "sync_mano06",
+        "sync_rss",
     ),
     "download": ("download_rss",),
     "resync": ("resync",),
