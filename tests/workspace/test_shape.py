@@ -22,8 +22,9 @@ PACKAGES = {
 
 
 def _public_names(module: object) -> set[str]:
-    """Names a user can reach: everything bound in the package that is not private."""
-    names = set()
+    """Names a user can reach: everything bound in the package that is not private, and the
+    names it loads on first access (``_LAZY``, PEP 562)."""
+    names = set(getattr(module, "_LAZY", {}))
     for name, value in vars(module).items():
         if name.startswith("_") and name != "__version__":
             continue

@@ -7,7 +7,7 @@ programs that write a few files do not pay for the tree, report and encryption c
 
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+import typing
 
 from mano_files.__about__ import __version__
 from mano_files._errors import (
@@ -38,7 +38,7 @@ from mano_files._paths import (
     parse_data_path,
 )
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from mano_files._atomic import TMP_SUFFIX, atomic_writer, remove_stale_temp_files
     from mano_files._coverage import (
         CoverageReport,
@@ -91,7 +91,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
