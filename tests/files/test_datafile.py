@@ -98,6 +98,9 @@ def test_large_multi_chunk_file_streams(tmp_path: Path, key: LockKey) -> None:
         io.BytesIO(data), tmp_path / "x" / REL, source_form="plain", form="lock", key=key
     )
     assert sha1_b64_file(locked.path, key=key) == sha1_b64(data)
+    plain = write_data_file(io.BytesIO(data), tmp_path / "p" / REL, source_form="plain")
+    assert plain.path.read_bytes() == data
+    assert (plain.sha1_b64, plain.plain_size) == (sha1_b64(data), len(data))
 
 
 def test_our_zst_decompresses_with_zstd_cli(tmp_path: Path, zstd_cli: str) -> None:

@@ -636,32 +636,29 @@ def _convert_stream(
             if digest is not None:
                 digest.update(first)
             plain_size = len(first)
-            if not target_compressed:
-                sink.write(first)
-                while second:
-                    plain_size += len(second)
-                    if digest is not None:
-                        digest.update(second)
-                    sink.write(second)
-                    second = source.reader.read(CHUNK)
-            elif not second:
+            if target_compressed and not second:
                 # the common case: the whole file fits one chunk, compress in one call
                 sink.write(_compressor(level).compress(first))
             else:
-                cctx = _compressor(level)
-                writer = cctx.stream_writer(
-                    cast(IO[bytes], sink),
-                    size=size_hint if size_hint is not None else -1,
-                    closefd=False,
+                writer = (
+                    _compressor(level).stream_writer(
+                        cast(IO[bytes], sink),
+                        size=size_hint if size_hint is not None else -1,
+                        closefd=False,
+                    )
+                    if target_compressed
+                    else None
                 )
-                writer.write(first)
+                dest: _Sink | zstandard.ZstdCompressionWriter = sink if writer is None else writer
+                dest.write(first)
                 while second:
                     plain_size += len(second)
                     if digest is not None:
                         digest.update(second)
-                    writer.write(second)
+                    dest.write(second)
                     second = source.reader.read(CHUNK)
-                writer.flush(zstandard.FLUSH_FRAME)
+                if writer is not None:
+                    writer.flush(zstandard.FLUSH_FRAME)
         sink.finish()
     except zstandard.ZstdError as exc:
         raise CorruptZstd(f"{source.where}: damaged zstd data ({exc})") from exc
