@@ -198,9 +198,15 @@ def test_refuses_to_overwrite_unless_asked(tmp_path: Path, make_tree: Tree) -> N
     assert decompress_tree(root, overwrite=True).done == 19
 
 
-def test_non_data_entries_are_left_alone_and_reported(tmp_path: Path, make_tree: Tree) -> None:
+@pytest.mark.parametrize("relative_stat", [True, False], ids=["fstatat", "scandir"])
+def test_non_data_entries_are_left_alone_and_reported(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch, relative_stat: bool
+) -> None:
+    # both ways of listing a folder (stat relative to an open fd; scandir, e.g. on Windows)
+    monkeypatch.setattr(mano_files._tree, "_AT", relative_stat and mano_files._tree._AT)
     root = tmp_path / "study"
     make_tree(root, pids=(PID,), hours=1)
+    os.mkfifo(root / PID / "gps" / "pipe")
     (root / ".mano-sync.sqlite").write_bytes(b"state")
     (root / ".DS_Store").write_bytes(b"junk")
     (root / PID / "gps" / "notes.txt").write_text("mine")
@@ -214,6 +220,7 @@ def test_non_data_entries_are_left_alone_and_reported(tmp_path: Path, make_tree:
     assert reasons[".DS_Store"].startswith("hidden")
     assert reasons[".registry"].startswith("hidden")
     assert reasons["link"].startswith("symbolic link")
+    assert reasons["pipe"] == "not a regular file: left alone"
     assert reasons["notes.txt"].startswith("not a Beiwe data file")
     assert reasons["2020-10-05 02_00_00+00_00.csv"].startswith("not a Beiwe data file")
     assert ".mano-sync.sqlite" not in reasons
