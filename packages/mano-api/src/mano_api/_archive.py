@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -13,10 +14,10 @@ import weakref
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from mano_api._errors import InvalidArgument
 
@@ -55,12 +56,16 @@ class ArchiveMember:
         size: Size of the member's bytes in the zip (zstd bytes for v2).
         crc: CRC-32 recorded in the zip (already verified).
         is_safe: False when the name is absolute, contains ``..`` or backslashes, etc.
+        offset: Where the member's bytes start in the zip file, found (and its local header
+            checked) during validation; -1 for members that are compressed at the zip level
+            (Beiwe never sends those), which are read through :mod:`zipfile`.
     """
 
     name: str
     size: int
     crc: int
     is_safe: bool
+    offset: int = field(default=-1, compare=False)
 
     @property
     def is_zstd(self) -> bool:
@@ -97,9 +102,10 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                     has_registry = True
                     registry = _parse_registry(raw)
                     continue
+                offset = -1
                 if _is_plain_stored(info):
                     # one pread per chunk on a single fd: far cheaper than zf.open per member
-                    _check_stored_crc(fd, info)
+                    offset = _check_stored_crc(fd, info)
                 else:
                     with zf.open(info) as fh:
                         while fh.read(_READ_CHUNK):
@@ -110,6 +116,7 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                         size=info.file_size,
                         crc=info.CRC,
                         is_safe=is_safe_member_name(info.filename),
+                        offset=offset,
                     )
                 )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
@@ -148,23 +155,6 @@ def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
     return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
 
 
-def _read_stored(fd: int, info: zipfile.ZipInfo) -> bytes:
-    """A stored member's bytes, usually with a single ``pread`` (header, name and data)."""
-    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
-    before = _LOCAL_HEADER.size + name_len
-    guess = before + _EXTRA_GUESS
-    blob = os.pread(fd, guess + info.compress_size, info.header_offset)
-    extra_len = _local_header(info, blob)
-    start = before + extra_len
-    if extra_len <= _EXTRA_GUESS:
-        data = blob[start : start + info.compress_size]
-    else:
-        data = os.pread(fd, info.compress_size, info.header_offset + start)
-    if len(data) != info.compress_size:
-        raise EOFError(f"{info.filename}: the zip ends inside this member")
-    return data
-
-
 def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
     data = os.pread(fd, size, offset)
     if len(data) != size:
@@ -172,17 +162,35 @@ def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
     return data
 
 
-def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> None:
-    offset = _data_offset(fd, info)
+def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
+    """Check a stored member's local header and CRC-32; return where its bytes start.
+
+    Small members (the usual Beiwe file) take one ``pread`` for header, name and data.
+    """
+    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
+    before = _LOCAL_HEADER.size + name_len
     remaining = info.compress_size
+    if remaining <= _READ_CHUNK:
+        blob = os.pread(fd, before + _EXTRA_GUESS + remaining, info.header_offset)
+        start = before + _local_header(info, blob)
+        if start <= before + _EXTRA_GUESS:
+            data = blob[start : start + remaining]
+            if len(data) != remaining:
+                raise EOFError(f"{info.filename}: the zip ends inside this member")
+            if zlib.crc32(data) != info.CRC:
+                raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+            return int(info.header_offset + start)
+    offset = _data_offset(fd, info)
+    at = offset
     crc = 0
     while remaining:
         n = min(remaining, _READ_CHUNK)
-        crc = zlib.crc32(_pread_exact(fd, n, offset, info.filename), crc)
-        offset += n
+        crc = zlib.crc32(_pread_exact(fd, n, at, info.filename), crc)
+        at += n
         remaining -= n
     if crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return offset
 
 
 def _parse_registry(raw: bytes) -> dict[str, str]:
@@ -194,6 +202,47 @@ def _parse_registry(raw: bytes) -> dict[str, str]:
         raise ArchiveValidationError("the registry member is not a JSON object")
     # Old servers end base64 values with "\n"; the current one strips it.
     return {str(k): ("" if v is None else str(v).strip()) for k, v in obj.items()}
+
+
+class _StoredMember(io.RawIOBase):
+    """A stored member's bytes read with ``pread`` on the archive's fd; CRC-32 checked at EOF.
+
+    Shares the fd with the archive (never closes it), so many members can be open at once.
+    """
+
+    def __init__(self, fd: int, member: ArchiveMember) -> None:
+        self._fd = fd
+        self._member = member
+        self._pos = member.offset
+        self._left = member.size
+        self._crc = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._left)
+        if want == 0:
+            return 0
+        try:
+            data = os.pread(self._fd, want, self._pos)
+        except OSError as exc:
+            raise ArchiveValidationError(f"{self._member.name}: {exc}") from exc
+        n = len(data)
+        if n == 0:
+            raise ArchiveValidationError(
+                f"{self._member.name}: the zip ends inside this member (it changed on disk)"
+            )
+        view[:n] = data
+        self._pos += n
+        self._left -= n
+        self._crc = zlib.crc32(data, self._crc)
+        if self._left == 0 and self._crc != self._member.crc:
+            raise ArchiveValidationError(
+                f"{self._member.name}: bad CRC-32 (the archive changed on disk)"
+            )
+        return n
 
 
 def _remove(path: Path) -> None:
@@ -291,9 +340,19 @@ class Archive:
             InvalidArgument: no such member.
         """
         name = member.name if isinstance(member, ArchiveMember) else member
-        if name not in self._by_name:
+        known = self._by_name.get(name)
+        if known is None:
             raise InvalidArgument(f"no member {name!r} in this archive")
-        return cast(BinaryIO, self._zipfile().open(name))
+        if known.offset < 0:
+            return cast(BinaryIO, self._zipfile().open(name))
+        return cast(BinaryIO, io.BufferedReader(_StoredMember(self._data_fd(), known)))
+
+    def _data_fd(self) -> int:
+        if self._fd is None:
+            if not self.path.exists():
+                raise InvalidArgument("this archive was closed; its temporary file is gone")
+            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return self._fd
 
     def read(self, member: ArchiveMember | str) -> bytes:
         """The member's whole raw bytes (small members only; prefer :meth:`open`).
@@ -306,20 +365,20 @@ class Archive:
             ArchiveValidationError: the member's bytes no longer match its CRC-32.
         """
         name = member.name if isinstance(member, ArchiveMember) else member
-        if name not in self._by_name:
+        known = self._by_name.get(name)
+        if known is None:
             raise InvalidArgument(f"no member {name!r} in this archive")
-        zf = self._zipfile()
-        info = zf.getinfo(name)
-        if not _is_plain_stored(info):
-            with zf.open(info) as fh:
+        if known.offset < 0:
+            with self._zipfile().open(name) as fh:
                 return fh.read()
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = self._data_fd()
         try:
-            data = _read_stored(self._fd, info)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            data = os.pread(fd, known.size, known.offset)
+        except OSError as exc:
             raise ArchiveValidationError(f"{name}: {type(exc).__name__}: {exc}") from exc
-        if zlib.crc32(data) != info.CRC:
+        if len(data) != known.size:
+            raise ArchiveValidationError(f"{name}: the zip ends inside this member (it changed)")
+        if zlib.crc32(data) != known.crc:
             raise ArchiveValidationError(f"{name}: bad CRC-32 (the archive changed on disk)")
         return data
 
