@@ -677,6 +677,29 @@ def _remove_other_forms(target_plain: Path, keep: Path) -> None:
                 raise wrap_os_error(exc, other, "remove") from exc
 
 
+_MAGIC_BYTES: Final = _ZSTD_MAGIC.to_bytes(4, "little")
+
+
+def _one_frame(data: _Bytes) -> bytes | None:
+    """The plain content of ``data`` when it is exactly one intact zstd frame of known size.
+
+    This is what Beiwe servers send, so it is checked the cheap way: libzstd verifies the
+    content size and the checksum (when present) and refuses trailing bytes. ``None`` for
+    anything else (several or skippable frames, unknown or large size, empty, damage): the
+    caller then takes the careful path, which also names the problem.
+    """
+    if bytes(data[:4]) != _MAGIC_BYTES:
+        return None
+    try:
+        size = zstandard.frame_content_size(data)
+        if size <= 0 or size > ONE_SHOT_MAX:
+            return None
+        plain = _decompressor().decompress(data, max_output_size=size, allow_extra_data=False)
+    except zstandard.ZstdError:
+        return None
+    return plain if len(plain) == size else None
+
+
 def _one_shot(
     data: _Bytes, src_form: Form, target_form: Form, level: int, where: str
 ) -> tuple[_Bytes, int, str] | None:
@@ -686,6 +709,10 @@ def _one_shot(
     large content size); raises :class:`CorruptZstd` for damaged data, like the stream path.
     """
     if src_form == "zst":
+        plain = _one_frame(data)
+        if plain is not None:
+            sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
+            return (plain if target_form == "plain" else data), len(plain), sha1
         checker = _FrameChecker(where)
         checker.feed(bytes(data))
         checker.finish()
