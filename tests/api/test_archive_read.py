@@ -106,7 +106,41 @@ def test_read_rechecks_crc_after_the_file_changed(tmp_path: Path) -> None:
             fh.write(raw)
         with pytest.raises(ArchiveValidationError, match="CRC"):
             archive.read(NAMES[2])
+        with archive.open(NAMES[2]) as fh, pytest.raises(ArchiveValidationError, match="CRC"):
+            while fh.read(1000):  # streamed: the CRC is checked when the member ends
+                pass
         assert archive.read(NAMES[1]) == contents[NAMES[1]]
+        # a member cut short under the archive's feet (the file shrank) is an error, not EOF
+        with open(path, "r+b") as fh:
+            fh.truncate(raw.index(contents[NAMES[4]]) + 10)
+        with pytest.raises(ArchiveValidationError, match="ends inside"):
+            archive.read(NAMES[4])
+        with archive.open(NAMES[4]) as fh, pytest.raises(ArchiveValidationError, match="ends"):
+            fh.read()
+
+
+def test_members_know_where_their_bytes_start(tmp_path: Path) -> None:
+    path = tmp_path / "a.zip"
+    contents = _contents()
+    big = NAMES[0].replace("00_00_00", "23_00_00")
+    contents[big] = bytes(range(256)) * 9000  # > 2 MiB: validated and streamed in chunks
+    _write_zip(path, contents)
+    raw = path.read_bytes()
+    with _archive(path) as archive:
+        for member in archive:
+            data = contents[member.name]
+            assert raw[member.offset : member.offset + member.size] == data
+        with archive.open(big) as fh:
+            parts = []
+            while chunk := fh.read(1 << 20):
+                parts.append(chunk)
+        assert len(parts) == 3
+        assert b"".join(parts) == contents[big]
+    deflated = tmp_path / "d.zip"
+    _write_zip(deflated, contents, zipfile.ZIP_DEFLATED)
+    with _archive(deflated) as archive:  # zip-level compression: read through zipfile
+        assert {m.offset for m in archive} == {-1}
+        assert archive.read(big) == contents[big]
 
 
 def test_save_as_and_close_release_the_descriptor(tmp_path: Path) -> None:
