@@ -17,6 +17,7 @@ Everything here is pure string work, so it is easy to test and cheap to run on 5
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -56,6 +57,25 @@ _FILE_RE = re.compile(
     r"\+00_00(?:_(?P<n>[1-9]\d{0,5}))?\.(?P<ext>[A-Za-z0-9]{1,8})$"
 )
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_seconds(date: str) -> int | None:
+    """Unix seconds of ``YYYY-MM-DD`` 00:00 UTC, or ``None`` for an impossible date."""
+    try:
+        day = _dt.datetime(int(date[:4]), int(date[5:7]), int(date[8:10]), tzinfo=_dt.UTC)
+    except ValueError:
+        return None
+    return int(day.timestamp())
+
+
+def _seconds(date: str, hour: str, minute: str, second: str) -> int | None:
+    """Unix seconds of a UTC date and time given as digit strings (``None`` if impossible)."""
+    day = _day_seconds(date)
+    h, m, s = int(hour), int(minute), int(second)
+    if day is None or h > 23 or m > 59 or s > 59:
+        return None
+    return day + h * 3600 + m * 60 + s
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,19 +191,9 @@ def parse_member(
     match = _FILE_RE.match(parts[-1])
     if match is None:
         raise UnsafeMember(raw, "file name is not '<YYYY-MM-DD HH_MM_SS+00_00>.<ext>'")
-    date = match["date"]
-    try:
-        when = _dt.datetime(
-            int(date[:4]),
-            int(date[5:7]),
-            int(date[8:10]),
-            int(match["h"]),
-            int(match["m"]),
-            int(match["s"]),
-            tzinfo=_dt.UTC,
-        )
-    except ValueError:
-        raise UnsafeMember(raw, "impossible date in file name") from None
+    when = _seconds(match["date"], match["h"], match["m"], match["s"])
+    if when is None:
+        raise UnsafeMember(raw, "impossible date in file name")
     frac = float(match["frac"]) if match["frac"] else 0.0
     stem = parts[-1][: match.start("n") - 1] if match["n"] else parts[-1][: match.start("ext") - 1]
     return MemberName(
@@ -194,7 +204,7 @@ def parse_member(
         stem=stem,
         collision=int(match["n"]) if match["n"] else 0,
         ext=match["ext"],
-        time_bin=when.timestamp() + frac,
+        time_bin=float(when) + frac,
     )
 
 
@@ -224,11 +234,7 @@ def _iso_seconds(text: str) -> int | None:
     match = _ISO_RE.match(text)
     if match is None:
         return None
-    try:
-        when = _dt.datetime(*(int(g) for g in match.groups()), tzinfo=_dt.UTC)  # type: ignore[arg-type,misc]
-    except ValueError:
-        return None
-    return int(when.timestamp())
+    return _seconds(text[:10], match[4], match[5], match[6])
 
 
 def parse_storage_key(key: str) -> StorageSlot | None:

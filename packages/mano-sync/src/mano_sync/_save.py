@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures as cf
-import contextlib
 import hashlib
 import logging
 import os
@@ -322,34 +321,43 @@ def save_archive(
         with lock:
             flush_locked()
 
+    source_form = "zst" if zst else "plain"
+    forms: dict[str, str] = {}
+
     def write(item: _Item, path: str, row: ManifestFile | None) -> None:
         if should_stop is not None and should_stop():
             return
-        pid = item.name.participant
-        c = counts(pid)
-        form = ctx.form_for(item.name.stream)
+        name = item.name
+        pid = name.participant
+        form = forms.get(name.stream)
+        if form is None:
+            form = forms[name.stream] = ctx.form_for(name.stream)
         try:
-            with contextlib.ExitStack() as stack:
-                src: BinaryIO | bytes
-                if item.size < ONE_SHOT_MAX_BYTES:
-                    src = archive.read(item.raw)  # one pread, CRC re-checked
-                else:
-                    src = stack.enter_context(archive.open(item.raw))
+            src: BinaryIO | bytes
+            if item.size < ONE_SHOT_MAX_BYTES:
+                src = archive.read(item.raw)  # one pread, CRC re-checked
+            else:
+                src = archive.open(item.raw)
+            try:
                 stored = write_data_file(
                     src,
                     os.path.join(out_str, path),
-                    source_form="zst" if zst else "plain",
+                    source_form=source_form,
                     form=form,
-                    key=ctx.key if form.endswith("lock") else None,
+                    key=ctx.key if form == "zst.lock" else None,
                     level=ctx.level,
                     # a new file has no other form to clean up (saves 3 syscalls per file)
                     remove_other_forms=row is not None,
                 )
+            finally:
+                if not isinstance(src, bytes):
+                    src.close()
             mtime_ns = stored.mtime_ns
             if mtime_ns is None:
                 mtime_ns = os.stat(stored.path).st_mtime_ns
         except Exception as exc:  # one bad member must not stop the others
             logger.warning("could not write %s: %s", path, exc)
+            c = counts(pid)
             with lock:
                 c.failed.append(SyncFailure(pid, item.raw, f"not written: {exc}"))
                 c.write_errors += 1
@@ -364,8 +372,8 @@ def save_archive(
         entry = ManifestFile(
             path=path,
             participant=pid,
-            stream=item.name.stream,
-            time_bin=int(item.name.time_bin),
+            stream=name.stream,
+            time_bin=int(name.time_bin),
             zip_name=item.raw[:-4] if zst else item.raw,
             storage_key=item.key,
             size=stored.plain_size,
@@ -376,25 +384,29 @@ def save_archive(
             mtime_ns=mtime_ns,
             fetched_at=fetched_at,
         )
+        c = counts(pid)
         if row is not None and row.form != entry.form:
             # Same file, new form: drop the old one only once the new row is durable.
             flush()
             ctx.manifest.record(entry)
             ctx.manifest.commit()
             (ctx.out / row.disk_path).unlink(missing_ok=True)
+            with lock:
+                c.updated += 1
+                c.bytes_written += stored.size_on_disk
+                c.paths.append(path + form_suffix(entry.form))
         else:
             # Rows are batched (one executemany per _ROW_BATCH): each file is already on disk.
             with lock:
                 pending.append(entry)
                 if len(pending) >= _ROW_BATCH:
                     flush_locked()
-        with lock:
-            if row is None:
-                c.new += 1
-            else:
-                c.updated += 1
-            c.bytes_written += stored.size_on_disk
-            c.paths.append(path + form_suffix(entry.form))
+                if row is None:
+                    c.new += 1
+                else:
+                    c.updated += 1
+                c.bytes_written += stored.size_on_disk
+                c.paths.append(path + form_suffix(entry.form))
         if on_file is not None:
             on_file(pid, path)
 
