@@ -219,9 +219,10 @@ class Pipeline(Curl):
         self.unzip = require("unzip")
         self.zstd = require("zstd")
         self.out = out
+        self.ctx = ctx
 
     def __call__(self) -> Sample:
-        shutil.rmtree(self.out, ignore_errors=True)
+        self.ctx.discard(self.out)
         self.out.mkdir(parents=True)
         self.emu.reset_log()
         # outer: $1 xargs $2 list $3 curl $4 url $5 unzip $6 out $7 zstd
@@ -327,6 +328,7 @@ class DiskFloor:
     """
 
     def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
         self.dest = ctx.work / "scratch" / "sync-floor"
         self.threads = max(1, ctx.cores)
         self.payload: list[tuple[str, bytes]] = []
@@ -355,7 +357,7 @@ class DiskFloor:
         return len(part)
 
     def __call__(self) -> Sample:
-        shutil.rmtree(self.dest, ignore_errors=True)
+        self.ctx.discard(self.dest)
         parts = [self.payload[i :: self.threads] for i in range(self.threads)]
 
         def write_all() -> dict[str, int]:
@@ -364,7 +366,7 @@ class DiskFloor:
             return {"files_on_disk": files, "bytes_on_disk": sum(len(d) for _, d in self.payload)}
 
         sample = timed(write_all)
-        shutil.rmtree(self.dest, ignore_errors=True)
+        self.ctx.discard(self.dest)
         return sample
 
 
@@ -385,13 +387,13 @@ def rows_sync(ctx: Context) -> list[Row]:
         floor = DiskFloor(ctx)
 
         def mano() -> Sample:
-            shutil.rmtree(out, ignore_errors=True)
+            ctx.discard(out)
             sample = _mano_sync(emu, out, env, expected)
             floor.capture(out)
             return sample
 
         def mano_zst() -> Sample:
-            shutil.rmtree(out, ignore_errors=True)
+            ctx.discard(out)
             return _mano_sync(emu, out, env, expected, keep=True)
 
         try:
@@ -419,7 +421,7 @@ def rows_sync(ctx: Context) -> list[Row]:
             )
         if guarded.error:
             pipe_s = []
-        shutil.rmtree(out_pipe, ignore_errors=True)
+        ctx.discard(out_pipe)
         study = (
             f"{len(emu.participants)} participants × {mode.sync_days} days, {expected:,} "
             f"files, {plain / 1e6:,.0f} MB plain"
@@ -528,7 +530,7 @@ def rows_sync(ctx: Context) -> list[Row]:
             out06 = ctx.work / "scratch" / "sync-out06"
 
             def m06() -> Sample:
-                shutil.rmtree(out06, ignore_errors=True)
+                ctx.discard(out06)
                 return _mano06_backfill(ctx, emu, out06, start)
 
             (m06_s,) = interleave([m06], repeats=mode.slow_repeats)
@@ -572,7 +574,7 @@ def rows_sync(ctx: Context) -> list[Row]:
             note="peak resident set size of the whole child process (wait4 ru_maxrss)",
         )
     )
-    shutil.rmtree(ctx.work / "scratch" / "sync-out", ignore_errors=True)
+    ctx.discard(ctx.work / "scratch" / "sync-out")
     return rows
 
 
@@ -587,14 +589,14 @@ def rows_resync(ctx: Context) -> list[Row]:
         out = ctx.work / "scratch" / "resync-out"
 
         def first_sync() -> Sample:
-            shutil.rmtree(out, ignore_errors=True)
+            ctx.discard(out)
             return _mano_sync(emu, out, env, expected)
 
         # first, no-op, first, no-op, ...: each no-op runs on the tree the first sync just made
         first_s, noop_s = interleave(
             [first_sync, lambda: _mano_sync(emu, out, env, expected)], repeats=mode.sync_repeats
         )
-    shutil.rmtree(out, ignore_errors=True)
+    ctx.discard(out)
     first_side = Side(
         "first sync",
         f"sync_study(..., workers={WORKERS}) into an empty folder",
