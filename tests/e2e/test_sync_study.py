@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -418,3 +419,50 @@ def test_adopt_with_wrong_passphrase_falls_back_to_registry(tmp_path: Path) -> N
         summary = sync_study(emu.credentials, emu.study_id, tmp_path, passphrase="wrong")
         assert summary.ok and summary.new == summary.updated == 0
         assert get_data_names(emu) == []
+
+
+def test_one_archive_saved_at_a_time_while_others_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four workers: saves never overlap (one saver), downloads do, and the tree is exact."""
+    import threading
+    import time
+
+    import mano_sync._sync as syncmod
+
+    lock = threading.Lock()
+    state = {"saving": 0, "most_saving": 0, "fetching": 0, "fetch_during_save": 0, "saves": 0}
+    real_save, real_fetch = syncmod.save_archive, syncmod._Run.fetch
+
+    def save_archive(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            state["saving"] += 1
+            state["saves"] += 1
+            state["most_saving"] = max(state["most_saving"], state["saving"])
+        try:
+            time.sleep(0.02)  # long enough for the other workers' downloads to run meanwhile
+            return real_save(*args, **kwargs)
+        finally:
+            with lock:
+                state["saving"] -= 1
+
+    def fetch(self: Any, pid: str, window: Any) -> Any:
+        with lock:
+            state["fetching"] += 1
+            state["fetch_during_save"] += state["saving"] > 0
+        try:
+            return real_fetch(self, pid, window)
+        finally:
+            with lock:
+                state["fetching"] -= 1
+
+    monkeypatch.setattr(syncmod, "save_archive", save_archive)
+    monkeypatch.setattr(syncmod._Run, "fetch", fetch)
+    monkeypatch.setattr(syncmod, "MIN_REQUEST_BYTES", 16 * 1024)  # several windows each
+    with Emulator(participants=4, days=4, seed=18) as emu:
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, workers=4)
+        assert summary.ok and summary.new == len(emu.files())
+        assert_tree_matches(tmp_path, emu.files())
+    assert state["most_saving"] == 1
+    assert state["saves"] > 4  # windows, not one archive per participant
+    assert state["fetch_during_save"] > 0
