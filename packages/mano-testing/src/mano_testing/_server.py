@@ -208,6 +208,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
     server_version = "gunicorn"
     sys_version = ""
+    # TCP_NODELAY, as gunicorn and Apache set it: headers and body go out in separate writes,
+    # and with Nagle on, every small response waited ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
 
     # -- plumbing ---------------------------------------------------------------------------
 
