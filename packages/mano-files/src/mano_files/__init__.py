@@ -71,6 +71,7 @@ if typing.TYPE_CHECKING:
         unlock_tree,
         verify_tree,
     )
+    from mano_files._writer import WriterProcess
 
 #: Public name -> the submodule defining it, imported by :func:`__getattr__` on first access.
 _LAZY: dict[str, str] = {
@@ -82,6 +83,7 @@ _LAZY: dict[str, str] = {
         "_datafile": "DEFAULT_LEVEL StoredFile read_data_file sha1_b64_file write_data_file",
         "_hashcache": "CACHE_NAME HashCache",
         "_legacy": "compress_to_zst_files decompress_zst_files set_threads",
+        "_writer": "WriterProcess",
         "_tree": (
             "FileFailure ProgressEvent TreeSummary VerifyReport compress_tree decompress_tree "
             "hash_tree iter_data_files load_manifest lock_tree unlock_tree verify_tree"
@@ -129,6 +131,7 @@ __all__ = [
     "remove_stale_temp_files",
     "sha1_b64_file",
     "write_data_file",
+    "WriterProcess",
     # trees
     "CACHE_NAME",
     "FileFailure",

@@ -32,6 +32,7 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._paths import FORM_SUFFIXES, FORMS, Form, form_of, plain_name
+from mano_files._writer import one_frame
 
 __all__ = [
     "CHUNK",
@@ -677,27 +678,9 @@ def _remove_other_forms(target_plain: Path, keep: Path) -> None:
                 raise wrap_os_error(exc, other, "remove") from exc
 
 
-_MAGIC_BYTES: Final = _ZSTD_MAGIC.to_bytes(4, "little")
-
-
 def _one_frame(data: _Bytes) -> bytes | None:
-    """The plain content of ``data`` when it is exactly one intact zstd frame of known size.
-
-    This is what Beiwe servers send, so it is checked the cheap way: libzstd verifies the
-    content size and the checksum (when present) and refuses trailing bytes. ``None`` for
-    anything else (several or skippable frames, unknown or large size, empty, damage): the
-    caller then takes the careful path, which also names the problem.
-    """
-    if bytes(data[:4]) != _MAGIC_BYTES:
-        return None
-    try:
-        size = zstandard.frame_content_size(data)
-        if size <= 0 or size > ONE_SHOT_MAX:
-            return None
-        plain = _decompressor().decompress(data, max_output_size=size, allow_extra_data=False)
-    except zstandard.ZstdError:
-        return None
-    return plain if len(plain) == size else None
+    """Plain content of one intact zstd frame of known size (the Beiwe case), else ``None``."""
+    return one_frame(data, _decompressor(), ONE_SHOT_MAX)
 
 
 def _one_shot(
