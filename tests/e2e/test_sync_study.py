@@ -421,10 +421,10 @@ def test_adopt_with_wrong_passphrase_falls_back_to_registry(tmp_path: Path) -> N
         assert get_data_names(emu) == []
 
 
-def test_one_archive_saved_at_a_time_while_others_download(
+def test_saves_are_bounded_while_others_download(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four workers: saves never overlap (one saver), downloads do, and the tree is exact."""
+    """Four workers: at most SAVERS archives are saved at once, downloads go on meanwhile."""
     import threading
     import time
 
@@ -463,6 +463,52 @@ def test_one_archive_saved_at_a_time_while_others_download(
         summary = sync_study(emu.credentials, emu.study_id, tmp_path, workers=4)
         assert summary.ok and summary.new == len(emu.files())
         assert_tree_matches(tmp_path, emu.files())
-    assert state["most_saving"] == 1
+    assert 1 <= state["most_saving"] <= syncmod.SAVERS < 4
     assert state["saves"] > 4  # windows, not one archive per participant
     assert state["fetch_during_save"] > 0
+
+
+def _manifest_rows(out: Path) -> dict[str, tuple[Any, ...]]:
+    with Manifest(out, readonly=True) as m:
+        return {
+            # not zip_name: which of two same-hour files the server calls `_2` varies by run
+            r.path: (r.storage_key, r.size, r.size_on_disk, r.sha1_b64, r.form)
+            for r in m.files()
+        }
+
+
+@pytest.mark.parametrize("helper", ["none", "dies"])
+def test_same_tree_without_helpers_or_when_one_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper: str
+) -> None:
+    """Small files are stored by helper processes; the result must not depend on them."""
+    import mano_files._writer as writer_mod
+    import mano_sync._sync as syncmod
+
+    with Emulator(participants=3, days=3, seed=19, edge_cases=True) as emu:
+        ref = tmp_path / "ref"
+        assert sync_study(emu.credentials, emu.study_id, ref, workers=2).ok
+        if helper == "none":
+            monkeypatch.setattr(syncmod, "_start_writer", lambda: None)
+        else:
+            real_receive = writer_mod.WriterProcess.receive
+            calls = {"n": 0}
+
+            def receive(self: Any) -> Any:
+                calls["n"] += 1
+                if calls["n"] == 2:  # mid-run, with batches in flight: the helper is killed
+                    self._proc.kill()
+                    self._proc.wait()
+                return real_receive(self)
+
+            monkeypatch.setattr(writer_mod.WriterProcess, "receive", receive)
+            monkeypatch.setattr("mano_sync._save._WRITER_BATCH", 16)
+        out = tmp_path / "out"
+        summary = sync_study(emu.credentials, emu.study_id, out, workers=2)
+        assert summary.ok and summary.new == len(emu.files())
+        assert_tree_matches(out, emu.files())
+        assert tree_files(out) == tree_files(ref)
+        assert _manifest_rows(out) == _manifest_rows(ref)
+        assert hidden_leftovers(out) == hidden_leftovers(ref)
+        if helper == "dies":
+            assert calls["n"] >= 2

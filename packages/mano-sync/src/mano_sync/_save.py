@@ -10,6 +10,7 @@ only then record it in the manifest.
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures as cf
 import hashlib
 import logging
@@ -33,7 +34,8 @@ from mano_sync._names import (
 from mano_sync._types import SyncFailure
 
 if TYPE_CHECKING:
-    from mano_api import Archive
+    from mano_api import Archive, ArchiveMember
+    from mano_files import WriterProcess
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ _CHUNK = 1 << 20
 PARALLEL_MIN_BYTES = 256 * 1024
 #: Members smaller than this (in the zip) are read and converted in one call, not streamed.
 ONE_SHOT_MAX_BYTES = 64 * 1024
+#: Small new files sent to the helper process per batch (two batches are kept in flight).
+_WRITER_BATCH = 128
 #: Manifest rows of written files are inserted this many at a time.
 _ROW_BATCH = 128
 
@@ -59,6 +63,7 @@ class SaveContext:
         keep_compressed: Store ``.zst`` instead of plain files (streams not locked).
         level: zstd level for re-compression (only used when converting plain input).
         pool: Threads writing members in parallel (``None``: write in the calling thread).
+        writer: A helper process storing small new files on another core (``None``: none).
     """
 
     out: Path
@@ -69,6 +74,7 @@ class SaveContext:
     keep_compressed: bool = False
     level: int = 2
     pool: cf.Executor | None = None
+    writer: WriterProcess | None = None
 
     def form_for(self, stream: str) -> str:
         """The on-disk form of a newly written file of ``stream``."""
@@ -122,6 +128,7 @@ class _Item:
     sha1: str | None = None
     md5: str | None = None
     size: int = 0  # bytes in the zip
+    member: ArchiveMember | None = None
 
 
 def _compatible(name: MemberName, survey: str | None) -> bool:
@@ -269,7 +276,7 @@ def save_archive(
             else:
                 stray.append(failure)
             continue
-        items.append(_Item(member.name, name, None, None, size=member.size))
+        items.append(_Item(member.name, name, None, None, size=member.size, member=member))
     _match_keys(archive, items, archive.registry, zst, ctx.study_id)
     # Deterministic order: by name, then storage path, so collision numbering is stable.
     items.sort(key=lambda i: (i.name.base_name, i.key or "", i.sha1 or "", i.raw))
@@ -278,39 +285,55 @@ def save_archive(
     lock = threading.Lock()
     fetched_at = utc_now_iso()
     jobs: list[tuple[_Item, str, ManifestFile | None]] = []
-    # Phase 1, in order: names are decided here, so collision numbering is deterministic.
-    for item in items:
-        if should_stop is not None and should_stop():
-            break
-        pid = item.name.participant
-        c = counts(pid)
-        c.received += 1
-        try:
-            path, row = _free_path(known, item, archive, zst, taken)
-        except (OSError, ValueError) as exc:
-            c.failed.append(SyncFailure(pid, item.raw, f"cannot read member: {exc}"))
-            c.write_errors += 1
-            continue
-        taken.add(path)
-        expected_hash = item.sha1 or item.expected
-        if row is not None and expected_hash and expected_hash in (row.sha1_b64, row.md5_b64):
-            try:
-                st = os.stat(ctx.out / row.disk_path)
-                intact = st.st_size == row.size_on_disk
-            except OSError:
-                intact = False
-            if intact:
-                if item.key is not None and row.storage_key != item.key:
-                    fixed = _replace_key(row, item.key, item.raw, zst)
-                    ctx.manifest.record(fixed)
-                    known.add(fixed)
-                c.unchanged += 1
-                if on_file is not None:
-                    on_file(pid, path)
-                continue
-        jobs.append((item, path, row))
-
     out_str = os.fspath(ctx.out)
+    source_form = "zst" if zst else "plain"
+    forms: dict[str, str] = {}
+
+    def form_of(item: _Item) -> str:
+        form = forms.get(item.name.stream)
+        if form is None:
+            form = forms[item.name.stream] = ctx.form_for(item.name.stream)
+        return form
+
+    # Small new files go to the helper process in batches while this thread goes on deciding
+    # names (and later records what the helper stored); everything else is written here.
+    writer = ctx.writer if ctx.writer is not None and ctx.writer.alive else None
+    spool = os.fspath(archive.path)
+    batch: list[tuple[_Item, str, ManifestFile | None]] = []
+    in_flight: collections.deque[list[tuple[_Item, str, ManifestFile | None]]] = collections.deque()
+
+    def for_writer(item: _Item, row: ManifestFile | None) -> bool:
+        m = item.member
+        if writer is None or row is not None or m is None or m.offset < 0:
+            return False
+        form = form_of(item)
+        return item.size < ONE_SHOT_MAX_BYTES and (form == "plain" or (zst and form == "zst"))
+
+    def send(part: list[tuple[_Item, str, ManifestFile | None]]) -> None:
+        wire = [
+            (m.offset, m.size, m.crc, os.path.join(out_str, path), form_of(item))
+            for item, path, _ in part
+            if (m := item.member) is not None
+        ]
+        if writer is not None and writer.send(spool, source_form, wire):
+            in_flight.append(part)
+            if len(in_flight) >= 2:
+                collect()
+        else:
+            jobs.extend(part)
+
+    def collect() -> None:
+        part = in_flight.popleft()
+        results = writer.receive() if writer is not None else None
+        if results is None or len(results) != len(part):
+            results = [None] * len(part)  # the helper is gone: store them here
+        for (item, path, row), done in zip(part, results, strict=True):
+            if done is None:
+                write(item, path, row)
+            else:
+                sha1_b64, plain_size, on_disk, mtime_ns = done
+                record(item, path, row, form_of(item), sha1_b64, plain_size, on_disk, mtime_ns)
+
     pending: list[ManifestFile] = []
 
     def flush_locked() -> None:
@@ -321,17 +344,11 @@ def save_archive(
         with lock:
             flush_locked()
 
-    source_form = "zst" if zst else "plain"
-    forms: dict[str, str] = {}
-
     def write(item: _Item, path: str, row: ManifestFile | None) -> None:
         if should_stop is not None and should_stop():
             return
-        name = item.name
-        pid = name.participant
-        form = forms.get(name.stream)
-        if form is None:
-            form = forms[name.stream] = ctx.form_for(name.stream)
+        pid = item.name.participant
+        form = form_of(item)
         try:
             src: BinaryIO | bytes
             if item.size < ONE_SHOT_MAX_BYTES:
@@ -362,11 +379,35 @@ def save_archive(
                 c.failed.append(SyncFailure(pid, item.raw, f"not written: {exc}"))
                 c.write_errors += 1
             return
-        if item.expected and len(item.expected) == 28 and item.expected != stored.sha1_b64:
+        record(
+            item,
+            path,
+            row,
+            stored.form,
+            stored.sha1_b64,
+            stored.plain_size,
+            stored.size_on_disk,
+            mtime_ns,
+        )
+
+    def record(
+        item: _Item,
+        path: str,
+        row: ManifestFile | None,
+        form: str,
+        sha1_b64: str,
+        plain_size: int,
+        size_on_disk: int,
+        mtime_ns: int,
+    ) -> None:
+        """Count a file that is safely on disk and queue its manifest row."""
+        name = item.name
+        pid = name.participant
+        if item.expected and len(item.expected) == 28 and item.expected != sha1_b64:
             logger.warning(
                 "%s: content SHA-1 %s differs from the server's registry value %s",
                 path,
-                stored.sha1_b64,
+                sha1_b64,
                 item.expected,
             )
         entry = ManifestFile(
@@ -376,11 +417,11 @@ def save_archive(
             time_bin=int(name.time_bin),
             zip_name=item.raw[:-4] if zst else item.raw,
             storage_key=item.key,
-            size=stored.plain_size,
-            size_on_disk=stored.size_on_disk,
-            sha1_b64=stored.sha1_b64,
+            size=plain_size,
+            size_on_disk=size_on_disk,
+            sha1_b64=sha1_b64,
             md5_b64=None,
-            form=stored.form,
+            form=form,
             mtime_ns=mtime_ns,
             fetched_at=fetched_at,
         )
@@ -393,8 +434,8 @@ def save_archive(
             (ctx.out / row.disk_path).unlink(missing_ok=True)
             with lock:
                 c.updated += 1
-                c.bytes_written += stored.size_on_disk
-                c.paths.append(path + form_suffix(entry.form))
+                c.bytes_written += size_on_disk
+                c.paths.append(path + form_suffix(form))
         else:
             # Rows are batched (one executemany per _ROW_BATCH): each file is already on disk.
             with lock:
@@ -405,10 +446,56 @@ def save_archive(
                     c.new += 1
                 else:
                     c.updated += 1
-                c.bytes_written += stored.size_on_disk
-                c.paths.append(path + form_suffix(entry.form))
+                c.bytes_written += size_on_disk
+                c.paths.append(path + form_suffix(form))
         if on_file is not None:
             on_file(pid, path)
+
+    try:
+        # Phase 1, in order: names are decided here, so collision numbering is deterministic.
+        for item in items:
+            if should_stop is not None and should_stop():
+                break
+            pid = item.name.participant
+            c = counts(pid)
+            c.received += 1
+            try:
+                path, row = _free_path(known, item, archive, zst, taken)
+            except (OSError, ValueError) as exc:
+                c.failed.append(SyncFailure(pid, item.raw, f"cannot read member: {exc}"))
+                c.write_errors += 1
+                continue
+            taken.add(path)
+            expected_hash = item.sha1 or item.expected
+            if row is not None and expected_hash and expected_hash in (row.sha1_b64, row.md5_b64):
+                try:
+                    st = os.stat(ctx.out / row.disk_path)
+                    intact = st.st_size == row.size_on_disk
+                except OSError:
+                    intact = False
+                if intact:
+                    if item.key is not None and row.storage_key != item.key:
+                        fixed = _replace_key(row, item.key, item.raw, zst)
+                        ctx.manifest.record(fixed)
+                        known.add(fixed)
+                    c.unchanged += 1
+                    if on_file is not None:
+                        on_file(pid, path)
+                    continue
+            if for_writer(item, row):
+                batch.append((item, path, row))
+                if len(batch) >= _WRITER_BATCH:
+                    send(batch)
+                    batch = []
+            else:
+                jobs.append((item, path, row))
+        if batch:
+            send(batch)
+            batch = []
+    except BaseException:
+        if writer is not None and in_flight:
+            writer.close()  # results still on their way would be read as the next archive's
+        raise
 
     # Phase 2: write, in parallel when a pool is given (zstd and SHA-1 release the GIL, and
     # file-system latency overlaps). Each row is recorded right after its file is on disk.
@@ -422,7 +509,14 @@ def save_archive(
         for job in jobs:
             if ctx.pool is None or job[0].size < PARALLEL_MIN_BYTES:
                 write(*job)
+        while in_flight:
+            collect()
     finally:
+        if writer is not None:
+            if in_flight:
+                writer.close()  # interrupted: never read stale results later
+            else:
+                writer.release()
         for fut in futures:
             fut.exception()  # wait for every write before the last rows are recorded
         flush()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import datetime as _dt
 import logging
 import os
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,7 @@ from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncPr
 
 if TYPE_CHECKING:
     from mano_api import Archive, BeiweClient
+    from mano_files import WriterProcess
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +54,13 @@ DEFAULT_RECHECK_DAYS = 3.0
 DEFAULT_REQUEST_BYTES = 128 * 1024 * 1024
 #: Smallest byte budget per request when a participant's data is split for pipelining.
 MIN_REQUEST_BYTES = 2 * 1024 * 1024
-#: Archives saved at the same time. Saving small files is Python work under the GIL: four
-#: savers on 2 cores took longer than one and three times its kernel time (GIL hand-offs),
-#: while downloads overlap with the one saver anyway (big members still go to the write pool).
-SAVERS = 1
+#: Archives saved at the same time, each with a helper process (mano_files.WriterProcess)
+#: storing its small files on another core while the saving thread decides names and records
+#: rows. Two keep a helper busy across archive boundaries (quick study, 2 cores: 1.83 s vs
+#: 2.01 s for one). Without helpers one archive is saved at a time: two savers doing the file
+#: work in threads only trade the GIL (on 2 cores four took longer than one, with three times
+#: its kernel time).
+SAVERS = 2
 #: Most registry entries sent in one request (about 400 kB of JSON).
 MAX_REGISTRY = 4000
 #: Registry entry sent when there is nothing to send, so the server answers with SHA-1
@@ -408,8 +414,25 @@ class _Run:
         self.per_bytes: dict[str, int] = {}
         self.ratio = 0.5  # archive bytes per statistics byte, learnt across participants
         self.stray: list[SyncFailure] = []
-        # One archive is saved at a time while every worker keeps downloading (see SAVERS).
-        self.save_gate = threading.Semaphore(SAVERS)
+        # One archive per save slot at a time while every worker keeps downloading.
+        self._save_slots: queue.SimpleQueue[SaveContext] = queue.SimpleQueue()
+        self._save_slots.put(save_ctx)
+
+    def set_save_slots(self, contexts: list[SaveContext]) -> None:
+        """Save up to ``len(contexts)`` archives at once, each with its own context (helper)."""
+        while not self._save_slots.empty():
+            self._save_slots.get()
+        for ctx in contexts:
+            self._save_slots.put(ctx)
+
+    @contextlib.contextmanager
+    def save_slot(self) -> Iterator[SaveContext]:
+        """Wait for a free save slot; its context (and helper process) is this thread's."""
+        ctx = self._save_slots.get()
+        try:
+            yield ctx
+        finally:
+            self._save_slots.put(ctx)
 
     # progress ---------------------------------------------------------------------------
 
@@ -726,9 +749,9 @@ class _Run:
                     self._bounded(pid, planner, planner.next()) if not self.stop.is_set() else None
                 )
                 fut = pool.submit(self.fetch, pid, nxt) if nxt is not None else None
-                with archive, self.save_gate:
+                with archive, self.save_slot() as save_ctx:
                     stray = save_archive(
-                        self.save_ctx,
+                        save_ctx,
                         archive,
                         participants=[pid],
                         streams=self.streams,
@@ -873,6 +896,13 @@ def _confirm_empty(client: BeiweClient, study_id: str, infos: dict[str, _Partici
             infos[pid].total_bytes = None  # unknown: sync them (registry keeps it cheap)
 
 
+def _start_writer() -> WriterProcess | None:
+    """The helper process that stores small files on a second core (``None``: write here)."""
+    from mano_files import TMP_SUFFIX, WriterProcess
+
+    return WriterProcess.start(TMP_SUFFIX)
+
+
 def sync_study(
     credentials: Any,
     study_id: str,
@@ -951,6 +981,10 @@ def sync_study(
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
+            # started first: their interpreters come up on another core while we plan
+            writers = [w for w in (_start_writer() for _ in range(SAVERS)) if w is not None]
+            for w in writers:
+                stack.callback(w.close)
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
@@ -993,6 +1027,10 @@ def sync_study(
                 request_bytes=request_bytes,
                 progress=progress,
                 use_file_hashes=use_file_hashes,
+            )
+            # with helpers, SAVERS archives at once (one helper each); without, one (GIL)
+            run.set_save_slots(
+                [dataclasses.replace(save_ctx, writer=w) for w in writers] or [save_ctx]
             )
             run.total = len(pids)
             expected = [run.expected_stat_bytes_of(p, infos[p]) for p in pids]
