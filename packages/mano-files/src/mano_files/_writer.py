@@ -227,8 +227,8 @@ class WriterProcess:
             cores = len(os.sched_getaffinity(0))
         except (AttributeError, OSError):  # pragma: no cover - not Linux
             cores = os.cpu_count() or 1
-        if cores < 2 or not sys.executable or zstandard is None:
-            return None
+        if cores < 2 or not sys.executable or zstandard is None or getattr(sys, "frozen", False):
+            return None  # (a frozen app's executable is the app, not an interpreter)
         import subprocess
 
         zstd_dir = os.path.dirname(os.path.dirname(os.path.abspath(zstandard.__file__ or "")))
