@@ -512,3 +512,28 @@ def test_same_tree_without_helpers_or_when_one_dies(
         assert hidden_leftovers(out) == hidden_leftovers(ref)
         if helper == "dies":
             assert calls["n"] >= 2
+
+
+def test_helpers_start_only_when_there_are_files_to_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mano_sync._sync as syncmod
+
+    started: list[Any] = []
+    real = syncmod._start_writer
+
+    def start() -> Any:
+        w = real()
+        started.append(w)
+        return w
+
+    monkeypatch.setattr(syncmod, "_start_writer", start)
+    monkeypatch.setattr(syncmod, "_cores", lambda: 2)
+    with Emulator(participants=2, days=2, seed=20) as emu:
+        assert sync_study(emu.credentials, emu.study_id, tmp_path, workers=2).new > 0
+        assert 1 <= len(started) <= syncmod.SAVERS
+        assert all(w is None or not w.alive for w in started)  # closed at the end
+        started.clear()
+        summary = sync_study(emu.credentials, emu.study_id, tmp_path, workers=2)
+        assert summary.ok and summary.new == 0
+        assert started == []  # a re-sync with nothing new starts no helper process

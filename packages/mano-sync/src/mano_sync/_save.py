@@ -63,7 +63,8 @@ class SaveContext:
         keep_compressed: Store ``.zst`` instead of plain files (streams not locked).
         level: zstd level for re-compression (only used when converting plain input).
         pool: Threads writing members in parallel (``None``: write in the calling thread).
-        writer: A helper process storing small new files on another core (``None``: none).
+        writer: The slot's helper process storing small new files on another core, started
+            on first use (``None``: every file is written in this process).
     """
 
     out: Path
@@ -74,13 +75,38 @@ class SaveContext:
     keep_compressed: bool = False
     level: int = 2
     pool: cf.Executor | None = None
-    writer: WriterProcess | None = None
+    writer: LazyWriter | None = None
 
     def form_for(self, stream: str) -> str:
         """The on-disk form of a newly written file of ``stream``."""
         if stream in self.lock_streams:
             return "zst.lock"
         return "zst" if self.keep_compressed else "plain"
+
+
+class LazyWriter:
+    """A save slot's helper process, started the first time there are small files to store.
+
+    A re-sync with nothing new never pays for starting it.
+    """
+
+    def __init__(self, start: Callable[[], WriterProcess | None]) -> None:
+        self._start = start
+        self._writer: WriterProcess | None = None
+        self._tried = False
+
+    def get(self) -> WriterProcess | None:
+        """The running helper, or ``None`` (it could not start, or it died)."""
+        if not self._tried:
+            self._tried = True
+            self._writer = self._start()
+        w = self._writer
+        return w if w is not None and w.alive else None
+
+    def close(self) -> None:
+        """Stop the helper if it was started."""
+        if self._writer is not None:
+            self._writer.close()
 
 
 @dataclass
@@ -277,6 +303,8 @@ def save_archive(
                 stray.append(failure)
             continue
         items.append(_Item(member.name, name, None, None, size=member.size, member=member))
+    if not items:  # nothing new or changed (a re-check that found nothing): no bookkeeping
+        return stray
     _match_keys(archive, items, archive.registry, zst, ctx.study_id)
     # Deterministic order: by name, then storage path, so collision numbering is stable.
     items.sort(key=lambda i: (i.name.base_name, i.key or "", i.sha1 or "", i.raw))
@@ -297,17 +325,26 @@ def save_archive(
 
     # Small new files go to the helper process in batches while this thread goes on deciding
     # names (and later records what the helper stored); everything else is written here.
-    writer = ctx.writer if ctx.writer is not None and ctx.writer.alive else None
+    lazy = ctx.writer
+    writer: WriterProcess | None = None
     spool = os.fspath(archive.path)
     batch: list[tuple[_Item, str, ManifestFile | None]] = []
     in_flight: collections.deque[list[tuple[_Item, str, ManifestFile | None]]] = collections.deque()
 
     def for_writer(item: _Item, row: ManifestFile | None) -> bool:
+        nonlocal writer, lazy
         m = item.member
-        if writer is None or row is not None or m is None or m.offset < 0:
+        if lazy is None or row is not None or m is None or m.offset < 0:
             return False
         form = form_of(item)
-        return item.size < ONE_SHOT_MAX_BYTES and (form == "plain" or (zst and form == "zst"))
+        if item.size >= ONE_SHOT_MAX_BYTES or not (form == "plain" or (zst and form == "zst")):
+            return False
+        if writer is None:
+            writer = lazy.get()
+            if writer is None:
+                lazy = None  # none for this archive: write everything here
+                return False
+        return True
 
     def send(part: list[tuple[_Item, str, ManifestFile | None]]) -> None:
         wire = [
@@ -489,9 +526,9 @@ def save_archive(
                     batch = []
             else:
                 jobs.append((item, path, row))
-        if batch:
+        if batch and not (should_stop is not None and should_stop()):
             send(batch)
-            batch = []
+        batch = []
     except BaseException:
         if writer is not None and in_flight:
             writer.close()  # results still on their way would be read as the next archive's

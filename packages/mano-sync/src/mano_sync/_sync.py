@@ -30,7 +30,7 @@ from mano_sync._names import (
     storage_key_from_member,
 )
 from mano_sync._plan import DAY, EARLIEST, HOUR, Window, WindowPlanner, floor_hour
-from mano_sync._save import SaveContext, SaveCounts, save_archive
+from mano_sync._save import LazyWriter, SaveContext, SaveCounts, save_archive
 from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncProgress, SyncSummary
 
 if TYPE_CHECKING:
@@ -896,6 +896,13 @@ def _confirm_empty(client: BeiweClient, study_id: str, infos: dict[str, _Partici
             infos[pid].total_bytes = None  # unknown: sync them (registry keeps it cheap)
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def _start_writer() -> WriterProcess | None:
     """The helper process that stores small files on a second core (``None``: write here)."""
     from mano_files import TMP_SUFFIX, WriterProcess
@@ -981,10 +988,10 @@ def sync_study(
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
-            # started first: their interpreters come up on another core while we plan
-            writers = [w for w in (_start_writer() for _ in range(SAVERS)) if w is not None]
-            for w in writers:
-                stack.callback(w.close)
+            # one helper per save slot, started when it first has small files to store
+            helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if _cores() > 1 else 0)]
+            for helper in helpers:
+                stack.callback(helper.close)
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
@@ -1030,7 +1037,7 @@ def sync_study(
             )
             # with helpers, SAVERS archives at once (one helper each); without, one (GIL)
             run.set_save_slots(
-                [dataclasses.replace(save_ctx, writer=w) for w in writers] or [save_ctx]
+                [dataclasses.replace(save_ctx, writer=h) for h in helpers] or [save_ctx]
             )
             run.total = len(pids)
             expected = [run.expected_stat_bytes_of(p, infos[p]) for p in pids]
