@@ -988,10 +988,15 @@ def sync_study(
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
-            # one helper per save slot, started when it first has small files to store
+            # One helper per save slot. A first sync starts them now, so their interpreters come
+            # up on other cores while we plan; later runs start one when it first has small
+            # files to store (a re-sync with nothing new starts none).
             helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if _cores() > 1 else 0)]
             for helper in helpers:
                 stack.callback(helper.close)
+            if len(manifest) == 0:
+                for helper in helpers:
+                    helper.get()
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
