@@ -104,6 +104,30 @@ def _compile_bytecode() -> None:
         compileall.compile_dir(src, quiet=1)
 
 
+#: How long file creation stays slow after a mass deletion on ext4 without a journal (the
+#: allocator skips inodes freed in the last 60 s, or 360 s while their table block is dirty).
+QUIET_AFTER_CLEANUP = 360.0
+CLEANUP_STAMP = ".last-cleanup"
+
+
+def _wait_for_quiet_disk(work: Path) -> None:
+    """Wait until the previous run's cleanup cannot slow this run's file creation any more."""
+    try:
+        since = time.time() - (work / CLEANUP_STAMP).stat().st_mtime
+    except OSError:
+        return
+    if since < QUIET_AFTER_CLEANUP:
+        wait = QUIET_AFTER_CLEANUP - since
+        print(
+            f"waiting {wait:.0f} s: the previous run deleted its outputs {since:.0f} s ago, and "
+            "file creation stays slow for minutes after a mass deletion on some file systems "
+            "(see benchmarks/README.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(wait)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; returns the exit status."""
     args = _parse(argv)
@@ -125,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     _compile_bytecode()
+    if not temp_work:
+        _wait_for_quiet_disk(work)
     ctx = Context(mode=mode, work=work, root=ROOT, install=not (args.no_install or args.smoke))
     started = time.perf_counter()
     # what was measured: versions, commit and load as they are when the run starts
@@ -155,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work / "scratch", ignore_errors=True)
         if temp_work:
             shutil.rmtree(work, ignore_errors=True)
+        else:
+            (work / CLEANUP_STAMP).touch()
 
     elapsed = time.perf_counter() - started
     summary = {
