@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import mano_auth._cryptfile as cryptfile_module
 import mano_auth._keyring as keyring_module
 from mano_auth import (
     Credentials,
@@ -272,7 +273,7 @@ def test_symlinked_keyring_keeps_its_link(tmp_path: Path) -> None:
 def test_concurrent_edit_is_refused_not_lost(
     keyring_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_encrypt = keyring_module._cryptfile.encrypt
+    real_encrypt = cryptfile_module.encrypt
     other = tmp_bytes = b""
 
     def encrypt_while_someone_else_writes(plain: bytes, passphrase: str) -> bytes:
@@ -283,7 +284,7 @@ def test_concurrent_edit_is_refused_not_lost(
         other = keyring_file.read_bytes()
         return real_encrypt(plain, passphrase)
 
-    monkeypatch.setattr(keyring_module._cryptfile, "encrypt", encrypt_while_someone_else_writes)
+    monkeypatch.setattr(cryptfile_module, "encrypt", encrypt_while_someone_else_writes)
     with pytest.raises(KeyringError) as info:
         add_section("ours", SECTION, keyring_file, password=PASSPHRASE)
     assert str(info.value) == (

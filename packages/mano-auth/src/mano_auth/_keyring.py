@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mano_auth import _cryptfile
 from mano_auth._credentials import Credentials
 from mano_auth._errors import (
     EmptyEnvironmentVariable,
@@ -352,7 +351,7 @@ def _caller_stacklevel() -> int:
 
 
 def _decode_encrypted(raw: bytes, path: Path, passphrase: str) -> dict[str, Any]:
-    plain = _cryptfile.decrypt(raw, passphrase)
+    plain = _cryptfile().decrypt(raw, passphrase)
     try:
         value = json.loads(plain.decode("utf-8-sig"))
     except ValueError:
@@ -377,8 +376,8 @@ def _open(path: str | os.PathLike[str] | None, password: str | None) -> _Opened:
     logger.debug("reading keyring %s (%s)", resolved, how)
     raw = _read_bytes(resolved, how)
     try:
-        _cryptfile.parse_header(raw)
-    except _cryptfile.HeaderError as exc:
+        _cryptfile().parse_header(raw)
+    except _cryptfile().HeaderError as exc:
         plain = _parse_plain(raw, resolved)
         if plain is None:
             raise NotACrypteaseFile(
@@ -497,6 +496,14 @@ def _remove_stale_temps(target: Path, *, keep: Path) -> None:
             pass
 
 
+def _cryptfile() -> Any:
+    """The keyring file format (loads cryptography only when a keyring file is read or written;
+    credentials from the environment or a dict never need it)."""
+    from mano_auth import _cryptfile as module
+
+    return module
+
+
 def _atomic_write(path: Path, data: bytes, *, expect: bytes | None = None) -> None:
     """Write ``data`` to ``path`` atomically with mode 0600.
 
@@ -589,14 +596,14 @@ def write_keyring(
         )
     content = {name: _section_dict(name, value) for name, value in sections.items()}
     passphrase = get_passphrase(password, path=resolved, confirm=True)
-    _atomic_write(resolved, _cryptfile.encrypt(_serialise(content), passphrase))
+    _atomic_write(resolved, _cryptfile().encrypt(_serialise(content), passphrase))
     logger.info("wrote keyring %s (%d sections)", resolved, len(content))
     return resolved
 
 
 def _rewrite(opened: _Opened, sections: dict[str, Any], passphrase: str | None) -> None:
     payload = _serialise(sections)
-    data = payload if passphrase is None else _cryptfile.encrypt(payload, passphrase)
+    data = payload if passphrase is None else _cryptfile().encrypt(payload, passphrase)
     _atomic_write(opened.path, data, expect=opened.raw)
 
 
