@@ -13,11 +13,12 @@ The tree written is ``<out>/<pid>/<stream>/[<survey_id>/]<name>`` exactly as the
 files; ``<out>/.mano-sync.sqlite`` (the manifest) and ``<out>/.mano-sync.lock`` are hidden.
 """
 
+import importlib
 import logging
+import typing
 
 from mano_sync.__about__ import __version__
 from mano_sync._adopt import AdoptionReport, adopt_tree
-from mano_sync._compare import ServerComparison, StreamQuantity, compare_with_server
 from mano_sync._errors import (
     ManifestError,
     ManoSyncError,
@@ -43,6 +44,30 @@ from mano_sync._types import (
     SyncProgress,
     SyncSummary,
 )
+
+if typing.TYPE_CHECKING:
+    from mano_sync._compare import ServerComparison, StreamQuantity, compare_with_server
+
+#: Loaded on first access (PEP 562): a sync does not pay for the report comparison.
+_LAZY: dict[str, str] = {
+    "ServerComparison": "_compare",
+    "StreamQuantity": "_compare",
+    "compare_with_server": "_compare",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -104,9 +104,10 @@ class LazyWriter:
         return w if w is not None and w.alive else None
 
     def close(self) -> None:
-        """Stop the helper if it was started."""
+        """Stop the helper if it was started (again: a no-op)."""
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
 
 
 @dataclass

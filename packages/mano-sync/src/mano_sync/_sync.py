@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mano_sync._adopt import adopt_tree, needs_adoption
 from mano_sync._errors import ManoSyncError, PassphraseRequired
 from mano_sync._lock import FolderLock
-from mano_sync._manifest import Manifest, form_suffix
+from mano_sync._manifest import MANIFEST_NAME, Manifest, form_suffix
 from mano_sync._names import (
     ALL_STREAMS,
     CHUNKED_PREFIX,
@@ -978,7 +978,20 @@ def sync_study(
         workers = min(4, os.cpu_count() or 1)
     workers = max(1, int(workers))
     out.mkdir(parents=True, exist_ok=True)
-    c, owned = _open_client(credentials, client)
+    # One helper per save slot. A first sync (no manifest yet) starts them now, so their
+    # interpreters come up on other cores while this one imports the HTTP stack and plans;
+    # later runs start one when it first has small files to store (a re-sync with nothing new
+    # starts none).
+    helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if _cores() > 1 else 0)]
+    if not (out / MANIFEST_NAME).exists():
+        for helper in helpers:
+            helper.get()
+    try:
+        c, owned = _open_client(credentials, client)
+    except BaseException:
+        for helper in helpers:
+            helper.close()
+        raise
     try:
         if not _STUDY_ID_RE.match(study_id):
             # a name or id prefix: storage paths and the manifest need the real id
@@ -988,15 +1001,8 @@ def sync_study(
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
-            # One helper per save slot. A first sync starts them now, so their interpreters come
-            # up on other cores while we plan; later runs start one when it first has small
-            # files to store (a re-sync with nothing new starts none).
-            helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if _cores() > 1 else 0)]
             for helper in helpers:
                 stack.callback(helper.close)
-            if len(manifest) == 0:
-                for helper in helpers:
-                    helper.get()
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
@@ -1086,6 +1092,8 @@ def sync_study(
             run.emit("done", None)
             return summary
     finally:
+        for helper in helpers:  # (closed already unless the run failed before saving)
+            helper.close()
         if owned:
             c.close()
 
