@@ -32,7 +32,7 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._paths import FORM_SUFFIXES, FORMS, Form, form_of, plain_name
-from mano_files._writer import one_frame
+from mano_files._writer import ONE_SHOT_MAX, one_frame
 
 __all__ = [
     "CHUNK",
@@ -49,8 +49,6 @@ __all__ = [
 #: zstd level the Beiwe server uses.
 DEFAULT_LEVEL: Final = 2
 CHUNK: Final = 1 << 20
-#: Largest plain content decompressed in one call when ``write_data_file`` gets bytes.
-ONE_SHOT_MAX: Final = 8 << 20
 _HEAD: Final = 4096
 _AUDIO_EXTENSIONS: Final = frozenset(
     {"wav", "mp4", "m4a", "3gp", "aac", "amr", "mp3", "ogg", "flac", "caf", "webm"}
@@ -688,31 +686,16 @@ def _one_shot(
 ) -> tuple[_Bytes, int, str] | None:
     """Convert a whole small file held in memory: (bytes to store, plain size, SHA-1).
 
-    Returns ``None`` when the input needs the streaming path (several frames, unknown or
-    large content size); raises :class:`CorruptZstd` for damaged data, like the stream path.
+    Returns ``None`` when the input needs the streaming path: anything but one intact zstd
+    frame of known size (several or skippable frames, unknown or large content size, and
+    damaged data, which the streaming path reports as :class:`CorruptZstd`).
     """
     if src_form == "zst":
         plain = _one_frame(data)
-        if plain is not None:
-            sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
-            return (plain if target_form == "plain" else data), len(plain), sha1
-        checker = _FrameChecker(where)
-        checker.feed(bytes(data))
-        checker.finish()
-        if checker.frames != 1 or bytes(data[:4]) != _ZSTD_MAGIC.to_bytes(4, "little"):
+        if plain is None:
             return None
-        try:
-            size = zstandard.frame_content_size(data)
-            if size < 0 or size > ONE_SHOT_MAX:
-                return None
-            # checks the content size and the frame checksum (when present)
-            plain = _decompressor().decompress(data, max_output_size=size) if size else b""
-        except zstandard.ZstdError as exc:
-            raise CorruptZstd(f"{where}: damaged zstd data ({exc})") from exc
-        if len(plain) != size:
-            raise CorruptZstd(f"{where}: zstd content size differs from the frame header")
         sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
-        return (plain if target_form == "plain" else data), size, sha1
+        return (plain if target_form == "plain" else data), len(plain), sha1
     if src_form == "plain":
         sha1 = _b64(hashlib.sha1(data, usedforsecurity=False).digest())
         out = data if target_form == "plain" else _compressor(level).compress(data)

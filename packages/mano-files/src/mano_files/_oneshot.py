@@ -14,18 +14,16 @@ from __future__ import annotations
 import os
 from typing import Final
 
-import zstandard
-
 from mano_files._atomic import atomic_writer
-from mano_files._datafile import _compressor, _decompressor, _FrameChecker
-from mano_files._errors import ManoFilesError, wrap_os_error
+from mano_files._datafile import _compressor, _decompressor
+from mano_files._errors import wrap_os_error
+from mano_files._writer import one_frame
 
 __all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole"]
 
 #: Largest file (stored and plain size) converted in memory; bigger ones stream. Memory per
 #: worker stays below about twice this.
 ONE_SHOT_MAX: Final = 16 << 20
-_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 
 
 def _read_small(path: str) -> bytes | None:
@@ -68,22 +66,12 @@ def decompress_whole(
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
     """
     data = _read_small(src)
-    if data is None or data[:4] != _ZSTD_MAGIC:
+    if data is None:
         return None
-    try:
-        checker = _FrameChecker(src)
-        checker.feed(data)
-        checker.finish()
-        if checker.frames != 1:
-            return None
-        size = zstandard.frame_content_size(data)
-        if size <= 0 or size > ONE_SHOT_MAX:  # unknown, empty (checksum unchecked) or big
-            return None
-        # verifies the frame checksum (when present) and the content size
-        plain = _decompressor().decompress(data)
-    except (ManoFilesError, zstandard.ZstdError):
-        return None  # damaged: the streaming path reports it exactly
-    if len(plain) != size:
+    # one intact frame of known, non-zero size (libzstd checks size, checksum, trailing
+    # bytes); anything else, damage included, is the streaming path's to check and report
+    plain = one_frame(data, _decompressor(), ONE_SHOT_MAX)
+    if plain is None:
         return None
     _publish(final, plain, overwrite=overwrite, fsync=fsync)
     return len(data), len(plain)

@@ -50,6 +50,9 @@ _HEADER = struct.Struct("<I")
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _MAGIC = (0xFD2FB528).to_bytes(4, "little")
 _SUFFIX = {"plain": "", "zst": ".zst"}
+#: Largest plain content decompressed in one call, here and when ``write_data_file`` gets
+#: bytes (bigger files stream).
+ONE_SHOT_MAX = 8 << 20
 #: Results of one batch must fit a pipe buffer (64 KiB) so the child never blocks on writing.
 MAX_BATCH = 256
 
@@ -118,7 +121,7 @@ def _store(src: int, dctx: object, job: Job, zst: bool, tmp_suffix: str) -> Stor
     if len(data) != size or zlib.crc32(data) != crc:
         return None
     if zst:
-        plain = one_frame(data, dctx, 8 << 20)
+        plain = one_frame(data, dctx, ONE_SHOT_MAX)
         if plain is None:
             return None
         stored = plain if form == "plain" else data
@@ -220,15 +223,26 @@ class WriterProcess:
         self._unanswered: collections.deque[list[str]] = collections.deque()
         self.alive = True
 
-    @classmethod
-    def start(cls, tmp_suffix: str) -> WriterProcess | None:
-        """Start the child; ``None`` when it cannot run here (one core, no interpreter path)."""
+    @staticmethod
+    def usable() -> bool:
+        """Whether a helper can help here: a second usable core, and an interpreter to run it
+        (a frozen app's executable is the app, not Python)."""
         try:
             cores = len(os.sched_getaffinity(0))
         except (AttributeError, OSError):  # pragma: no cover - not Linux
             cores = os.cpu_count() or 1
-        if cores < 2 or not sys.executable or zstandard is None or getattr(sys, "frozen", False):
-            return None  # (a frozen app's executable is the app, not an interpreter)
+        return (
+            cores > 1
+            and bool(sys.executable)
+            and zstandard is not None
+            and not getattr(sys, "frozen", False)
+        )
+
+    @classmethod
+    def start(cls, tmp_suffix: str) -> WriterProcess | None:
+        """Start the child; ``None`` when it cannot run here (see :meth:`usable`)."""
+        if not cls.usable():
+            return None
         import subprocess
 
         zstd_dir = os.path.dirname(os.path.dirname(os.path.abspath(zstandard.__file__ or "")))
