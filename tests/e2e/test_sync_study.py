@@ -528,7 +528,7 @@ def test_helpers_start_only_when_there_are_files_to_store(
         return w
 
     monkeypatch.setattr(syncmod, "_start_writer", start)
-    monkeypatch.setattr(syncmod, "_cores", lambda: 2)
+    monkeypatch.setattr("mano_files._writer.WriterProcess.usable", staticmethod(lambda: True))
     with Emulator(participants=2, days=2, seed=20) as emu:
         assert sync_study(emu.credentials, emu.study_id, tmp_path, workers=2).new > 0
         assert 1 <= len(started) <= syncmod.SAVERS

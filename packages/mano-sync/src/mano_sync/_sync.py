@@ -380,7 +380,7 @@ class _Run:
         streams: tuple[str, ...] | None,
         start: _dt.datetime | None,
         end: _dt.datetime | None,
-        save_ctx: SaveContext,
+        save_slots: list[SaveContext],
         version: int,
         recheck_days: float | None,
         request_bytes: int,
@@ -395,7 +395,6 @@ class _Run:
         self.stream_names: tuple[str, ...] = streams or ALL_STREAMS
         self.start = start
         self.end = end
-        self.save_ctx = save_ctx
         self.version = version
         self.recheck_days = recheck_days
         self.request_bytes = request_bytes
@@ -416,13 +415,7 @@ class _Run:
         self.stray: list[SyncFailure] = []
         # One archive per save slot at a time while every worker keeps downloading.
         self._save_slots: queue.SimpleQueue[SaveContext] = queue.SimpleQueue()
-        self._save_slots.put(save_ctx)
-
-    def set_save_slots(self, contexts: list[SaveContext]) -> None:
-        """Save up to ``len(contexts)`` archives at once, each with its own context (helper)."""
-        while not self._save_slots.empty():
-            self._save_slots.get()
-        for ctx in contexts:
+        for ctx in save_slots:
             self._save_slots.put(ctx)
 
     @contextlib.contextmanager
@@ -896,13 +889,6 @@ def _confirm_empty(client: BeiweClient, study_id: str, infos: dict[str, _Partici
             infos[pid].total_bytes = None  # unknown: sync them (registry keeps it cheap)
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def _start_writer() -> WriterProcess | None:
     """The helper process that stores small files on a second core (``None``: write here)."""
     from mano_files import TMP_SUFFIX, WriterProcess
@@ -982,17 +968,15 @@ def sync_study(
     # interpreters come up on other cores while this one imports the HTTP stack and plans;
     # later runs start one when it first has small files to store (a re-sync with nothing new
     # starts none).
-    helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if _cores() > 1 else 0)]
+    from mano_files import WriterProcess
+
+    helpers = [LazyWriter(_start_writer) for _ in range(SAVERS if WriterProcess.usable() else 0)]
     if not (out / MANIFEST_NAME).exists():
         for helper in helpers:
             helper.get()
+    owned = False
     try:
         c, owned = _open_client(credentials, client)
-    except BaseException:
-        for helper in helpers:
-            helper.close()
-        raise
-    try:
         if not _STUDY_ID_RE.match(study_id):
             # a name or id prefix: storage paths and the manifest need the real id
             study_id = c.resolve_study(study_id).id
@@ -1001,8 +985,6 @@ def sync_study(
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
-            for helper in helpers:
-                stack.callback(helper.close)
             if participants is None:
                 pids = sorted(c.participant_ids(study_id))
             elif isinstance(participants, str):
@@ -1039,16 +1021,13 @@ def sync_study(
                 streams=streams,
                 start=start_dt,
                 end=end_dt,
-                save_ctx=save_ctx,
+                # with helpers, SAVERS archives at once (one helper each); without, one (GIL)
+                save_slots=[dataclasses.replace(save_ctx, writer=h) for h in helpers] or [save_ctx],
                 version=version,
                 recheck_days=recheck_days,
                 request_bytes=request_bytes,
                 progress=progress,
                 use_file_hashes=use_file_hashes,
-            )
-            # with helpers, SAVERS archives at once (one helper each); without, one (GIL)
-            run.set_save_slots(
-                [dataclasses.replace(save_ctx, writer=h) for h in helpers] or [save_ctx]
             )
             run.total = len(pids)
             expected = [run.expected_stat_bytes_of(p, infos[p]) for p in pids]
@@ -1092,7 +1071,7 @@ def sync_study(
             run.emit("done", None)
             return summary
     finally:
-        for helper in helpers:  # (closed already unless the run failed before saving)
+        for helper in helpers:
             helper.close()
         if owned:
             c.close()
