@@ -348,11 +348,11 @@ def save_archive(
         return True
 
     def send(part: list[tuple[_Item, str, ManifestFile | None]]) -> None:
-        wire = [
-            (m.offset, m.size, m.crc, os.path.join(out_str, path), form_of(item))
-            for item, path, _ in part
-            if (m := item.member) is not None
-        ]
+        wire: list[tuple[int, int, int, str, str]] = []
+        for item, path, _ in part:
+            m = item.member
+            assert m is not None  # for_writer() only lets members with an offset through
+            wire.append((m.offset, m.size, m.crc, os.path.join(out_str, path), form_of(item)))
         if writer is not None and writer.send(spool, source_form, wire):
             in_flight.append(part)
             if len(in_flight) >= 2:
@@ -464,31 +464,29 @@ def save_archive(
             fetched_at=fetched_at,
         )
         c = counts(pid)
-        if row is not None and row.form != entry.form:
+        old_form = row if row is not None and row.form != form else None
+        if old_form is not None:
             # Same file, new form: drop the old one only once the new row is durable.
             flush()
             ctx.manifest.record(entry)
             ctx.manifest.commit()
-            (ctx.out / row.disk_path).unlink(missing_ok=True)
-            with lock:
-                c.updated += 1
-                c.bytes_written += size_on_disk
-                c.paths.append(path + form_suffix(form))
-        else:
-            # Rows are batched (one executemany per _ROW_BATCH): each file is already on disk.
-            with lock:
+            (ctx.out / old_form.disk_path).unlink(missing_ok=True)
+        with lock:
+            if old_form is None:
+                # Rows are batched (one executemany per _ROW_BATCH): the file is on disk.
                 pending.append(entry)
                 if len(pending) >= _ROW_BATCH:
                     flush_locked()
-                if row is None:
-                    c.new += 1
-                else:
-                    c.updated += 1
-                c.bytes_written += size_on_disk
-                c.paths.append(path + form_suffix(form))
+            if row is None:
+                c.new += 1
+            else:
+                c.updated += 1
+            c.bytes_written += size_on_disk
+            c.paths.append(path + form_suffix(form))
         if on_file is not None:
             on_file(pid, path)
 
+    futures: list[cf.Future[None]] = []
     try:
         # Phase 1, in order: names are decided here, so collision numbering is deterministic.
         for item in items:
@@ -530,20 +528,13 @@ def save_archive(
         if batch and not (should_stop is not None and should_stop()):
             send(batch)
         batch = []
-    except BaseException:
-        if writer is not None and in_flight:
-            writer.close()  # results still on their way would be read as the next archive's
-        raise
 
-    # Phase 2: write, in parallel when a pool is given (zstd and SHA-1 release the GIL, and
-    # file-system latency overlaps). Each row is recorded right after its file is on disk.
-    # Small files go inline: for them thread hand-offs cost more than they save.
-    if ctx.pool is None:
-        big: list[tuple[_Item, str, ManifestFile | None]] = []
-    else:
-        big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
-    futures = [ctx.pool.submit(write, *job) for job in big] if ctx.pool is not None else []
-    try:
+        # Phase 2: write, in parallel when a pool is given (zstd and SHA-1 release the GIL,
+        # and file-system latency overlaps). Each row is recorded right after its file is on
+        # disk. Small files go inline: for them thread hand-offs cost more than they save.
+        if ctx.pool is not None:
+            big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
+            futures = [ctx.pool.submit(write, *job) for job in big]
         for job in jobs:
             if ctx.pool is None or job[0].size < PARALLEL_MIN_BYTES:
                 write(*job)
@@ -552,7 +543,8 @@ def save_archive(
     finally:
         if writer is not None:
             if in_flight:
-                writer.close()  # interrupted: never read stale results later
+                # interrupted: results still on their way would be read as the next archive's
+                writer.close()
             else:
                 writer.release()
         for fut in futures:
