@@ -133,9 +133,9 @@ def _is_plain_stored(info: zipfile.ZipInfo) -> bool:
     )
 
 
-def _local_header(info: zipfile.ZipInfo, head: bytes) -> int:
-    """Check a member's local header (magic, name) in ``head``; return its extra-field length."""
-    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+def _local_header(info: zipfile.ZipInfo, name: bytes, head: bytes) -> int:
+    """Check a member's local header (magic, name) at the start of ``head``; return its length
+    (header, name and extra field: where the member's bytes start)."""
     if len(head) < _LOCAL_HEADER.size + len(name):
         raise zipfile.BadZipFile(f"truncated local header of {info.filename!r}")
     magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(head)
@@ -144,15 +144,7 @@ def _local_header(info: zipfile.ZipInfo, head: bytes) -> int:
     start = _LOCAL_HEADER.size
     if name_len != len(name) or head[start : start + name_len] != name:
         raise zipfile.BadZipFile(f"local header name differs from the directory: {name!r}")
-    return int(extra_len)
-
-
-def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
-    """Where a member's bytes start (after its local header), checked like zipfile does."""
-    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
-    head = os.pread(fd, _LOCAL_HEADER.size + name_len, info.header_offset)
-    extra_len = _local_header(info, head)
-    return int(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    return start + int(name_len) + int(extra_len)
 
 
 def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
@@ -165,24 +157,19 @@ def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
 def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
     """Check a stored member's local header and CRC-32; return where its bytes start.
 
-    Small members (the usual Beiwe file) take one ``pread`` for header, name and data.
+    The first ``pread`` takes the header with up to a chunk of data: all of a small member
+    (the usual Beiwe file) in one call.
     """
-    name_len = len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
-    before = _LOCAL_HEADER.size + name_len
+    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
     remaining = info.compress_size
-    if remaining <= _READ_CHUNK:
-        blob = os.pread(fd, before + _EXTRA_GUESS + remaining, info.header_offset)
-        start = before + _local_header(info, blob)
-        if start <= before + _EXTRA_GUESS:
-            data = blob[start : start + remaining]
-            if len(data) != remaining:
-                raise EOFError(f"{info.filename}: the zip ends inside this member")
-            if zlib.crc32(data) != info.CRC:
-                raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-            return int(info.header_offset + start)
-    offset = _data_offset(fd, info)
-    at = offset
-    crc = 0
+    head_guess = _LOCAL_HEADER.size + len(name) + _EXTRA_GUESS
+    blob = os.pread(fd, head_guess + min(remaining, _READ_CHUNK), info.header_offset)
+    head = _local_header(info, name, blob)
+    offset = info.header_offset + head
+    first = blob[head : head + remaining]  # empty when the extra field was longer than guessed
+    crc = zlib.crc32(first)
+    at = offset + len(first)
+    remaining -= len(first)
     while remaining:
         n = min(remaining, _READ_CHUNK)
         crc = zlib.crc32(_pread_exact(fd, n, at, info.filename), crc)
@@ -190,7 +177,7 @@ def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
         remaining -= n
     if crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return offset
+    return int(offset)
 
 
 def _parse_registry(raw: bytes) -> dict[str, str]:
