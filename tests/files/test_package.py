@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 import mano_files
+from tests.imports import modules_after
 
 
 def test_every_public_name_resolves_and_lazy_table_matches_all() -> None:
@@ -29,26 +26,15 @@ def test_every_public_name_resolves_and_lazy_table_matches_all() -> None:
 
 
 def test_import_loads_neither_trees_nor_encryption_until_used() -> None:
-    # Only what importing mano_files adds counts: a test runner may load some of these
-    # itself at start-up (coverage's .pth imports sqlite3, for one).
-    code = (
-        "import json, sys\n"
-        "watch = ('cryptography', 'mano_files._tree', 'mano_files._coverage', 'sqlite3')\n"
-        "base = {m for m in watch if m in sys.modules}\n"
-        "def new(): return [m for m in watch if m in sys.modules and m not in base]\n"
-        "import mano_files\n"
-        "before = new()\n"
-        "from mano_files import write_data_file\n"
-        "mid = new()\n"
-        "mano_files.derive_key  # the function is there; deriving would load cryptography\n"
-        "from mano_files import hash_tree\n"
-        "after = new()\n"
-        "print(json.dumps([before, mid, after, 'sqlite3' in sys.modules]))\n"
+    base, before, mid, after = modules_after(
+        [
+            "import mano_files",
+            "from mano_files import write_data_file",
+            # the function is there; deriving would load cryptography
+            "import mano_files\nmano_files.derive_key\nfrom mano_files import hash_tree",
+        ],
+        watch=("cryptography", "mano_files._tree", "mano_files._coverage", "sqlite3"),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
-    )
-    before, mid, after, sqlite_loaded = json.loads(out.stdout)
-    assert before == [] and mid == []
-    assert "mano_files._tree" in after and sqlite_loaded
-    assert "cryptography" not in after and "mano_files._coverage" not in after
+    assert before - base == set() and mid - base == set()
+    assert "mano_files._tree" in after and "sqlite3" in after
+    assert "cryptography" not in after - base and "mano_files._coverage" not in after - base

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 import mano_sync
+from tests.imports import modules_after
 
 
 def test_every_public_name_resolves() -> None:
@@ -21,24 +18,15 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_sync_imports_load_neither_comparison_nor_cryptography() -> None:
-    # Only what these imports add counts: a test runner may load some modules itself.
-    code = (
-        "import json, sys\n"
-        "watch = ('cryptography', 'mano_sync._compare', 'mano_auth._cryptfile')\n"
-        "base = {m for m in watch if m in sys.modules}\n"
-        "def new(): return [m for m in watch if m in sys.modules and m not in base]\n"
-        "from mano_auth import Credentials\n"
-        "from mano_sync import sync_study\n"
-        "Credentials.from_dict({'URL': 'https://example.org', 'USERNAME': 'u',\n"
-        "    'PASSWORD': 'p', 'ACCESS_KEY': 'a' * 64, 'SECRET_KEY': 's' * 64})\n"
-        "before = new()\n"
-        "from mano_sync import compare_with_server\n"
-        "after = new()\n"
-        "print(json.dumps([before, after]))\n"
+    base, before, after = modules_after(
+        [
+            "from mano_auth import Credentials\n"
+            "from mano_sync import sync_study\n"
+            "Credentials.from_dict({'URL': 'https://example.org', 'USERNAME': 'u',\n"
+            "    'PASSWORD': 'p', 'ACCESS_KEY': 'a' * 64, 'SECRET_KEY': 's' * 64})",
+            "from mano_sync import compare_with_server",
+        ],
+        watch=("cryptography", "mano_sync._compare", "mano_auth._cryptfile"),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
-    )
-    before, after = json.loads(out.stdout)
-    assert before == []
-    assert "mano_sync._compare" in after
+    assert before - base == set()
+    assert "mano_sync._compare" in after - base
