@@ -288,3 +288,37 @@ def test_device_settings_decide_streams(beiwe_emulator: Emulator) -> None:
         "proximity",
     }
     assert "accelerometer" in streams
+
+
+def test_statistics_follow_late_data_and_vanished_objects(beiwe_emulator: Emulator) -> None:
+    """Byte totals are cached between requests but never outlive a change of content."""
+    emu = beiwe_emulator
+    pid = _with_data(emu)
+
+    def quantities() -> dict[str, int]:
+        body = request(emu, "/get-participant-data-quantities/v1", study_form(emu)).json()
+        return {k: v for k, v in body[pid].items() if v}
+
+    def daily_gps() -> dict[str, int]:
+        path = f"/get-summary-statistics/v1?participant_ids={pid}&fields=date,beiwe_gps_bytes"
+        return {r["date"]: r["beiwe_gps_bytes"] for r in request(emu, path, study_form(emu)).json()}
+
+    def expected() -> tuple[dict[str, int], dict[str, int]]:
+        totals: dict[str, int] = defaultdict(int)
+        gps: dict[str, int] = defaultdict(int)
+        for f in emu.files(pid):
+            totals[f"{f.stream}_bytes"] += f.size
+            if f.stream == "gps":
+                gps[f.time_bin.date().isoformat()] += f.size
+        return dict(totals), dict(gps)
+
+    before = (quantities(), daily_gps())
+    assert before == expected() == (quantities(), daily_gps())  # asked twice: same answer
+    emu.late_data(pid, count=10_000)  # every chunk grows
+    after = (quantities(), daily_gps())
+    assert after == expected() and after[0]["gps_bytes"] > before[0]["gps_bytes"]
+    gps_file = emu.files(pid, "gps")[0]
+    emu.remove_object(gps_file.zip_name)
+    gone = (quantities(), daily_gps())
+    assert gone == expected()
+    assert gone[0]["gps_bytes"] == after[0]["gps_bytes"] - gps_file.size

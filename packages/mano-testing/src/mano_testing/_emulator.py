@@ -415,6 +415,7 @@ class Emulator:
         with self._state.lock:
             for f in chosen:
                 self._state.generations[f.storage_path] = f.generation + 1
+            self._state.changed()
         return sorted(f.zip_name for f in chosen)
 
     def remove_object(self, zip_name: str) -> None:
@@ -423,6 +424,7 @@ class Emulator:
             if f.zip_name == zip_name:
                 with self._state.lock:
                     self._state.missing.add(f.storage_path)
+                    self._state.changed()
                 return
         raise UnknownFileError(f"no file named {zip_name!r}")
 

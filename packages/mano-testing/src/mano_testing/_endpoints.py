@@ -11,10 +11,10 @@ import io
 import json
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from mano_testing._synth import (
     ALL_DATA_STREAMS,
@@ -27,6 +27,8 @@ from mano_testing._synth import (
 
 if TYPE_CHECKING:
     from mano_testing._server import ServerState
+
+_T = TypeVar("_T")
 
 __all__ = ["PARTICIPANT_SCOPED", "STUDY_SCOPED", "Result", "participant_endpoint", "study_endpoint"]
 
@@ -168,6 +170,29 @@ def _sizes(state: ServerState, specs: list[FileSpec]) -> list[tuple[FileSpec, in
     return [(s, store.meta(s, g).plain_size) for s, g in zip(specs, gens, strict=True)]
 
 
+def _cached(state: ServerState, key: tuple[str, str], compute: Callable[[], _T]) -> _T:
+    """``compute()``, kept until stored content changes (late data, vanished objects).
+
+    A real server answers data quantities, summary statistics and the participant table from
+    tables its tasks fill; summing every file per request made these the emulator's slowest
+    calls.
+    """
+    with state.lock:
+        version = state.content_version
+        hit = state.cache.get(key)
+    if hit is not None and hit[0] == version:
+        return cast(_T, hit[1])
+    value = compute()
+    with state.lock:
+        state.cache[key] = (version, value)
+    return value
+
+
+def _sized_files(state: ServerState, pid: str) -> list[tuple[FileSpec, int]]:
+    """A participant's files with their plain sizes."""
+    return _cached(state, ("sized", pid), lambda: _sizes(state, _files_of(state, pid)))
+
+
 # -- study-scoped -------------------------------------------------------------------------------
 
 
@@ -232,7 +257,7 @@ def _quantities(state: ServerState, study: Study) -> Result:
     out: dict[str, dict[str, int]] = {}
     for participant in study.participants:
         totals = {f"{s}_bytes": 0 for s in sorted(ALL_DATA_STREAMS)}
-        for spec, size in _sizes(state, _files_of(state, participant.patient_id)):
+        for spec, size in _sized_files(state, participant.patient_id):
             totals[f"{spec.stream}_bytes"] += size
         out[participant.patient_id] = totals
     return Result(200, _dumps(out))
@@ -291,11 +316,14 @@ TABLE_TAIL = [
 
 
 def _last_upload(state: ServerState, participant: Participant) -> datetime | None:
-    specs = _files_of(state, participant.patient_id)
-    if not specs:
-        return None
-    last = max(s.time_bin for s in specs)
-    return last.replace(microsecond=0) + timedelta(minutes=61, seconds=7)
+    def compute() -> datetime | None:
+        specs = _files_of(state, participant.patient_id)
+        if not specs:
+            return None
+        last = max(s.time_bin for s in specs)
+        return last.replace(microsecond=0) + timedelta(minutes=61, seconds=7)
+
+    return _cached(state, ("last_upload", participant.patient_id), compute)
 
 
 def _status(participant: Participant, last: datetime | None) -> str:
@@ -394,6 +422,46 @@ def _participant_table(state: ServerState, study: Study, form: Mapping[str, list
     return Result(200, _dumps([dict(zip(columns, row, strict=True)) for row in converted]))
 
 
+def _daily_rows(
+    state: ServerState, study: Study, participant: Participant
+) -> list[dict[str, object]]:
+    """A participant's summary-statistics rows, one per day with data (every field)."""
+
+    def compute() -> list[dict[str, object]]:
+        zone = _zone(study.timezone)
+        per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BYTES_FIELDS, 0))
+        for spec, size in _sized_files(state, participant.patient_id):
+            per_day[spec.time_bin.date()][f"beiwe_{spec.stream}_bytes"] += size
+        rows: list[dict[str, object]] = []
+        for day, totals in sorted(per_day.items()):
+            rnd = random.Random(f"{participant.seed}:{day}")
+            has_gps = totals["beiwe_gps_bytes"] > 0
+            row: dict[str, object] = {
+                "date": day.isoformat(),
+                "participant_id": participant.patient_id,
+                "study_id": study.object_id,
+                "timezone": datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+                .astimezone(zone)
+                .tzname(),
+            }
+            row.update(totals)
+            for name in JASMINE:
+                row[name] = (round(rnd.random() * 5000, 3) if name != "jasmine_pause_time" else
+                             "[]") if has_gps else None  # fmt: skip
+            for name in WILLOW:
+                row[name] = rnd.randrange(0, 12) if participant.os_type == "ANDROID" else None
+            for name in SYCAMORE:
+                row[name] = round(rnd.random() * 3, 3)
+            for name in OAK:
+                row[name] = (
+                    round(rnd.random() * 4000, 1) if totals["beiwe_accelerometer_bytes"] else None
+                )
+            rows.append(row)
+        return rows
+
+    return _cached(state, ("daily_rows", f"{study.object_id}/{participant.patient_id}"), compute)
+
+
 def _summary_statistics(state: ServerState, study: Study, query: Mapping[str, list[str]]) -> Result:
     errors: list[str] = []
 
@@ -436,39 +504,14 @@ def _summary_statistics(state: ServerState, study: Study, query: Mapping[str, li
         pids = {p.strip() for p in (last("participant_ids") or "").split(",") if p.strip()}
     if errors:
         return Result(400, _dumps({"errors": errors}))
-    zone = _zone(study.timezone)
     rows: list[dict[str, object]] = []
     for participant in study.participants:
         if pids is not None and participant.patient_id not in pids:
             continue
-        per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BYTES_FIELDS, 0))
-        for spec, size in _sizes(state, _files_of(state, participant.patient_id)):
-            per_day[spec.time_bin.date()][f"beiwe_{spec.stream}_bytes"] += size
-        for day, totals in sorted(per_day.items()):
+        for row in _daily_rows(state, study, participant):
+            day = date.fromisoformat(str(row["date"]))
             if (start and day < start) or (end and day > end):
                 continue
-            rnd = random.Random(f"{participant.seed}:{day}")
-            has_gps = totals["beiwe_gps_bytes"] > 0
-            row: dict[str, object] = {
-                "date": day.isoformat(),
-                "participant_id": participant.patient_id,
-                "study_id": study.object_id,
-                "timezone": datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-                .astimezone(zone)
-                .tzname(),
-            }
-            row.update(totals)
-            for name in JASMINE:
-                row[name] = (round(rnd.random() * 5000, 3) if name != "jasmine_pause_time" else
-                             "[]") if has_gps else None  # fmt: skip
-            for name in WILLOW:
-                row[name] = rnd.randrange(0, 12) if participant.os_type == "ANDROID" else None
-            for name in SYCAMORE:
-                row[name] = round(rnd.random() * 3, 3)
-            for name in OAK:
-                row[name] = (
-                    round(rnd.random() * 4000, 1) if totals["beiwe_accelerometer_bytes"] else None
-                )
             rows.append(row)
     descending = direction == "descending" or (not direction and ordered_by == "date")
     rows.sort(key=lambda r: (r["participant_id"], r["date"]))

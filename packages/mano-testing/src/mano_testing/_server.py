@@ -109,9 +109,16 @@ class ServerState:
     log: list[RequestRecord] = field(default_factory=list)
     hostile: list[tuple[str, bytes]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    # bumped (under ``lock``) whenever stored content changes; keys the per-participant caches
+    content_version: int = 0
+    cache: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
 
     def generation(self, storage_path: str) -> int:
         return self.generations.get(storage_path, 0)
+
+    def changed(self) -> None:
+        """Note a change of stored content (call with ``lock`` held)."""
+        self.content_version += 1
 
 
 class _Form:

@@ -948,7 +948,10 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
         rows = _sensor_rows(spec, participant, rng, spec.rows)
     for gen in range(1, generation + 1):
         late_rng = random.Random(spec.seed + gen * 7919)
-        if stream == "survey_timings":
+        if stream == "identifiers":  # the phone registered again within the hour
+            first = spec.t_ms - hour_ms
+            rows.append((min(3_599_999, first + gen * 60_000), _identifiers_row(participant)))
+        elif stream == "survey_timings":
             rows.extend(_survey_timing_rows(spec, participant, survey, late_rng, 3))
         else:
             rows.extend(_sensor_rows(spec, participant, late_rng, max(2, spec.rows // 4)))
