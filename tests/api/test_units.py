@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import urllib.parse
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +15,7 @@ from mano_api._archive import is_safe_member_name
 from mano_api._jsonstream import JSONStreamError, iter_json_array
 from mano_api._params import (
     coerce_auth,
+    encode_form,
     encode_registry,
     format_date,
     format_time_end,
@@ -162,3 +165,27 @@ def test_json_stream_errors(bad: str) -> None:
 )
 def test_member_name_safety(name: str, safe: bool) -> None:
     assert is_safe_member_name(name) is safe
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "plain_text.-~",
+        "a b+c%20d%",
+        '{"RjT2/gps/2026-11-18 14:00:00.csv":"q+/w==","x":"%2B"}',
+        "".join(chr(c) for c in range(128)),
+        "caf\u00e9 \u20ac \U0001f600 +%",
+    ],
+)
+def test_form_body_is_what_urlencode_makes(value: str) -> None:
+    fields = {"access_key": "k+/=", "registry": value, "odd key %": value[::-1]}
+    assert encode_form(fields) == urllib.parse.urlencode(fields).encode("ascii")
+
+
+def test_form_body_random_strings() -> None:
+    rnd = random.Random(7)
+    alphabet = "ab%+ :/\"{}\t\n~_.-=&?#\u00e9\u20ac\x00\x7f"
+    for _ in range(2000):
+        value = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(30)))
+        assert encode_form({"v": value}) == urllib.parse.urlencode({"v": value}).encode()

@@ -70,6 +70,7 @@ from mano_api._params import (
     ApiAuth,
     TimeLike,
     coerce_auth,
+    encode_form,
     encode_registry,
     format_date,
     format_time_end,
@@ -99,6 +100,7 @@ DOWNLOAD_CHUNK = 1 << 20
 JSON_CHUNK = 1 << 16
 _ERROR_BODY_LIMIT = 1 << 16
 _PROXY_BODY_LIMIT = 1 << 20
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 _STUDY_ID = re.compile(r"^[A-Za-z0-9]{24}$")
 _HEX_SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _T_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}_\d{2}_\d{2})")
@@ -315,7 +317,8 @@ class BeiweClient:
         try:
             resp = self._session.post(
                 url,
-                data=self._form(form),
+                data=encode_form(self._form(form)),
+                headers=_FORM_HEADERS,
                 params=params,
                 timeout=self.timeout,
                 allow_redirects=False,

@@ -16,6 +16,7 @@ __all__ = [
     "ApiAuth",
     "TimeLike",
     "coerce_auth",
+    "encode_form",
     "encode_registry",
     "format_date",
     "format_time_end",
@@ -184,6 +185,34 @@ def parse_participant_ids(participants: Iterable[str] | str | None) -> list[str]
             )
         result.append(pid)
     return result
+
+
+_FORM_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+# '%' first (the escapes below add '%'), then '+' (a space becomes '+'), the space last
+_FORM_ORDER = {"%": 0, "+": 1, " ": 3}
+
+
+def _form_quote(text: str) -> str:
+    """``urllib.parse.quote_plus(text)``, fast for ASCII text with few distinct characters.
+
+    The standard function escapes byte by byte in Python: ~3 ms for a 46 kB registry, paid on
+    every request. Replacing each distinct unsafe character in turn runs in C.
+    """
+    if not text.isascii():
+        from urllib.parse import quote_plus
+
+        return quote_plus(text)
+    unsafe = sorted(
+        (c for c in set(text) if c not in _FORM_SAFE), key=lambda c: _FORM_ORDER.get(c, 2)
+    )
+    for c in unsafe:
+        text = text.replace(c, "+" if c == " " else f"%{ord(c):02X}")
+    return text
+
+
+def encode_form(fields: Mapping[str, str]) -> bytes:
+    """An ``application/x-www-form-urlencoded`` body, byte for byte what ``urlencode`` makes."""
+    return "&".join(f"{_form_quote(k)}={_form_quote(v)}" for k, v in fields.items()).encode("ascii")
 
 
 def encode_registry(registry: Mapping[str, str] | None) -> str | None:
