@@ -321,6 +321,12 @@ def sync(
         metavar="DAYS",
         help="Days of recent data re-checked for late uploads (default: the library's).",
     ),
+    verify_files: bool = typer.Option(
+        False,
+        "--verify-files",
+        help="Stat every recorded file, also in folders unchanged since the last run "
+        "(finds files edited in place; `mano verify` compares content).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Bring a local study folder up to date with the server (incremental, resumable, locked).
@@ -358,6 +364,7 @@ def sync(
         "end": end_at,
         "keep_compressed": keep_compressed,
         "version": 1 if v1 else 2,
+        "verify_files": verify_files,
     }
     if recheck_days is not None:
         options["recheck_days"] = recheck_days

@@ -49,6 +49,11 @@ except ImportError:  # pragma: no cover - Windows
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
 
 
+def change_ns(st: os.stat_result) -> int:
+    """When an inode last changed: its ctime (Windows: its mtime; ctime is creation there)."""
+    return st.st_mtime_ns if os.name == "nt" else st.st_ctime_ns
+
+
 class FolderLock:
     """Exclusive, non-blocking lock of one output folder.
 
@@ -94,6 +99,21 @@ class FolderLock:
         finally:
             os.close(fd)
         logger.debug("unlocked %s", self.path)
+
+    def touch(self) -> int:
+        """Stamp the lock file with the current time; returns it as the file system sees it.
+
+        Any later change to a folder in the tree gets a change time at or after this value, on
+        whichever clock the file system uses (a file server's for network mounts).
+        """
+        fd = self._fd
+        if fd is None:
+            raise RuntimeError(f"{self.path} is not held")
+        if os.utime in os.supports_fd:
+            os.utime(fd)
+        else:  # pragma: no cover - Windows
+            os.utime(self.path)
+        return change_ns(os.fstat(fd))
 
     @property
     def held(self) -> bool:

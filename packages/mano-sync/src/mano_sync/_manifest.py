@@ -72,6 +72,22 @@ CREATE TABLE IF NOT EXISTS daily_bytes (
     bytes       INTEGER NOT NULL,  -- the server's summary-statistics byte count at last sync
     PRIMARY KEY (participant, day)
 );
+-- Every folder that holds recorded files, and its state when all of them were last seen on
+-- disk: a folder whose inode, mtime and ctime are unchanged had no entry created, removed or
+-- renamed since, so a re-sync need not stat its files one by one.
+CREATE TABLE IF NOT EXISTS dirs (
+    dir          TEXT PRIMARY KEY,  -- relative, '/'-separated, with a trailing '/'
+    participant  TEXT NOT NULL,
+    ino          INTEGER,           -- NULL: not verified yet
+    mtime_ns     INTEGER,
+    ctime_ns     INTEGER
+);
+CREATE INDEX IF NOT EXISTS dirs_by_participant ON dirs (participant);
+-- rtrim(path, <path without its '/'s>) is the path up to its last '/': the folder
+CREATE TRIGGER IF NOT EXISTS files_dir AFTER INSERT ON files BEGIN
+    INSERT OR IGNORE INTO dirs (dir, participant)
+    VALUES (rtrim(NEW.path, replace(NEW.path, '/', '')), NEW.participant);
+END;
 """
 
 _FORM_SUFFIX = {"plain": "", "zst": ".zst", "lock": ".lock", "zst.lock": ".zst.lock"}
@@ -148,6 +164,11 @@ _COLUMNS = (
 )
 
 
+def _range(folder: str) -> tuple[str, str]:
+    """Bounds of the paths under ``folder`` (which ends with ``/``; ``'0'`` follows ``'/'``)."""
+    return folder, folder[:-1] + "0"
+
+
 def utc_now_iso() -> str:
     """Current UTC time as ISO-8601 without microseconds."""
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
@@ -217,6 +238,14 @@ class Manifest:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('study_id', ?)", (study_id,)
             )
+        if "dirs" not in rows:
+            # a manifest from before the folder table: list the folders of its files once
+            # (later rows are added by the trigger, whichever mano-sync writes them)
+            self._db.execute(
+                "INSERT OR IGNORE INTO dirs (dir, participant) "
+                "SELECT DISTINCT rtrim(path, replace(path, '/', '')), participant FROM files"
+            )
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('dirs', '1')")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -317,6 +346,70 @@ class Manifest:
                     (participant,),
                 )
             )
+
+    def registry_rows(
+        self, participant: str, start: int, end: int | None
+    ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
+        """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of a participant's files
+        with ``start <= time_bin <= end`` (what a registry is built from; fast)."""
+        sql = (
+            "SELECT path, stream, storage_key, sha1_b64, md5_b64, zip_name FROM files "
+            "WHERE participant = ? AND time_bin >= ?"
+        )
+        args: tuple[object, ...] = (participant, start)
+        if end is not None:
+            sql += " AND time_bin <= ?"
+            args = (participant, start, end)
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def dirs(self, participant: str) -> list[tuple[str, int | None, int | None, int | None]]:
+        """``(folder, ino, mtime_ns, ctime_ns)`` of the folders holding a participant's files.
+
+        The numbers are the folder's state when every recorded file in it was last seen on
+        disk (``None``: never verified). Folders end with ``/``.
+        """
+        with self._lock:
+            return list(
+                self._db.execute(
+                    "SELECT dir, ino, mtime_ns, ctime_ns FROM dirs WHERE participant = ?",
+                    (participant,),
+                )
+            )
+
+    def dir_entries(self, folder: str) -> list[tuple[str, str, int, int, str]]:
+        """``(path, form, size_on_disk, time_bin, stream)`` of the files directly in ``folder``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path, form, size_on_disk, time_bin, stream FROM files "
+                "WHERE path > ? AND path < ?",
+                _range(folder),
+            ).fetchall()
+        return [r for r in rows if r[0].find("/", len(folder)) < 0]
+
+    def dir_names(self, folder: str) -> list[tuple[str, str]]:
+        """``(name, form)`` of the files recorded directly in ``folder``."""
+        n = len(folder)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path, form FROM files WHERE path > ? AND path < ?", _range(folder)
+            ).fetchall()
+        return [(p[n:], form) for p, form in rows if p.find("/", n) < 0]
+
+    def set_dir_states(self, states: Iterable[tuple[str, os.stat_result | None]]) -> None:
+        """Record folders as verified at the given state (``None``: check their files again)."""
+        with self._lock:
+            self._db.executemany(
+                "UPDATE dirs SET ino = ?, mtime_ns = ?, ctime_ns = ? WHERE dir = ?",
+                [
+                    (None, None, None, d)
+                    if st is None
+                    else (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, d)
+                    for d, st in states
+                ],
+            )
+            self._db.commit()
+            self._pending = 0
 
     def __iter__(self) -> Iterator[ManifestFile]:
         return iter(self.files())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mano_sync._adopt import adopt_tree, needs_adoption
 from mano_sync._errors import ManoSyncError, PassphraseRequired
-from mano_sync._lock import FolderLock
+from mano_sync._lock import FolderLock, change_ns
 from mano_sync._manifest import MANIFEST_NAME, Manifest, form_suffix
 from mano_sync._names import (
     ALL_STREAMS,
@@ -377,6 +377,7 @@ class _Run:
         study_id: str,
         out: Path,
         manifest: Manifest,
+        folder_lock: FolderLock,
         streams: tuple[str, ...] | None,
         start: _dt.datetime | None,
         end: _dt.datetime | None,
@@ -386,11 +387,14 @@ class _Run:
         request_bytes: int,
         progress: ProgressCallback | None,
         use_file_hashes: bool,
+        verify_files: bool = False,
     ) -> None:
         self.client = client
         self.study_id = study_id
         self.out = out
+        self.base = os.fspath(out) + os.sep
         self.manifest = manifest
+        self.folder_lock = folder_lock
         self.streams = streams
         self.stream_names: tuple[str, ...] = streams or ALL_STREAMS
         self.start = start
@@ -400,6 +404,7 @@ class _Run:
         self.request_bytes = request_bytes
         self.progress_cb = progress
         self.use_file_hashes = use_file_hashes
+        self.verify_files = verify_files
         self.t0 = time.monotonic()
         self.stop = threading.Event()
         self._lock = threading.Lock()
@@ -467,34 +472,105 @@ class _Run:
 
     # per participant ----------------------------------------------------------------------
 
+    # local files --------------------------------------------------------------------------
+    #
+    # A folder records the state (inode, mtime, ctime) it had when every file the manifest
+    # lists in it was last seen on disk. Creating, removing or renaming an entry changes a
+    # folder's mtime and ctime, so a folder still in that state needs no per-file check. The
+    # state only counts when it is older than a time stamp taken before the files were
+    # looked at (``FolderLock.touch``): a change after that stamp gets a later ctime, even
+    # on file systems whose clocks tick every few milliseconds.
+
+    def _stale_folders(self, pid: str) -> list[str]:
+        """The participant's folders that changed since their files were last verified."""
+        base = self.base
+        stale: list[str] = []
+        for folder, ino, mtime, ctime in self.manifest.dirs(pid):
+            if self.streams is not None and folder.split("/", 2)[1] not in self.streams:
+                continue
+            if self.verify_files:
+                stale.append(folder)
+                continue
+            try:
+                st = os.stat(base + folder)
+            except OSError:
+                stale.append(folder)
+                continue
+            if ino is None or (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != (ino, mtime, ctime):
+                stale.append(folder)
+        return stale
+
+    def _settled(self, folder: str, stamp: int) -> os.stat_result | None:
+        """The folder's state, if it has not changed since ``stamp`` (else ``None``)."""
+        try:
+            st = os.stat(self.base + folder)
+        except OSError:
+            return None
+        return st if change_ns(st) < stamp else None
+
     def _check_local(self, pid: str) -> list[tuple[int, int | None]]:
-        """Stat the participant's recorded files; forget lost or altered ones.
+        """Stat the files of the participant's changed folders; forget lost or altered ones.
 
         Returns:
             Hour ranges to fetch again.
         """
+        stale = self._stale_folders(pid)
+        if not stale:
+            return []
+        stamp = self.folder_lock.touch()
         ranges: list[tuple[int, int | None]] = []
-        base = os.fspath(self.out) + os.sep
+        base = self.base
         stat = os.stat
-        lost = 0
-        for path, form, size, time_bin, stream in self.manifest.disk_entries(pid):
-            if self.streams is not None and stream not in self.streams:
-                continue
-            try:
-                ok = stat(base + path + form_suffix(form)).st_size == size
-            except OSError:
-                ok = False
-            if not ok:
-                logger.info(
-                    "%s%s is missing or altered; fetching it again", path, form_suffix(form)
-                )
-                self.manifest.forget(path)
-                hour = floor_hour(time_bin)
-                ranges.append((hour, hour))
-                lost += 1
-        if lost:
-            self.manifest.commit()
+        states: list[tuple[str, os.stat_result | None]] = []
+        for folder in stale:
+            lost = 0
+            for path, form, size, time_bin, _stream in self.manifest.dir_entries(folder):
+                try:
+                    ok = stat(base + path + form_suffix(form)).st_size == size
+                except OSError:
+                    ok = False
+                if not ok:
+                    logger.info(
+                        "%s%s is missing or altered; fetching it again", path, form_suffix(form)
+                    )
+                    self.manifest.forget(path)
+                    hour = floor_hour(time_bin)
+                    ranges.append((hour, hour))
+                    lost += 1
+            states.append((folder, None if lost else self._settled(folder, stamp)))
+        self.manifest.set_dir_states(states)
         return ranges
+
+    def _mark_verified(self, pid: str) -> None:
+        """After saving: record the folders this run wrote to as verified, if all is there.
+
+        Every file was just written and checked by this run, so a listing that holds every
+        recorded name (with its form's suffix) is enough; anything unusual leaves the folder
+        for the next run's per-file check.
+        """
+        stale = self._stale_folders(pid)
+        if not stale:
+            return
+        stamp = self.folder_lock.touch()
+        latest = 0
+        for folder in stale:
+            with contextlib.suppress(OSError):
+                latest = max(latest, change_ns(os.stat(self.base + folder)))
+        for _ in range(10):  # the folders changed in the stamp's clock tick: wait for the next
+            if stamp > latest:
+                break
+            time.sleep(0.005)
+            stamp = self.folder_lock.touch()
+        states: list[tuple[str, os.stat_result | None]] = []
+        for folder in stale:
+            try:
+                present = set(os.listdir(self.base + folder))
+            except OSError:
+                continue
+            wanted = (name + form_suffix(form) for name, form in self.manifest.dir_names(folder))
+            if present.issuperset(wanted):
+                states.append((folder, self._settled(folder, stamp)))
+        self.manifest.set_dir_states(states)
 
     def _hash_ranges(self, pid: str) -> list[tuple[int, int | None]]:
         """Hours the server's file-hash list says changed (when that endpoint works)."""
@@ -616,27 +692,25 @@ class _Run:
         """What we hold in a window, as the registry the server compares (SPEC §4.1.6 rule 2)."""
         registry: dict[str, str] = {}
         stop = window.stop
-        for row in self.manifest.files(
-            pid, start=window.start, end=None if stop is None else stop - 1
-        ):
-            if self.streams is not None and row.stream not in self.streams:
+        streams = self.streams
+        rows = self.manifest.registry_rows(pid, window.start, None if stop is None else stop - 1)
+        for path, stream, key, sha1, md5, zip_name in rows:
+            if streams is not None and stream not in streams:
                 continue
-            value = row.sha1_b64 or row.md5_b64
-            key = row.storage_key
+            value = sha1 or md5
             if key is None:
                 try:
-                    key = storage_key_from_member(parse_member(row.zip_name), self.study_id)
+                    key = storage_key_from_member(parse_member(zip_name), self.study_id)
                 except Exception:
                     key = None
-            if key is not None and not value and not key.startswith(CHUNKED_PREFIX):
-                # unchunked upload known by path only (adopted locked file): rule 1 skips
-                # it by presence, and uploads never change
-                registry[key] = SENTINEL_VALUE
-                continue
             if key is None or not value:
-                if row.stream in UNCHUNKED_STREAMS and row.sha1_b64:
+                if key is not None and not key.startswith(CHUNKED_PREFIX):
+                    # unchunked upload known by path only (adopted locked file): rule 1 skips
+                    # it by presence, and uploads never change
+                    registry[key] = SENTINEL_VALUE
+                elif stream in UNCHUNKED_STREAMS and sha1:
                     # audio rule 3 matches by value only; the key is irrelevant
-                    registry[f"mano-sync/{row.path}"] = row.sha1_b64
+                    registry[f"mano-sync/{path}"] = sha1
                 continue
             registry[registry_key_to_send(key)] = value
         if not registry:
@@ -768,6 +842,8 @@ class _Run:
             if fut is not None:
                 fut.cancel()
         failures.extend(counts.failed)
+        if (counts.new or counts.updated) and not self.stop.is_set():
+            self._mark_verified(pid)
         finished = not self.stop.is_set() and not any(f.name is None for f in failures)
         self.manifest.update_participant(pid, success=finished and not failures)
         if finished and not failures and info.daily:
@@ -914,15 +990,18 @@ def sync_study(
     recheck_days: float | None = DEFAULT_RECHECK_DAYS,
     request_bytes: int = DEFAULT_REQUEST_BYTES,
     use_file_hashes: bool = True,
+    verify_files: bool = False,
     client: BeiweClient | None = None,
 ) -> SyncSummary:
     """Bring ``output_folder`` up to date with the server for all or chosen participants.
 
     The first run fetches everything from each participant's first data; later runs fetch only
-    what is new or changed: files recorded in the manifest are trusted (after a ``stat``), the
-    last ``recheck_days`` of each participant's data are re-checked with a registry of content
-    hashes (the server skips what is unchanged), and missing or altered local files are fetched
-    again. A run can be killed at any moment; the next one resumes.
+    what is new or changed: the last ``recheck_days`` of each participant's data are
+    re-checked with a registry of content hashes (the server skips what is unchanged), and
+    missing or altered local files are fetched again. Files recorded in the manifest are
+    trusted while their folder is unchanged since they were last verified (no entry created,
+    removed or renamed); the files of any changed folder are stat-ed one by one. A run can be
+    killed at any moment; the next one resumes.
 
     Args:
         credentials: ``mano_auth.Credentials`` or a keyring-section dict.
@@ -943,6 +1022,8 @@ def sync_study(
         request_bytes: Target archive size per request.
         use_file_hashes: Ask get-participant-file-hashes for changed files (ignored when the
             server fails it, as current servers do).
+        verify_files: Stat every recorded file, also in unchanged folders (finds files edited
+            in place to another size; ``mano verify`` compares content hashes).
         client: An open ``mano_api.BeiweClient`` to reuse.
 
     Returns:
@@ -981,7 +1062,7 @@ def sync_study(
             # a name or id prefix: storage paths and the manifest need the real id
             study_id = c.resolve_study(study_id).id
         with (
-            FolderLock(out),
+            FolderLock(out) as folder_lock,
             Manifest(out, study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
@@ -1018,6 +1099,7 @@ def sync_study(
                 study_id=study_id,
                 out=out,
                 manifest=manifest,
+                folder_lock=folder_lock,
                 streams=streams,
                 start=start_dt,
                 end=end_dt,
@@ -1028,6 +1110,7 @@ def sync_study(
                 request_bytes=request_bytes,
                 progress=progress,
                 use_file_hashes=use_file_hashes,
+                verify_files=verify_files,
             )
             run.total = len(pids)
             expected = [run.expected_stat_bytes_of(p, infos[p]) for p in pids]

@@ -1,0 +1,153 @@
+"""Re-syncs trust folders that did not change since their files were verified, and only those."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mano_sync import FolderLock, Manifest, sync_study
+from mano_testing import Emulator
+from tests.sync.helpers import assert_tree_matches, get_data_names
+
+STREAMS = ["gps", "wifi", "accelerometer"]
+
+
+def _folder_states(out: Path) -> dict[str, tuple[int | None, int | None, int | None]]:
+    with Manifest(out, readonly=True) as m:
+        pids = {r.participant for r in m.files()}
+        return {d: (ino, mt, ct) for p in pids for d, ino, mt, ct in m.dirs(p)}
+
+
+def _stat(out: Path, folder: str) -> tuple[int, int, int]:
+    st = os.stat(out / folder)
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _edit_in_place(path: Path, data: bytes) -> None:
+    """Rewrite a file's bytes without touching its folder (as `df.to_csv(same_path)` does)."""
+    with open(path, "r+b") as f:
+        f.truncate(0)
+        f.write(data)
+
+
+def test_first_sync_leaves_every_folder_verified(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    with Emulator(participants=2, days=2, seed=21) as emu:
+        summary = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
+        assert summary.ok and summary.new > 0
+        files = [f for f in emu.files() if f.stream in STREAMS]
+        states = _folder_states(out)
+        # one row per folder holding files, each with the folder's state as it is now
+        assert set(states) == {f.zip_name.rsplit("/", 1)[0] + "/" for f in files}
+        assert states == {d: _stat(out, d) for d in states}
+
+
+def test_changed_folders_are_checked_file_by_file(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    with Emulator(participants=2, days=2, seed=22) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+        files = [f for f in emu.files() if f.stream in STREAMS]
+        gps = [f for f in files if f.stream == "gps"]
+        # gps: one file deleted, another replaced (rename) by different bytes
+        (out / gps[0].zip_name).unlink()
+        replacement = out / gps[1].zip_name.replace(".csv", ".new")
+        replacement.write_bytes(b"not the data\n")
+        os.replace(replacement, out / gps[1].zip_name)
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
+        assert again.ok and again.updated + again.new == 2
+        assert get_data_names(emu) == sorted([gps[0].zip_name, gps[1].zip_name])
+        assert (out / gps[1].zip_name).read_bytes() == gps[1].data()
+        # every folder is verified again, at its new state
+        states = _folder_states(out)
+        assert states == {d: _stat(out, d) for d in states}
+
+
+def test_unchanged_folder_is_trusted_unless_asked_to_verify(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    with Emulator(participants=1, days=2, seed=23) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+        files = [f for f in emu.files() if f.stream in STREAMS]
+        victim = next(f for f in files if f.stream == "accelerometer")
+        folder = victim.zip_name.rsplit("/", 1)[0] + "/"
+        before = _stat(out, folder)
+        _edit_in_place(out / victim.zip_name, b"edited\n")
+        assert _stat(out, folder) == before  # the folder cannot tell
+        emu.reset_log()
+        trusted = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
+        assert trusted.ok and trusted.new == trusted.updated == 0
+        assert get_data_names(emu) == []
+        emu.reset_log()
+        checked = sync_study(
+            emu.credentials, emu.study_id, out, data_streams=STREAMS, verify_files=True
+        )
+        assert checked.ok and checked.updated + checked.new == 1
+        assert get_data_names(emu) == [victim.zip_name]
+        assert_tree_matches(out, files)
+
+
+def test_folder_changed_in_the_stamps_clock_tick_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder whose last change is not older than the run's time stamp stays unverified.
+
+    Coarse file-system clocks give two changes a few milliseconds apart the same time, so a
+    folder changed in the stamp's tick could change again unseen; the stamp is pinned to the
+    epoch here to make every folder look that recent.
+    """
+    out = tmp_path / "study"
+    monkeypatch.setattr(FolderLock, "touch", lambda self: 0)
+    with Emulator(participants=1, days=2, seed=24) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+        assert set(_folder_states(out).values()) == {(None, None, None)}
+        files = [f for f in emu.files() if f.stream in STREAMS]
+        victim = files[0]
+        _edit_in_place(out / victim.zip_name, b"edited\n")
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
+        assert again.ok and again.updated + again.new == 1
+        assert get_data_names(emu) == [victim.zip_name]
+        assert_tree_matches(out, files)
+
+
+def test_manifest_from_before_folder_states_is_checked_then_trusted(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    with Emulator(participants=1, days=2, seed=25) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+        files = [f for f in emu.files() if f.stream in STREAMS]
+        # what an older mano-sync left: no folder table, no trigger, no 'dirs' mark
+        db = sqlite3.connect(out / ".mano-sync.sqlite")
+        with db:
+            db.execute("DROP TRIGGER files_dir")
+            db.execute("DROP TABLE dirs")
+            db.execute("DELETE FROM meta WHERE key = 'dirs'")
+        db.close()
+        victim = files[-1]
+        _edit_in_place(out / victim.zip_name, b"edited\n")
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
+        assert again.ok and again.updated + again.new == 1
+        assert get_data_names(emu) == [victim.zip_name]
+        states = _folder_states(out)
+        assert set(states) == {f.zip_name.rsplit("/", 1)[0] + "/" for f in files}
+        assert states == {d: _stat(out, d) for d in states}
+        assert_tree_matches(out, files)
+
+
+def test_rows_written_by_any_code_list_their_folder(tmp_path: Path) -> None:
+    """The trigger lists a new row's folder, whoever inserts the row."""
+    with Manifest(tmp_path, study_id="s" * 24) as m:
+        m._db.execute(
+            "INSERT INTO files (path, participant, stream, time_bin, zip_name, size, "
+            "size_on_disk, form, mtime_ns, fetched_at) VALUES "
+            "('p1/survey_answers/abc/2024-01-01 00_00_00+00_00.csv', 'p1', 'survey_answers', "
+            "0, 'x', 1, 1, 'plain', 0, 'now')"
+        )
+        assert m.dirs("p1") == [("p1/survey_answers/abc/", None, None, None)]
+        assert m.dir_names("p1/survey_answers/abc/") == [
+            ("2024-01-01 00_00_00+00_00.csv", "plain")
+        ]
+        assert m.dir_names("p1/survey_answers/") == []  # files of subfolders are not its own
