@@ -135,7 +135,7 @@ class Emulator:
             fractional-seconds name to the first participant.
         deleted_participants: Extra deleted participants in the main study.
         start: First day of data (aware UTC datetime at midnight).
-        cache_bytes: Memory budget for cached zstd objects when no ``data_dir`` is given.
+        cache_bytes: Memory budget for cached zstd objects (in front of ``data_dir`` if given).
         auth_iterations: PBKDF2-SHA256 iterations per authenticated request (the real server
             uses 310,000, about 0.1-0.3 s of CPU; the default keeps tests fast).
         https_redirect: Answer every request with 301 to ``https://`` like a production
