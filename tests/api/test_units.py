@@ -6,6 +6,7 @@ import json
 import random
 import urllib.parse
 from datetime import date, datetime, timedelta, timezone
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -161,10 +162,33 @@ def test_json_stream_errors(bad: str) -> None:
         ("a\\b", False),
         ("C:/x", False),
         ("a/./b", True),
+        (".", False),
+        ("./", False),
+        ("a//b/", True),
+        ("a/..", False),
+        ("..a/b..", True),
+        ("\x00", False),
     ],
 )
 def test_member_name_safety(name: str, safe: bool) -> None:
     assert is_safe_member_name(name) is safe
+
+
+def test_member_name_safety_agrees_with_pathlib() -> None:
+    """Components are those PurePosixPath gives; none may be '..', and there must be one."""
+    rnd = random.Random(11)
+    for _ in range(5000):
+        name = "".join(
+            rnd.choice(["a", "/", ".", "..", "b c", "é"]) for _ in range(rnd.randrange(8))
+        )
+        parts = PurePosixPath(name).parts
+        expected = (
+            bool(name)
+            and not name.startswith("/")
+            and bool(parts)
+            and all(p not in ("..", ".") for p in parts)
+        )
+        assert is_safe_member_name(name) is expected, name
 
 
 @pytest.mark.parametrize(
@@ -185,7 +209,7 @@ def test_form_body_is_what_urlencode_makes(value: str) -> None:
 
 def test_form_body_random_strings() -> None:
     rnd = random.Random(7)
-    alphabet = "ab%+ :/\"{}\t\n~_.-=&?#\u00e9\u20ac\x00\x7f"
+    alphabet = 'ab%+ :/"{}\t\n~_.-=&?#\u00e9\u20ac\x00\x7f'
     for _ in range(2000):
         value = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(30)))
         assert encode_form({"v": value}) == urllib.parse.urlencode({"v": value}).encode()
