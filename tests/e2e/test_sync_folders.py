@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from mano_sync import FolderLock, Manifest, sync_study
+from mano_sync import FolderLock, Manifest, ManifestFile, sync_study
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
 
@@ -118,12 +119,12 @@ def test_manifest_from_before_folder_states_is_checked_then_trusted(tmp_path: Pa
     with Emulator(participants=1, days=2, seed=25) as emu:
         assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
         files = [f for f in emu.files() if f.stream in STREAMS]
-        # what an older mano-sync left: no folder table, no trigger, no 'dirs' mark
+        # what schema 1 looked like: no folder table, an index on storage_key
         db = sqlite3.connect(out / ".mano-sync.sqlite")
         with db:
-            db.execute("DROP TRIGGER files_dir")
             db.execute("DROP TABLE dirs")
-            db.execute("DELETE FROM meta WHERE key = 'dirs'")
+            db.execute("CREATE INDEX files_by_key ON files (storage_key)")
+            db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
         db.close()
         victim = files[-1]
         _edit_in_place(out / victim.zip_name, b"edited\n")
@@ -135,19 +136,35 @@ def test_manifest_from_before_folder_states_is_checked_then_trusted(tmp_path: Pa
         assert set(states) == {f.zip_name.rsplit("/", 1)[0] + "/" for f in files}
         assert states == {d: _stat(out, d) for d in states}
         assert_tree_matches(out, files)
+        db = sqlite3.connect(out / ".mano-sync.sqlite")
+        schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        indexes = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")]
+        db.close()
+        assert schema == ("2",) and "files_by_key" not in indexes
 
 
-def test_rows_written_by_any_code_list_their_folder(tmp_path: Path) -> None:
-    """The trigger lists a new row's folder, whoever inserts the row."""
+def test_recorded_rows_list_their_folder(tmp_path: Path) -> None:
+    row = ManifestFile(
+        path="p1/survey_answers/abc/2024-01-01 00_00_00+00_00.csv",
+        participant="p1",
+        stream="survey_answers",
+        time_bin=0,
+        zip_name="x",
+        storage_key=None,
+        size=1,
+        size_on_disk=1,
+        sha1_b64=None,
+        md5_b64=None,
+        form="plain",
+        mtime_ns=0,
+        fetched_at="now",
+    )
     with Manifest(tmp_path, study_id="s" * 24) as m:
-        m._db.execute(
-            "INSERT INTO files (path, participant, stream, time_bin, zip_name, size, "
-            "size_on_disk, form, mtime_ns, fetched_at) VALUES "
-            "('p1/survey_answers/abc/2024-01-01 00_00_00+00_00.csv', 'p1', 'survey_answers', "
-            "0, 'x', 1, 1, 'plain', 0, 'now')"
-        )
-        assert m.dirs("p1") == [("p1/survey_answers/abc/", None, None, None)]
-        assert m.dir_names("p1/survey_answers/abc/") == [
-            ("2024-01-01 00_00_00+00_00.csv", "plain")
+        m.record(row)
+        m.record_many([dataclasses.replace(row, path="p1/gps/a.csv", stream="gps")])
+        assert sorted(m.dirs("p1")) == [
+            ("p1/gps/", None, None, None),
+            ("p1/survey_answers/abc/", None, None, None),
         ]
+        assert m.dir_names("p1/survey_answers/abc/") == [("2024-01-01 00_00_00+00_00.csv", "plain")]
         assert m.dir_names("p1/survey_answers/") == []  # files of subfolders are not its own
