@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from mano_sync import FolderLock, Manifest, ManifestFile, sync_study
+from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, sync_study
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
 
@@ -168,3 +169,34 @@ def test_recorded_rows_list_their_folder(tmp_path: Path) -> None:
         ]
         assert m.dir_names("p1/survey_answers/abc/") == [("2024-01-01 00_00_00+00_00.csv", "plain")]
         assert m.dir_names("p1/survey_answers/") == []  # files of subfolders are not its own
+
+
+def test_lost_file_is_fetched_even_if_the_run_that_noticed_it_stopped(tmp_path: Path) -> None:
+    """Noticing a lost file forgets its row; the next run must still know to fetch it."""
+    out = tmp_path / "study"
+    with Emulator(participants=1, days=8, seed=26) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out, data_streams=["gps"]).ok
+        files = emu.files(stream="gps")
+        oldest = files[0]  # days before the re-checked recent ones
+        assert files[-1].time_bin - oldest.time_bin > dt.timedelta(days=5)
+        (out / oldest.zip_name).unlink()
+
+        def stop_at_first_request(event: SyncProgress) -> None:
+            if event.event == "request":
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            sync_study(
+                emu.credentials,
+                emu.study_id,
+                out,
+                data_streams=["gps"],
+                progress=stop_at_first_request,
+                workers=1,
+            )
+        assert not (out / oldest.zip_name).exists()
+        emu.reset_log()
+        again = sync_study(emu.credentials, emu.study_id, out, data_streams=["gps"])
+        assert again.ok and again.new + again.updated == 1
+        assert get_data_names(emu) == [oldest.zip_name]
+        assert_tree_matches(out, files)

@@ -395,6 +395,24 @@ class Manifest:
             ).fetchall()
         return [(p[n:], form) for p, form in rows if p.find("/", n) < 0]
 
+    def lower_coverage(self, participant: str, stream: str, hour: int) -> None:
+        """A file of ``stream`` from ``hour`` was lost: the stream is complete only up to there.
+
+        Not committed: the caller commits it with the rows it forgets, so a run killed before
+        fetching the file again still re-checks from that hour next time.
+        """
+        with self._lock:
+            self._db.execute(
+                "UPDATE coverage SET synced_through = MIN(synced_through, ?) "
+                "WHERE participant = ? AND stream = ?",
+                (hour, participant, stream),
+            )
+            self._db.execute(
+                "UPDATE participants SET synced_through = MIN(synced_through, ?) "
+                "WHERE participant = ? AND synced_through IS NOT NULL",
+                (hour, participant),
+            )
+
     def set_dir_states(self, states: Iterable[tuple[str, os.stat_result | None]]) -> None:
         """Record folders as verified at the given state (``None``: check their files again)."""
         with self._lock:

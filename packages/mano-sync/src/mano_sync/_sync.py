@@ -524,7 +524,7 @@ class _Run:
         states: list[tuple[str, os.stat_result | None]] = []
         for folder in stale:
             lost = 0
-            for path, form, size, time_bin, _stream in self.manifest.dir_entries(folder):
+            for path, form, size, time_bin, stream in self.manifest.dir_entries(folder):
                 try:
                     ok = stat(base + path + form_suffix(form)).st_size == size
                 except OSError:
@@ -533,8 +533,11 @@ class _Run:
                     logger.info(
                         "%s%s is missing or altered; fetching it again", path, form_suffix(form)
                     )
-                    self.manifest.forget(path)
                     hour = floor_hour(time_bin)
+                    # committed together with the forgotten row: should this run stop before
+                    # fetching it, the next one still re-checks from this hour
+                    self.manifest.lower_coverage(pid, stream, hour)
+                    self.manifest.forget(path)
                     ranges.append((hour, hour))
                     lost += 1
             states.append((folder, None if lost else self._settled(folder, stamp)))
