@@ -325,6 +325,15 @@ class Manifest:
         with self._lock:
             return int(self._db.execute(sql, args).fetchone()[0])
 
+    def count_from(self, participant: str, start: int) -> int:
+        """How many of a participant's files have ``time_bin >= start``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM files WHERE participant = ? AND time_bin >= ?",
+                (participant, start),
+            ).fetchone()
+        return int(row[0])
+
     def nth_time_bin(self, participant: str, start: int, n: int) -> int | None:
         """Time bin of the ``n``-th file (0-based) at or after ``start``, or ``None``."""
         with self._lock:

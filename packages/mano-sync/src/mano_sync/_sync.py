@@ -63,6 +63,8 @@ MIN_REQUEST_BYTES = 2 * 1024 * 1024
 SAVERS = 2
 #: Most registry entries sent in one request (about 400 kB of JSON).
 MAX_REGISTRY = 4000
+#: Most participants whose recent days are re-checked in one shared request.
+MAX_BATCH = 10
 #: Registry entry sent when there is nothing to send, so the server answers with SHA-1
 #: registry values (SPEC §4.1.6: MD5s, and "" for unchunked files, otherwise). It matches
 #: no storage path and no content hash.
@@ -761,16 +763,48 @@ class _Run:
             self.add_bytes(pid, archive.size - last[0])
         return archive, archive.size, sent
 
-    def sync_participant(self, pid: str, info: _ParticipantInfo) -> ParticipantSummary:
-        counts = SaveCounts()
-        requests = 0
-        received_bytes = 0
-        failures: list[SyncFailure] = []
+    def prepare(
+        self, pid: str, info: _ParticipantInfo
+    ) -> list[tuple[int, int | None]] | ParticipantSummary:
+        """Local checks and what besides recent days needs fetching (or a skip summary)."""
         damaged = self._check_local(pid)
         if info.total_bytes == 0 and not damaged and self.manifest.count(pid) == 0:
             self.emit("participant", pid, "no data on the server")
             return ParticipantSummary(pid, skipped="no data on the server")
-        extra = damaged + self._hash_ranges(pid) + self._changed_days(pid, info)
+        return damaged + self._hash_ranges(pid) + self._changed_days(pid, info)
+
+    def recheck_start(
+        self, pid: str, info: _ParticipantInfo, extra: list[tuple[int, int | None]]
+    ) -> int | None:
+        """Where the participant's re-check begins, when that is all it needs (else ``None``).
+
+        Such participants share requests (:meth:`recheck_together`): a completed earlier sync,
+        no lost, changed or hash-flagged files, no explicit time range.
+        """
+        if extra or self.start is not None or self.end is not None or self.recheck_days is None:
+            return None
+        if self.manifest.synced_through(pid, self.stream_names) is None:
+            return None
+        ranges = self._ranges(pid, info, [])
+        if len(ranges) != 1 or ranges[0][1] is not None:
+            return None
+        return ranges[0][0]
+
+    def sync_participant(
+        self,
+        pid: str,
+        info: _ParticipantInfo,
+        extra: list[tuple[int, int | None]] | None = None,
+    ) -> ParticipantSummary:
+        counts = SaveCounts()
+        requests = 0
+        received_bytes = 0
+        failures: list[SyncFailure] = []
+        if extra is None:
+            prepared = self.prepare(pid, info)
+            if isinstance(prepared, ParticipantSummary):
+                return prepared
+            extra = prepared
         ranges = self._ranges(pid, info, extra)
         # At least ~4 windows for a participant's expected bytes, so downloading the next
         # window overlaps saving this one; never more than request_bytes per request.
@@ -844,7 +878,19 @@ class _Run:
                 window = nxt
             if fut is not None:
                 fut.cancel()
-        failures.extend(counts.failed)
+        return self._finish(pid, info, counts, failures, requests, received_bytes)
+
+    def _finish(
+        self,
+        pid: str,
+        info: _ParticipantInfo,
+        counts: SaveCounts,
+        failures: list[SyncFailure],
+        requests: int,
+        received_bytes: int,
+    ) -> ParticipantSummary:
+        """Record how the participant's sync ended and summarise it."""
+        failures = failures + counts.failed
         if (counts.new or counts.updated) and not self.stop.is_set():
             self._mark_verified(pid)
         finished = not self.stop.is_set() and not any(f.name is None for f in failures)
@@ -866,6 +912,199 @@ class _Run:
             files_downloaded=counts.received,
             requests=requests,
         )
+
+    # re-checks shared by several participants ----------------------------------------------
+
+    def recheck_batches(self, starts: dict[str, int]) -> list[list[str]]:
+        """Group participants that only need a re-check into shared requests.
+
+        Sorted by where their re-check starts; a batch starts at its first member's start and
+        sends every member's files from there, so it closes before its registry would exceed
+        ``MAX_REGISTRY`` entries or it would hold ``MAX_BATCH`` participants. Alone, a
+        participant keeps its own request.
+        """
+        batches: list[list[str]] = []
+        batch: list[str] = []
+        size = 0
+        for pid in sorted(starts, key=lambda p: (starts[p], p)):
+            n = self.manifest.count_from(pid, starts[batch[0]] if batch else starts[pid])
+            if batch and (size + n > MAX_REGISTRY or len(batch) >= MAX_BATCH):
+                batches.append(batch)
+                batch, size = [], 0
+                n = self.manifest.count_from(pid, starts[pid])
+            batch.append(pid)
+            size += n
+        if batch:
+            batches.append(batch)
+        return batches
+
+    def recheck_together(
+        self, pids: list[str], start: int, infos: Mapping[str, _ParticipantInfo]
+    ) -> list[ParticipantSummary]:
+        """One request re-checking several participants from ``start`` to now.
+
+        Raises:
+            Exception: When the request fails (nothing was recorded; sync them one by one).
+        """
+        window = Window(start, None)
+        registry: dict[str, str] = {}
+        for pid in pids:
+            registry.update(self.registry_for(pid, window))
+        if len(registry) > 1:
+            registry.pop(SENTINEL_KEY, None)
+        begin = _dt.datetime.fromtimestamp(start, _dt.UTC)
+        for pid in pids:
+            self.emit("request", pid, f"{begin:%Y-%m-%d %H:00} .. now (with {len(pids) - 1} more)")
+        sent = time.time()
+        last = [0]
+
+        def on_bytes(n: int) -> None:
+            if self.stop.is_set():
+                raise _Stopped("the sync was interrupted")
+            delta, last[0] = n - last[0], n
+            if delta > 0:
+                with self._lock:
+                    self.bytes += delta
+                self.emit("bytes", None)
+
+        archive, version = _request_archive(
+            self.client,
+            self.study_id,
+            participants=pids,
+            streams=self.streams,
+            start=begin,
+            end=None,
+            registry=registry,
+            version=self.version,
+            tmp_dir=self.out,
+            progress=on_bytes,
+        )
+        self.version = version
+        if archive.size > last[0]:
+            with self._lock:
+                self.bytes += archive.size - last[0]
+        counts = {pid: SaveCounts() for pid in pids}
+        received = dict.fromkeys(pids, 0)
+        for member in archive:
+            who = member.name.split("/", 1)[0]
+            if who in received:
+                received[who] += member.size
+
+        def on_file(p: str, _path: str) -> None:
+            self.add_file(p)
+            self.emit("file", p, _path)
+
+        with archive, self.save_slot() as save_ctx:
+            stray = save_archive(
+                save_ctx,
+                archive,
+                participants=pids,
+                streams=self.streams,
+                counts=lambda p: counts.get(p) or SaveCounts(),
+                on_file=on_file,
+                should_stop=self.stop.is_set,
+            )
+        self.stray.extend(stray)
+        summaries = []
+        for pid in pids:
+            if not self.stop.is_set() and counts[pid].write_errors == 0:
+                self.manifest.update_participant(
+                    pid, synced_through=floor_hour(sent), streams=self.stream_names
+                )
+            summaries.append(self._finish(pid, infos[pid], counts[pid], [], 1, received[pid]))
+        return summaries
+
+
+def _sync_all(
+    run: _Run, pool: cf.ThreadPoolExecutor, pids: list[str], infos: dict[str, _ParticipantInfo]
+) -> tuple[list[ParticipantSummary], list[BaseException]]:
+    """Sync every participant on ``pool``; returns their summaries and run-stopping errors.
+
+    First every participant's local files are checked and its extra work found. Those that
+    only need their recent days re-checked share requests (a few instead of one each: on a
+    nightly run of a big study most participants are like that); a shared request that
+    fails hands its participants to their own syncs.
+    """
+    results: list[ParticipantSummary] = []
+    errors: list[BaseException] = []
+    pending: dict[cf.Future[Any], tuple[str, list[str]]] = {}
+
+    def failed(pid: str, exc: BaseException) -> None:
+        if _is_fatal(exc) or not isinstance(exc, Exception):
+            run.stop.set()
+            errors.append(exc)
+        else:
+            logger.exception("participant %s failed", pid, exc_info=exc)
+            results.append(
+                ParticipantSummary(pid, failed=(SyncFailure(pid, None, f"sync failed: {exc}"),))
+            )
+
+    def drain() -> Iterator[tuple[cf.Future[Any], str, list[str]]]:
+        while pending:
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                kind, who = pending.pop(fut)
+                yield fut, kind, who
+
+    extras: dict[str, list[tuple[int, int | None]]] = {}
+    try:
+        for p in pids:
+            pending[pool.submit(run.prepare, p, infos[p])] = ("prepare", [p])
+        for fut, _kind, (pid,) in drain():
+            try:
+                prepared = fut.result()
+            except Exception as exc:
+                failed(pid, exc)
+                continue
+            if isinstance(prepared, ParticipantSummary):
+                results.append(prepared)
+            else:
+                extras[pid] = prepared
+        if errors:
+            return results, errors
+        starts = {}
+        for p in pids:
+            if p in extras:
+                begin = run.recheck_start(p, infos[p], extras[p])
+                if begin is not None:
+                    starts[p] = begin
+        shared = [b for b in run.recheck_batches(starts) if len(b) > 1]
+        alone = [p for p in pids if p in extras and not any(p in b for b in shared)]
+        for batch in shared:
+            fut = pool.submit(run.recheck_together, batch, starts[batch[0]], infos)
+            pending[fut] = ("batch", batch)
+        for p in alone:
+            pending[pool.submit(run.sync_participant, p, infos[p], extras[p])] = ("one", [p])
+        for fut, kind, who in drain():
+            try:
+                outcome = fut.result()
+            except Exception as exc:
+                if kind == "batch" and not _is_fatal(exc) and not run.stop.is_set():
+                    logger.info("a shared re-check failed (%s); syncing %s one by one", exc, who)
+                    for p in who:
+                        pending[pool.submit(run.sync_participant, p, infos[p], extras[p])] = (
+                            "one",
+                            [p],
+                        )
+                    continue
+                if kind == "batch" and isinstance(exc, _Stopped):
+                    for p in who:
+                        results.append(
+                            ParticipantSummary(p, failed=(SyncFailure(p, None, str(exc)),))
+                        )
+                    continue
+                failed(who[0], exc)
+                continue
+            if kind == "batch":
+                results.extend(outcome)
+            else:
+                results.append(outcome)
+    except BaseException:
+        run.stop.set()
+        for f in pending:
+            f.cancel()
+        raise
+    return results, errors
 
 
 def _normalise_hash(value: object) -> str | None:
@@ -1120,31 +1359,8 @@ def sync_study(
             known = [e for e in expected if e is not None]
             run.expected_stat_bytes = sum(known) if known and len(known) == len(pids) else None
             run.emit("plan", None, f"{len(pids)} participants")
-            results: list[ParticipantSummary] = []
-            errors: list[BaseException] = []
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="mano-sync") as pool:
-                futures = {pool.submit(run.sync_participant, p, infos[p]): p for p in pids}
-                try:
-                    for fut in cf.as_completed(futures):
-                        try:
-                            results.append(fut.result())
-                        except Exception as exc:
-                            if _is_fatal(exc) or not isinstance(exc, Exception):
-                                run.stop.set()
-                                errors.append(exc)
-                            else:
-                                pid = futures[fut]
-                                logger.exception("participant %s failed", pid)
-                                results.append(
-                                    ParticipantSummary(
-                                        pid, failed=(SyncFailure(pid, None, f"sync failed: {exc}"),)
-                                    )
-                                )
-                except BaseException:
-                    run.stop.set()
-                    for f in futures:
-                        f.cancel()
-                    raise
+                results, errors = _sync_all(run, pool, pids, infos)
             if errors:
                 raise errors[0]
             summary = SyncSummary.combine(
