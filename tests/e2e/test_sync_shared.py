@@ -35,10 +35,13 @@ def test_noop_resync_is_one_request_for_a_small_study(tmp_path: Path) -> None:
         assert again.unchanged == len(emu.files())
         assert _get_data_requests(emu) == 1
         assert get_data_names(emu) == []
-        # every participant still gets its summary, each counting the shared request
+        # every participant still gets its summary; the request and its bytes are counted once
         synced = {p.participant: p for p in again.participants.values() if not p.skipped}
         assert set(synced) == set(with_data)
-        assert all(p.requests == 1 and not p.failed for p in synced.values())
+        assert not any(p.failed for p in synced.values())
+        assert again.requests == sum(p.requests for p in synced.values()) == 1
+        served = sum(r.bytes_sent for r in emu.request_log if r.path.startswith("/get-data"))
+        assert again.bytes_downloaded == served > 0
 
 
 def test_shared_recheck_brings_late_data(tmp_path: Path) -> None:

@@ -1005,13 +1005,18 @@ class _Run:
                 should_stop=self.stop.is_set,
             )
         self.stray.extend(stray)
+        # the zip's own bytes (headers, registry) are shared evenly, so totals add up to what
+        # came over the wire; the request is counted once, for the first participant
+        overhead = max(0, archive.size - sum(received.values()))
+        share, rest = divmod(overhead, len(pids))
         summaries = []
-        for pid in pids:
+        for i, pid in enumerate(pids):
             if not self.stop.is_set() and counts[pid].write_errors == 0:
                 self.manifest.update_participant(
                     pid, synced_through=floor_hour(sent), streams=self.stream_names
                 )
-            summaries.append(self._finish(pid, infos[pid], counts[pid], [], 1, received[pid]))
+            got = received[pid] + share + (rest if i == 0 else 0)
+            summaries.append(self._finish(pid, infos[pid], counts[pid], [], int(i == 0), got))
         return summaries
 
 
