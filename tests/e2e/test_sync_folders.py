@@ -7,10 +7,11 @@ import datetime as dt
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, sync_study
+from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, SyncSummary, sync_study
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
 
@@ -26,6 +27,20 @@ def _folder_states(out: Path) -> dict[str, tuple[int | None, int | None, int | N
 def _stat(out: Path, folder: str) -> tuple[int, int, int]:
     st = os.stat(out / folder)
     return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _first_sync(emu: Emulator, out: Path) -> list[Any]:
+    """Sync the test streams into ``out``; returns the emulator's files of those streams."""
+    assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+    return [f for f in emu.files() if f.stream in STREAMS]
+
+
+def _again(emu: Emulator, out: Path, **options: Any) -> SyncSummary:
+    """Sync again with a fresh request log; the run must succeed."""
+    emu.reset_log()
+    summary = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS, **options)
+    assert summary.ok, summary.failed
+    return summary
 
 
 def _edit_in_place(path: Path, data: bytes) -> None:
@@ -50,17 +65,15 @@ def test_first_sync_leaves_every_folder_verified(tmp_path: Path) -> None:
 def test_changed_folders_are_checked_file_by_file(tmp_path: Path) -> None:
     out = tmp_path / "study"
     with Emulator(participants=2, days=2, seed=22) as emu:
-        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
-        files = [f for f in emu.files() if f.stream in STREAMS]
+        files = _first_sync(emu, out)
         gps = [f for f in files if f.stream == "gps"]
         # gps: one file deleted, another replaced (rename) by different bytes
         (out / gps[0].zip_name).unlink()
         replacement = out / gps[1].zip_name.replace(".csv", ".new")
         replacement.write_bytes(b"not the data\n")
         os.replace(replacement, out / gps[1].zip_name)
-        emu.reset_log()
-        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
-        assert again.ok and again.updated + again.new == 2
+        again = _again(emu, out)
+        assert again.updated + again.new == 2
         assert get_data_names(emu) == sorted([gps[0].zip_name, gps[1].zip_name])
         assert (out / gps[1].zip_name).read_bytes() == gps[1].data()
         # every folder is verified again, at its new state
@@ -71,22 +84,17 @@ def test_changed_folders_are_checked_file_by_file(tmp_path: Path) -> None:
 def test_unchanged_folder_is_trusted_unless_asked_to_verify(tmp_path: Path) -> None:
     out = tmp_path / "study"
     with Emulator(participants=1, days=2, seed=23) as emu:
-        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
-        files = [f for f in emu.files() if f.stream in STREAMS]
+        files = _first_sync(emu, out)
         victim = next(f for f in files if f.stream == "accelerometer")
         folder = victim.zip_name.rsplit("/", 1)[0] + "/"
         before = _stat(out, folder)
         _edit_in_place(out / victim.zip_name, b"edited\n")
         assert _stat(out, folder) == before  # the folder cannot tell
-        emu.reset_log()
-        trusted = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
-        assert trusted.ok and trusted.new == trusted.updated == 0
+        trusted = _again(emu, out)
+        assert trusted.new == trusted.updated == 0
         assert get_data_names(emu) == []
-        emu.reset_log()
-        checked = sync_study(
-            emu.credentials, emu.study_id, out, data_streams=STREAMS, verify_files=True
-        )
-        assert checked.ok and checked.updated + checked.new == 1
+        checked = _again(emu, out, verify_files=True)
+        assert checked.updated + checked.new == 1
         assert get_data_names(emu) == [victim.zip_name]
         assert_tree_matches(out, files)
 
@@ -103,14 +111,12 @@ def test_folder_changed_in_the_stamps_clock_tick_is_not_trusted(
     out = tmp_path / "study"
     monkeypatch.setattr(FolderLock, "touch", lambda self: 0)
     with Emulator(participants=1, days=2, seed=24) as emu:
-        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
+        files = _first_sync(emu, out)
         assert set(_folder_states(out).values()) == {(None, None, None)}
-        files = [f for f in emu.files() if f.stream in STREAMS]
         victim = files[0]
         _edit_in_place(out / victim.zip_name, b"edited\n")
-        emu.reset_log()
-        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
-        assert again.ok and again.updated + again.new == 1
+        again = _again(emu, out)
+        assert again.updated + again.new == 1
         assert get_data_names(emu) == [victim.zip_name]
         assert_tree_matches(out, files)
 
@@ -118,8 +124,7 @@ def test_folder_changed_in_the_stamps_clock_tick_is_not_trusted(
 def test_manifest_from_before_folder_states_is_checked_then_trusted(tmp_path: Path) -> None:
     out = tmp_path / "study"
     with Emulator(participants=1, days=2, seed=25) as emu:
-        assert sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS).ok
-        files = [f for f in emu.files() if f.stream in STREAMS]
+        files = _first_sync(emu, out)
         # what schema 1 looked like: no folder table, an index on storage_key
         db = sqlite3.connect(out / ".mano-sync.sqlite")
         with db:
@@ -129,9 +134,8 @@ def test_manifest_from_before_folder_states_is_checked_then_trusted(tmp_path: Pa
         db.close()
         victim = files[-1]
         _edit_in_place(out / victim.zip_name, b"edited\n")
-        emu.reset_log()
-        again = sync_study(emu.credentials, emu.study_id, out, data_streams=STREAMS)
-        assert again.ok and again.updated + again.new == 1
+        again = _again(emu, out)
+        assert again.updated + again.new == 1
         assert get_data_names(emu) == [victim.zip_name]
         states = _folder_states(out)
         assert set(states) == {f.zip_name.rsplit("/", 1)[0] + "/" for f in files}

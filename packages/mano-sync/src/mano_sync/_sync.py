@@ -462,10 +462,11 @@ class _Run:
             except Exception:  # a broken progress display must not break the sync
                 logger.exception("progress callback failed")
 
-    def add_bytes(self, participant: str, n: int) -> None:
+    def add_bytes(self, participant: str | None, n: int) -> None:
         with self._lock:
             self.bytes += n
-            self.per_bytes[participant] = self.per_bytes.get(participant, 0) + n
+            if participant is not None:
+                self.per_bytes[participant] = self.per_bytes.get(participant, 0) + n
 
     def add_file(self, participant: str) -> None:
         with self._lock:
@@ -722,6 +723,45 @@ class _Run:
             registry[SENTINEL_KEY] = SENTINEL_VALUE
         return registry
 
+    def _get(
+        self,
+        pids: list[str],
+        start: _dt.datetime,
+        end: _dt.datetime | None,
+        registry: dict[str, str],
+        *,
+        owner: str | None,
+    ) -> Archive:
+        """One get-data request, its bytes counted for ``owner`` (``None``: shared)."""
+        last = [0]
+
+        def on_bytes(n: int) -> None:
+            if self.stop.is_set():
+                raise _Stopped("the sync was interrupted")
+            delta, last[0] = n - last[0], n
+            if delta > 0:
+                self.add_bytes(owner, delta)
+                self.emit("bytes", owner)
+
+        archive, version = _request_archive(
+            self.client,
+            self.study_id,
+            participants=pids,
+            streams=self.streams,
+            start=start,
+            end=end,
+            registry=registry,
+            version=self.version,
+            # same file system as the tree; a killed run's leftover is cleaned at next start
+            tmp_dir=self.out,
+            progress=on_bytes,
+        )
+        self.version = version
+        # count what the progress callback did not see (e.g. retried attempts excluded)
+        if archive.size > last[0]:
+            self.add_bytes(owner, archive.size - last[0])
+        return archive
+
     def fetch(self, pid: str, window: Window) -> tuple[Archive, int, float]:
         """Download one window; returns the archive, its size and when the request started."""
         sent = time.time()
@@ -733,34 +773,7 @@ class _Run:
             pid,
             f"{start:%Y-%m-%d %H:00} .. {'now' if end is None else format(end, '%Y-%m-%d %H:59')}",
         )
-        last = [0]
-
-        def on_bytes(n: int) -> None:
-            if self.stop.is_set():
-                raise _Stopped("the sync was interrupted")
-            delta, last[0] = n - last[0], n
-            if delta > 0:
-                self.add_bytes(pid, delta)
-                self.emit("bytes", pid)
-
-        archive, version = _request_archive(
-            self.client,
-            self.study_id,
-            participants=[pid],
-            streams=self.streams,
-            start=start,
-            end=end,
-            registry=registry,
-            version=self.version,
-            # same file system as the tree; a killed run's leftover is cleaned at next start
-            tmp_dir=self.out,
-            progress=on_bytes,
-        )
-        if version != self.version:
-            self.version = version
-        # count what the progress callback did not see (e.g. retried attempts excluded)
-        if archive.size > last[0]:
-            self.add_bytes(pid, archive.size - last[0])
+        archive = self._get([pid], start, end, registry, owner=pid)
         return archive, archive.size, sent
 
     def prepare(
@@ -956,33 +969,7 @@ class _Run:
         for pid in pids:
             self.emit("request", pid, f"{begin:%Y-%m-%d %H:00} .. now (with {len(pids) - 1} more)")
         sent = time.time()
-        last = [0]
-
-        def on_bytes(n: int) -> None:
-            if self.stop.is_set():
-                raise _Stopped("the sync was interrupted")
-            delta, last[0] = n - last[0], n
-            if delta > 0:
-                with self._lock:
-                    self.bytes += delta
-                self.emit("bytes", None)
-
-        archive, version = _request_archive(
-            self.client,
-            self.study_id,
-            participants=pids,
-            streams=self.streams,
-            start=begin,
-            end=None,
-            registry=registry,
-            version=self.version,
-            tmp_dir=self.out,
-            progress=on_bytes,
-        )
-        self.version = version
-        if archive.size > last[0]:
-            with self._lock:
-                self.bytes += archive.size - last[0]
+        archive = self._get(pids, begin, None, registry, owner=None)
         counts = {pid: SaveCounts() for pid in pids}
         received = dict.fromkeys(pids, 0)
         for member in archive:
