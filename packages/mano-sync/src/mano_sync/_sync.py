@@ -951,20 +951,30 @@ class _Run:
             batches.append(batch)
         return batches
 
-    def recheck_together(
-        self, pids: list[str], start: int, infos: Mapping[str, _ParticipantInfo]
-    ) -> list[ParticipantSummary]:
-        """One request re-checking several participants from ``start`` to now.
-
-        Raises:
-            Exception: When the request fails (nothing was recorded; sync them one by one).
-        """
+    def shared_registry(self, pids: list[str], start: int) -> dict[str, str]:
+        """The registry of a shared re-check: every participant's files from ``start`` on."""
         window = Window(start, None)
         registry: dict[str, str] = {}
         for pid in pids:
             registry.update(self.registry_for(pid, window))
         if len(registry) > 1:
             registry.pop(SENTINEL_KEY, None)
+        return registry
+
+    def recheck_together(
+        self,
+        pids: list[str],
+        start: int,
+        infos: Mapping[str, _ParticipantInfo],
+        registry: dict[str, str] | None = None,
+    ) -> list[ParticipantSummary]:
+        """One request re-checking several participants from ``start`` to now.
+
+        Raises:
+            Exception: When the request fails (nothing was recorded; sync them one by one).
+        """
+        if registry is None:
+            registry = self.shared_registry(pids, start)
         begin = _dt.datetime.fromtimestamp(start, _dt.UTC)
         for pid in pids:
             self.emit("request", pid, f"{begin:%Y-%m-%d %H:00} .. now (with {len(pids) - 1} more)")
@@ -1063,7 +1073,11 @@ def _sync_all(
         shared = [b for b in run.recheck_batches(starts) if len(b) > 1]
         alone = [p for p in pids if p in extras and not any(p in b for b in shared)]
         for batch in shared:
-            fut = pool.submit(run.recheck_together, batch, starts[batch[0]], infos)
+            # registries are read here, one after another: in the pool's threads the reads
+            # only queue for the manifest and the GIL (~4x the wall time on 2 cores)
+            start = starts[batch[0]]
+            registry = run.shared_registry(batch, start)
+            fut = pool.submit(run.recheck_together, batch, start, infos, registry)
             pending[fut] = ("batch", batch)
         for p in alone:
             pending[pool.submit(run.sync_participant, p, infos[p], extras[p])] = ("one", [p])
