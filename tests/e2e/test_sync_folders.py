@@ -6,11 +6,13 @@ import dataclasses
 import datetime as dt
 import os
 import sqlite3
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import mano_sync._sync as sync_module
 from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, SyncSummary, sync_study
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
@@ -203,4 +205,24 @@ def test_lost_file_is_fetched_even_if_the_run_that_noticed_it_stopped(tmp_path: 
         again = sync_study(emu.credentials, emu.study_id, out, data_streams=["gps"])
         assert again.ok and again.new + again.updated == 1
         assert get_data_names(emu) == [oldest.zip_name]
+        assert_tree_matches(out, files)
+
+
+def test_file_system_that_never_moves_folder_times_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some FUSE and object-store mounts report fixed folder times: trust nothing there."""
+    frozen = types.SimpleNamespace(st_ino=1, st_mtime_ns=10**9, st_ctime_ns=10**9)
+    monkeypatch.setattr(sync_module._Run, "_folder_stat", lambda self, folder: frozen)
+    out = tmp_path / "study"
+    with Emulator(participants=1, days=2, seed=27) as emu:
+        files = _first_sync(emu, out)
+        with Manifest(out, readonly=True) as m:
+            assert m.get_meta("folder_times") == "unreliable"
+        assert set(_folder_states(out).values()) == {(None, None, None)}
+        victim = files[0]
+        _edit_in_place(out / victim.zip_name, b"edited\n")  # no folder could tell anyway
+        again = _again(emu, out)
+        assert again.updated + again.new == 1
+        assert get_data_names(emu) == [victim.zip_name]
         assert_tree_matches(out, files)

@@ -407,6 +407,9 @@ class _Run:
         self.progress_cb = progress
         self.use_file_hashes = use_file_hashes
         self.verify_files = verify_files
+        # folder states are trusted unless this file system was seen not to move folder times
+        self.trust_folders = manifest.get_meta("folder_times") != "unreliable"
+        self.run_stamp = folder_lock.touch()  # every folder this run writes to changes after it
         self.t0 = time.monotonic()
         self.stop = threading.Event()
         self._lock = threading.Lock()
@@ -484,18 +487,20 @@ class _Run:
     # looked at (``FolderLock.touch``): a change after that stamp gets a later ctime, even
     # on file systems whose clocks tick every few milliseconds.
 
+    def _folder_stat(self, folder: str) -> os.stat_result:
+        return os.stat(self.base + folder)
+
     def _stale_folders(self, pid: str) -> list[str]:
         """The participant's folders that changed since their files were last verified."""
-        base = self.base
         stale: list[str] = []
         for folder, ino, mtime, ctime in self.manifest.dirs(pid):
             if self.streams is not None and folder.split("/", 2)[1] not in self.streams:
                 continue
-            if self.verify_files:
+            if self.verify_files or not self.trust_folders:
                 stale.append(folder)
                 continue
             try:
-                st = os.stat(base + folder)
+                st = self._folder_stat(folder)
             except OSError:
                 stale.append(folder)
                 continue
@@ -505,8 +510,10 @@ class _Run:
 
     def _settled(self, folder: str, stamp: int) -> os.stat_result | None:
         """The folder's state, if it has not changed since ``stamp`` (else ``None``)."""
+        if not self.trust_folders:
+            return None
         try:
-            st = os.stat(self.base + folder)
+            st = self._folder_stat(folder)
         except OSError:
             return None
         return st if change_ns(st) < stamp else None
@@ -547,21 +554,33 @@ class _Run:
         self.manifest.set_dir_states(states)
         return ranges
 
-    def _mark_verified(self, pid: str) -> None:
+    def _mark_verified(self, pid: str, written: Iterable[str]) -> None:
         """After saving: record the folders this run wrote to as verified, if all is there.
 
         Every file was just written and checked by this run, so a listing that holds every
         recorded name (with its form's suffix) is enough; anything unusual leaves the folder
-        for the next run's per-file check.
+        for the next run's per-file check. A folder written to by this run whose change time
+        is older than the run's start shows a file system that does not move folder times
+        (some FUSE and object-store mounts): then no folder of this tree is trusted again.
         """
+        for folder in written:
+            with contextlib.suppress(OSError):
+                if self.trust_folders and change_ns(self._folder_stat(folder)) < self.run_stamp:
+                    logger.warning(
+                        "%s: folder times do not change when files do on this file system; "
+                        "every re-sync will stat every file",
+                        self.out,
+                    )
+                    self.trust_folders = False
+                    self.manifest.set_meta("folder_times", "unreliable")
         stale = self._stale_folders(pid)
-        if not stale:
+        if not stale or not self.trust_folders:
             return
         stamp = self.folder_lock.touch()
         latest = 0
         for folder in stale:
             with contextlib.suppress(OSError):
-                latest = max(latest, change_ns(os.stat(self.base + folder)))
+                latest = max(latest, change_ns(self._folder_stat(folder)))
         for _ in range(10):  # the folders changed in the stamp's clock tick: wait for the next
             if stamp > latest:
                 break
@@ -905,7 +924,7 @@ class _Run:
         """Record how the participant's sync ended and summarise it."""
         failures = failures + counts.failed
         if (counts.new or counts.updated) and not self.stop.is_set():
-            self._mark_verified(pid)
+            self._mark_verified(pid, {p[: p.rfind("/") + 1] for p in counts.paths})
         finished = not self.stop.is_set() and not any(f.name is None for f in failures)
         self.manifest.update_participant(pid, success=finished and not failures)
         if finished and not failures and info.daily:
