@@ -226,3 +226,12 @@ def test_file_system_that_never_moves_folder_times_is_not_trusted(
         assert again.updated + again.new == 1
         assert get_data_names(emu) == [victim.zip_name]
         assert_tree_matches(out, files)
+        # folder times that move again (the verdict may have come from a clock step) are
+        # trusted again once a run writes
+        monkeypatch.undo()
+        rewritten = [n for n in emu.late_data(count=8) if n.split("/")[1] in STREAMS]
+        assert rewritten and _again(emu, out).updated == len(rewritten)
+        with Manifest(out, readonly=True) as m:
+            assert m.get_meta("folder_times") == "ok"
+        states = _folder_states(out)
+        assert states == {d: _stat(out, d) for d in states}

@@ -563,16 +563,25 @@ class _Run:
         is older than the run's start shows a file system that does not move folder times
         (some FUSE and object-store mounts): then no folder of this tree is trusted again.
         """
+        moved = stuck = False
         for folder in written:
             with contextlib.suppress(OSError):
-                if self.trust_folders and change_ns(self._folder_stat(folder)) < self.run_stamp:
-                    logger.warning(
-                        "%s: folder times do not change when files do on this file system; "
-                        "every re-sync will stat every file",
-                        self.out,
-                    )
-                    self.trust_folders = False
-                    self.manifest.set_meta("folder_times", "unreliable")
+                if change_ns(self._folder_stat(folder)) < self.run_stamp:
+                    stuck = True
+                else:
+                    moved = True
+        if stuck and self.trust_folders:
+            logger.warning(
+                "%s: folder times do not change when files do on this file system; every "
+                "re-sync will stat every file",
+                self.out,
+            )
+            self.trust_folders = False
+            self.manifest.set_meta("folder_times", "unreliable")
+        elif moved and not stuck and not self.trust_folders:
+            # seen working again (the earlier verdict may have come from a clock step)
+            self.trust_folders = True
+            self.manifest.set_meta("folder_times", "ok")
         stale = self._stale_folders(pid)
         if not stale or not self.trust_folders:
             return
