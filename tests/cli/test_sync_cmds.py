@@ -239,3 +239,20 @@ def test_download_and_decompress_as_subprocesses(emu: Any, mano: RunFn, tmp_path
     assert report["done"] == len(want) and report["ok"]
     files = _data_files(out)
     assert all(files[n].read_bytes() == f.data() for n, f in want.items())
+
+
+def test_sync_verify_files_finds_an_in_place_edit(emu: Any, cli: RunFn, tmp_path: Path) -> None:
+    """A plain re-sync trusts unchanged folders; --verify-files stats every file."""
+    out = tmp_path / "verify"
+    base = ["sync", emu.study_id, "-o", str(out), "-s", "gps", "--json"]
+    _ok(cli(base, env=env_for(emu)))
+    victim = next(f for f in emu.files() if f.stream == "gps")
+    with open(out / victim.zip_name, "r+b") as fh:  # the folder cannot tell
+        fh.truncate(0)
+        fh.write(b"edited in place\n")
+    trusted = json.loads(_ok(cli(base, env=env_for(emu))).stdout)["summary"]
+    assert trusted["new"] == trusted["updated"] == 0
+    assert (out / victim.zip_name).read_bytes() == b"edited in place\n"
+    checked = json.loads(_ok(cli([*base, "--verify-files"], env=env_for(emu))).stdout)["summary"]
+    assert checked["new"] + checked["updated"] == 1
+    assert (out / victim.zip_name).read_bytes() == victim.data()
