@@ -101,17 +101,19 @@ def test_unchanged_folder_is_trusted_unless_asked_to_verify(tmp_path: Path) -> N
         assert_tree_matches(out, files)
 
 
+@pytest.mark.parametrize("stamp", [0, None])
 def test_folder_changed_in_the_stamps_clock_tick_is_not_trusted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stamp: int | None
 ) -> None:
     """A folder whose last change is not older than the run's time stamp stays unverified.
 
     Coarse file-system clocks give two changes a few milliseconds apart the same time, so a
     folder changed in the stamp's tick could change again unseen; the stamp is pinned to the
-    epoch here to make every folder look that recent.
+    epoch here to make every folder look that recent (``None``: a file system that would not
+    set the lock file's times at all).
     """
     out = tmp_path / "study"
-    monkeypatch.setattr(FolderLock, "touch", lambda self: 0)
+    monkeypatch.setattr(FolderLock, "touch", lambda self: stamp)
     with Emulator(participants=1, days=2, seed=24) as emu:
         files = _first_sync(emu, out)
         assert set(_folder_states(out).values()) == {(None, None, None)}

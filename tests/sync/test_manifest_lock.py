@@ -112,3 +112,31 @@ def test_manifest_record_many_inserts_and_replaces(tmp_path: Path) -> None:
         assert got[7] == newer
         assert got[599] == rows[599]
         assert m.by_storage_key("k7") is None
+
+
+def test_lock_touch_stamps_with_the_file_systems_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    with FolderLock(tmp_path) as lock:
+        before = time.time_ns()
+        stamp = lock.touch()
+        assert stamp is not None and stamp == os.stat(lock.path).st_ctime_ns
+        assert before - 10**9 < stamp < time.time_ns() + 10**9
+        # a mount that refuses utime: rewriting the holder line sets the times instead
+        time.sleep(0.02)
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise PermissionError("utime not allowed here")
+
+        monkeypatch.setattr(os, "utime", refuse)
+        later = lock.touch()
+        assert later is not None and later > stamp
+        assert lock.path.read_text().startswith("pid ")
+        # and one that refuses both: no stamp, so nothing will be trusted by it
+        monkeypatch.setattr(os, "pwrite", refuse)
+        assert lock.touch() is None
+    with pytest.raises(RuntimeError):
+        lock.touch()

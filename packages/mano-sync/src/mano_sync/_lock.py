@@ -100,19 +100,26 @@ class FolderLock:
             os.close(fd)
         logger.debug("unlocked %s", self.path)
 
-    def touch(self) -> int:
+    def touch(self) -> int | None:
         """Stamp the lock file with the current time; returns it as the file system sees it.
 
         Any later change to a folder in the tree gets a change time at or after this value, on
-        whichever clock the file system uses (a file server's for network mounts).
+        whichever clock the file system uses (a file server's for network mounts). ``None``
+        when the file system would not set the time (then nothing may be trusted by it).
         """
         fd = self._fd
         if fd is None:
             raise RuntimeError(f"{self.path} is not held")
-        if os.utime in os.supports_fd:
-            os.utime(fd)
-        else:  # pragma: no cover - Windows
-            os.utime(self.path)
+        try:
+            if os.utime in os.supports_fd:
+                os.utime(fd)
+            else:  # pragma: no cover - Windows
+                os.utime(self.path)
+        except OSError:
+            try:  # rewriting the (non-empty) holder line also sets the times
+                os.pwrite(fd, os.pread(fd, 4096, 0) or b"\n", 0)
+            except OSError:
+                return None
         return change_ns(os.fstat(fd))
 
     @property

@@ -508,9 +508,9 @@ class _Run:
                 stale.append(folder)
         return stale
 
-    def _settled(self, folder: str, stamp: int) -> os.stat_result | None:
+    def _settled(self, folder: str, stamp: int | None) -> os.stat_result | None:
         """The folder's state, if it has not changed since ``stamp`` (else ``None``)."""
-        if not self.trust_folders:
+        if not self.trust_folders or stamp is None:
             return None
         try:
             st = self._folder_stat(folder)
@@ -563,6 +563,8 @@ class _Run:
         is older than the run's start shows a file system that does not move folder times
         (some FUSE and object-store mounts): then no folder of this tree is trusted again.
         """
+        if self.run_stamp is None:
+            return  # no time stamps on this file system: nothing is trusted
         moved = stuck = False
         for folder in written:
             with contextlib.suppress(OSError):
@@ -591,7 +593,7 @@ class _Run:
             with contextlib.suppress(OSError):
                 latest = max(latest, change_ns(self._folder_stat(folder)))
         for _ in range(10):  # the folders changed in the stamp's clock tick: wait for the next
-            if stamp > latest:
+            if stamp is None or stamp > latest:
                 break
             time.sleep(0.005)
             stamp = self.folder_lock.touch()
