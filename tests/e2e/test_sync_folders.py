@@ -175,8 +175,10 @@ def test_recorded_rows_list_their_folder(tmp_path: Path) -> None:
             ("p1/gps/", None, None, None),
             ("p1/survey_answers/abc/", None, None, None),
         ]
-        assert m.dir_names("p1/survey_answers/abc/") == [("2024-01-01 00_00_00+00_00.csv", "plain")]
-        assert m.dir_names("p1/survey_answers/") == []  # files of subfolders are not its own
+        assert m.dir_entries("p1/survey_answers/abc/") == [
+            ("p1/survey_answers/abc/2024-01-01 00_00_00+00_00.csv", "plain", 1, 0, "survey_answers")
+        ]
+        assert m.dir_entries("p1/survey_answers/") == []  # files of subfolders are not its own
 
 
 def test_lost_file_is_fetched_even_if_the_run_that_noticed_it_stopped(tmp_path: Path) -> None:

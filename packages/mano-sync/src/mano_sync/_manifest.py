@@ -344,17 +344,6 @@ class Manifest:
             ).fetchone()
         return None if row is None else int(row[0])
 
-    def disk_entries(self, participant: str) -> list[tuple[str, str, int, int, str]]:
-        """``(path, form, size_on_disk, time_bin, stream)`` of a participant's files (fast)."""
-        with self._lock:
-            return list(
-                self._db.execute(
-                    "SELECT path, form, size_on_disk, time_bin, stream FROM files "
-                    "WHERE participant = ?",
-                    (participant,),
-                )
-            )
-
     def registry_rows(
         self, participant: str, start: int, end: int | None
     ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
@@ -394,15 +383,6 @@ class Manifest:
                 _range(folder),
             ).fetchall()
         return [r for r in rows if r[0].find("/", len(folder)) < 0]
-
-    def dir_names(self, folder: str) -> list[tuple[str, str]]:
-        """``(name, form)`` of the files recorded directly in ``folder``."""
-        n = len(folder)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT path, form FROM files WHERE path > ? AND path < ?", _range(folder)
-            ).fetchall()
-        return [(p[n:], form) for p, form in rows if p.find("/", n) < 0]
 
     def lower_coverage(self, participant: str, stream: str, hour: int) -> None:
         """A file of ``stream`` from ``hour`` was lost: the stream is complete only up to there.

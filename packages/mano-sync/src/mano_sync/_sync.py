@@ -490,22 +490,23 @@ class _Run:
     def _folder_stat(self, folder: str) -> os.stat_result:
         return os.stat(self.base + folder)
 
-    def _stale_folders(self, pid: str) -> list[str]:
-        """The participant's folders that changed since their files were last verified."""
-        stale: list[str] = []
+    def _stale_folders(self, pid: str) -> list[tuple[str, os.stat_result | None]]:
+        """The participant's folders that changed since their files were last verified, each
+        with the state just seen (``None``: gone, or not looked at since nothing is trusted)."""
+        stale: list[tuple[str, os.stat_result | None]] = []
         for folder, ino, mtime, ctime in self.manifest.dirs(pid):
             if self.streams is not None and folder.split("/", 2)[1] not in self.streams:
                 continue
             if self.verify_files or not self.trust_folders:
-                stale.append(folder)
+                stale.append((folder, None))
                 continue
             try:
                 st = self._folder_stat(folder)
             except OSError:
-                stale.append(folder)
+                stale.append((folder, None))
                 continue
             if ino is None or (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != (ino, mtime, ctime):
-                stale.append(folder)
+                stale.append((folder, st))
         return stale
 
     def _settled(self, folder: str, stamp: int | None) -> os.stat_result | None:
@@ -532,7 +533,7 @@ class _Run:
         base = self.base
         stat = os.stat
         states: list[tuple[str, os.stat_result | None]] = []
-        for folder in stale:
+        for folder, _ in stale:
             lost = 0
             for path, form, size, time_bin, stream in self.manifest.dir_entries(folder):
                 try:
@@ -588,22 +589,20 @@ class _Run:
         if not stale or not self.trust_folders:
             return
         stamp = self.folder_lock.touch()
-        latest = 0
-        for folder in stale:
-            with contextlib.suppress(OSError):
-                latest = max(latest, change_ns(self._folder_stat(folder)))
+        latest = max((change_ns(st) for _, st in stale if st is not None), default=0)
         for _ in range(10):  # the folders changed in the stamp's clock tick: wait for the next
             if stamp is None or stamp > latest:
                 break
             time.sleep(0.005)
             stamp = self.folder_lock.touch()
         states: list[tuple[str, os.stat_result | None]] = []
-        for folder in stale:
+        for folder, _ in stale:
             try:
                 present = set(os.listdir(self.base + folder))
             except OSError:
                 continue
-            wanted = (name + form_suffix(form) for name, form in self.manifest.dir_names(folder))
+            cut = len(folder)
+            wanted = (p[cut:] + form_suffix(f) for p, f, *_ in self.manifest.dir_entries(folder))
             if present.issuperset(wanted):
                 states.append((folder, self._settled(folder, stamp)))
         self.manifest.set_dir_states(states)
