@@ -995,15 +995,14 @@ class _Run:
         pids: list[str],
         start: int,
         infos: Mapping[str, _ParticipantInfo],
-        registry: dict[str, str] | None = None,
+        registry: dict[str, str],
     ) -> list[ParticipantSummary]:
-        """One request re-checking several participants from ``start`` to now.
+        """One request re-checking several participants from ``start`` to now, sending
+        ``registry`` (:meth:`shared_registry`).
 
         Raises:
             Exception: When the request fails (nothing was recorded; sync them one by one).
         """
-        if registry is None:
-            registry = self.shared_registry(pids, start)
         begin = _dt.datetime.fromtimestamp(start, _dt.UTC)
         for pid in pids:
             self.emit("request", pid, f"{begin:%Y-%m-%d %H:00} .. now (with {len(pids) - 1} more)")
@@ -1100,7 +1099,8 @@ def _sync_all(
                 if begin is not None:
                     starts[p] = begin
         shared = [b for b in run.recheck_batches(starts) if len(b) > 1]
-        alone = [p for p in pids if p in extras and not any(p in b for b in shared)]
+        batched = {p for b in shared for p in b}
+        alone = [p for p in pids if p in extras and p not in batched]
         for batch in shared:
             # registries are read here, one after another: in the pool's threads the reads
             # only queue for the manifest and the GIL (~4x the wall time on 2 cores)
