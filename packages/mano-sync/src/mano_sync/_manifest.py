@@ -161,6 +161,16 @@ _COLUMNS = (
 )
 
 
+def folder_of(path: str) -> str:
+    """The folder of a relative path as the ``dirs`` table keys it (with its trailing ``/``)."""
+    return path[: path.rfind("/") + 1]
+
+
+def folder_state(st: os.stat_result) -> tuple[int, int, int]:
+    """What is recorded of a folder, and compared: inode, mtime and ctime."""
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _range(folder: str) -> tuple[str, str]:
     """Bounds of the paths under ``folder`` (which ends with ``/``; ``'0'`` follows ``'/'``)."""
     return folder, folder[:-1] + "0"
@@ -408,9 +418,7 @@ class Manifest:
             self._db.executemany(
                 "UPDATE dirs SET ino = ?, mtime_ns = ?, ctime_ns = ? WHERE dir = ?",
                 [
-                    (None, None, None, d)
-                    if st is None
-                    else (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, d)
+                    (None, None, None, d) if st is None else (*folder_state(st), d)
                     for d, st in states
                 ],
             )
@@ -563,7 +571,7 @@ class Manifest:
         listed = self._listed
         new = {}
         for e in entries:
-            folder = e.path[: e.path.rfind("/") + 1]
+            folder = folder_of(e.path)
             if folder and folder not in listed:
                 new[folder] = e.participant
         if new:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mano_sync._adopt import adopt_tree, needs_adoption
 from mano_sync._errors import ManoSyncError, PassphraseRequired
 from mano_sync._lock import FolderLock, change_ns
-from mano_sync._manifest import MANIFEST_NAME, Manifest, form_suffix
+from mano_sync._manifest import MANIFEST_NAME, Manifest, folder_of, folder_state, form_suffix
 from mano_sync._names import (
     ALL_STREAMS,
     CHUNKED_PREFIX,
@@ -505,7 +505,7 @@ class _Run:
             except OSError:
                 stale.append((folder, None))
                 continue
-            if ino is None or (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != (ino, mtime, ctime):
+            if ino is None or folder_state(st) != (ino, mtime, ctime):
                 stale.append((folder, st))
         return stale
 
@@ -934,7 +934,7 @@ class _Run:
         """Record how the participant's sync ended and summarise it."""
         failures = failures + counts.failed
         if (counts.new or counts.updated) and not self.stop.is_set():
-            self._mark_verified(pid, {p[: p.rfind("/") + 1] for p in counts.paths})
+            self._mark_verified(pid, {folder_of(p) for p in counts.paths})
         finished = not self.stop.is_set() and not any(f.name is None for f in failures)
         self.manifest.update_participant(pid, success=finished and not failures)
         if finished and not failures and info.daily:
