@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mano_auth import Credentials, InvalidKey, add_section, load_keyring
+from mano_api import BeiweClient
+from mano_auth import Credentials, InvalidKey, KeyShapeWarning, add_section, load_keyring
 from mano_testing import Emulator
 from tests.auth.conftest import PASSPHRASE
 
@@ -54,5 +55,9 @@ def test_keys_we_reject_are_keys_the_server_rejects(bad: str) -> None:
             "/check-my-credentials/v1",
         )
         assert (status, body) == (400, b"")
+        with pytest.warns(KeyShapeWarning):
+            loose = Credentials(emu.url, access, secret + bad)
         with pytest.raises(InvalidKey):
-            Credentials(emu.url, access, secret + bad)
+            loose.check_keys()
+        with pytest.raises(InvalidKey, match="SECRET_KEY contains 1 character"):
+            BeiweClient(loose)  # refused before any request is sent

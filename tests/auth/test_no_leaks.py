@@ -76,9 +76,14 @@ def test_no_secret_in_errors_reprs_logs_or_warnings(
         attempt(lambda: mano_auth.load_keyring("good", keyring, password=PASSPHRASE + "x"))
         attempt(lambda: mano_auth.load_keyring("good", keyring))
         attempt(lambda: mano_auth.load_keyring("nope", keyring, password=PASSPHRASE))
+        # A bad key loads with a KeyShapeWarning and is refused when used (check_keys).
         for name in ("badkey", "badurl", "http", "nourl"):
-            attempt(lambda name=name: mano_auth.load_keyring(name, keyring, password=PASSPHRASE))
-            attempt(lambda name=name: mano_auth.load_keyring(name, plain))
+            attempt(
+                lambda name=name: mano_auth.load_keyring(
+                    name, keyring, password=PASSPHRASE
+                ).check_keys()
+            )
+            attempt(lambda name=name: mano_auth.load_keyring(name, plain).check_keys())
         attempt(
             lambda: mano_auth.load_keyring("good", keyring, password=PASSPHRASE).study_passphrase(
                 "Unknown"
@@ -111,7 +116,7 @@ def test_no_secret_in_errors_reprs_logs_or_warnings(
         monkeypatch.setenv("BEIWE_URL", "https://b.org")
         monkeypatch.setenv("BEIWE_ACCESS_KEY", "abc")
         monkeypatch.setenv("BEIWE_SECRET_KEY", BAD_SECRET)
-        attempt(lambda: mano_auth.load_keyring())
+        attempt(lambda: mano_auth.load_keyring().check_keys())
         monkeypatch.setenv("BEIWE_SECRET_KEY", SECRET_KEY)
         monkeypatch.setenv("BEIWE_PASSWORD", URL_PASSWORD)
         attempt(lambda: mano_auth.load_keyring())

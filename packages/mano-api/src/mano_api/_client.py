@@ -168,6 +168,11 @@ class BeiweClient:
         backoff: float = DEFAULT_BACKOFF,
         backoff_max: float = DEFAULT_BACKOFF_MAX,
     ):
+        check_keys = getattr(credentials, "check_keys", None)
+        if callable(check_keys):
+            # mano_auth.Credentials load with a warning only; keys the server would answer 400
+            # to are refused here, before any request, naming the keyring section.
+            check_keys()
         self._auth: ApiAuth = coerce_auth(credentials)
         if isinstance(timeout, int | float):
             timeout = (float(timeout), float(timeout))

@@ -10,7 +10,13 @@ import logging
 
 from mano_auth.__about__ import __version__
 from mano_auth._compat import resolve_cfb8
-from mano_auth._credentials import Credentials, StudyLike, is_loopback_host, normalise_url
+from mano_auth._credentials import (
+    Credentials,
+    KeyShapeWarning,
+    StudyLike,
+    is_loopback_host,
+    normalise_url,
+)
 from mano_auth._errors import (
     CipherUnavailable,
     CredentialsError,
@@ -69,6 +75,7 @@ __all__ = [
     "InvalidKey",
     "InvalidURL",
     "Keyring",
+    "KeyShapeWarning",
     "KeyringError",
     "KeyringExists",
     "KeyringFormatError",

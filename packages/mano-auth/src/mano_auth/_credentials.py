@@ -6,7 +6,9 @@ import ipaddress
 import logging
 import os
 import re
+import sys
 import urllib.parse
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -29,6 +31,7 @@ __all__ = [
     "ENV_URL",
     "ENV_USERNAME",
     "Credentials",
+    "KeyShapeWarning",
     "StudyLike",
     "is_loopback_host",
     "normalise_url",
@@ -47,6 +50,24 @@ ENV_PASSWORD = "BEIWE_PASSWORD"
 _KEY_RE = re.compile(r"[A-Za-z0-9/+]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDACTED = "***"
+
+
+class KeyShapeWarning(UserWarning):
+    """A key has characters the Beiwe server rejects (a placeholder or a bad copy-paste).
+
+    Reading such a keyring section still works (mano 0.6.0 read it too); using it for a request
+    raises :class:`~mano_auth.InvalidKey` (see :meth:`Credentials.check_keys`).
+    """
+
+
+def _outside_mano_auth() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside mano_auth."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("mano_auth"):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 @runtime_checkable
@@ -142,20 +163,22 @@ def normalise_url(url: str, *, label: str = "URL") -> str:
     return f"{scheme}://{netloc}{path}"
 
 
-def validate_key(value: object, *, label: str, secret: bool) -> str:
+def validate_key(value: object, *, label: str, secret: bool, strict: bool = True) -> str:
     """Check an access or secret key against what the server accepts; return it stripped.
 
     Surrounding whitespace (a copy-paste newline) is removed; anything else outside
-    ``[A-Za-z0-9/+]`` is an error, because the server answers 400 to it (SPEC 2.3).
+    ``[A-Za-z0-9/+]`` is refused, because the server answers 400 to it (SPEC 2.3).
 
     Args:
         value: The key.
         label: Its name in messages (``ACCESS_KEY``, ``BEIWE_SECRET_KEY``, ...).
         secret: When true, the message names no character of the value.
+        strict: False: a key of the wrong shape only warns (:class:`KeyShapeWarning`) and is
+            returned as it is; it is refused when used (:meth:`Credentials.check_keys`).
 
     Raises:
         InvalidField: Not a string, or empty.
-        InvalidKey: Characters the server rejects.
+        InvalidKey: Characters the server rejects (``strict`` only).
     """
     if not isinstance(value, str):
         raise InvalidField(
@@ -174,12 +197,19 @@ def validate_key(value: object, *, label: str, secret: bool) -> str:
         what = f"{sum(not _KEY_RE.fullmatch(c) for c in key)} character(s)"
     else:
         what = "the character(s) " + " ".join(repr(c) for c in bad[:8])
-    raise InvalidKey(
+    message = (
         f"{label} contains {what} the Beiwe server rejects; keys use only A-Z, a-z, 0-9, "
         "'/' and '+' ('=', '-', '_' and spaces are not allowed); copy the key again from the "
-        "Beiwe website",
-        field=_field(label),
+        "Beiwe website"
     )
+    if not strict:
+        warnings.warn(
+            f"{message} (requests with it will be refused)",
+            KeyShapeWarning,
+            stacklevel=_outside_mano_auth(),
+        )
+        return key
+    raise InvalidKey(message, field=_field(label))
 
 
 def _optional_text(value: object, label: str) -> str | None:
@@ -255,16 +285,30 @@ class Credentials:
         object.__setattr__(
             self,
             "access_key",
-            validate_key(self.access_key, label=f"{labels}ACCESS_KEY", secret=False),
+            validate_key(self.access_key, label=f"{labels}ACCESS_KEY", secret=False, strict=False),
         )
         object.__setattr__(
             self,
             "secret_key",
-            validate_key(self.secret_key, label=f"{labels}SECRET_KEY", secret=True),
+            validate_key(self.secret_key, label=f"{labels}SECRET_KEY", secret=True, strict=False),
         )
         object.__setattr__(self, "username", _optional_text(self.username, "USERNAME"))
         object.__setattr__(self, "password", _optional_text(self.password, "PASSWORD"))
         object.__setattr__(self, "secrets", _validate_secrets(self.secrets, where))
+
+    def check_keys(self) -> None:
+        """Refuse keys the server would answer 400 to, before any request is sent.
+
+        Construction only warns about them (:class:`KeyShapeWarning`), so a keyring with
+        placeholder keys still loads; a client using the credentials calls this.
+
+        Raises:
+            InvalidKey: A key has characters the server rejects (the message names the
+                section and the field, and no character of the secret key).
+        """
+        labels = f"{self._where()}: " if self.name is not None else ""
+        validate_key(self.access_key, label=f"{labels}ACCESS_KEY", secret=False)
+        validate_key(self.secret_key, label=f"{labels}SECRET_KEY", secret=True)
 
     def _where(self) -> str:
         return f"keyring section {self.name!r}" if self.name is not None else "these credentials"
@@ -348,8 +392,12 @@ class Credentials:
                     f"{var} is set but empty; give it a value or unset it", variables=(var,)
                 )
         url = normalise_url(env[ENV_URL], label=ENV_URL)
-        access_key = validate_key(env[ENV_ACCESS_KEY], label=ENV_ACCESS_KEY, secret=False)
-        secret_key = validate_key(env[ENV_SECRET_KEY], label=ENV_SECRET_KEY, secret=True)
+        access_key = validate_key(
+            env[ENV_ACCESS_KEY], label=ENV_ACCESS_KEY, secret=False, strict=False
+        )
+        secret_key = validate_key(
+            env[ENV_SECRET_KEY], label=ENV_SECRET_KEY, secret=True, strict=False
+        )
         logger.debug("credentials for %s from the environment", url)
         return cls(
             url=url,

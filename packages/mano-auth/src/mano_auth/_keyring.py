@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mano_auth._credentials import Credentials
+from mano_auth._credentials import Credentials, KeyShapeWarning
 from mano_auth._errors import (
     EmptyEnvironmentVariable,
     InvalidField,
@@ -233,6 +233,25 @@ class Keyring(Mapping[str, Credentials]):
                 path=self.path,
             )
         return Credentials.from_dict(section, name=name)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A copy of section ``name`` as written in the file, not validated (the mano 0.6.0
+        view of a keyring: a dict; it is checked when used, see :class:`Credentials`).
+
+        Raises:
+            SectionNotFound: no such section (the message lists the sections).
+            KeyringFormatError: the section is not a JSON object.
+        """
+        if name not in self._sections:
+            raise _section_not_found(name, self.path, tuple(self._sections))
+        section = self._sections[name]
+        if not isinstance(section, Mapping):
+            raise KeyringFormatError(
+                f"section {name!r} of {self.path or 'the keyring'} is not an object with URL, "
+                "ACCESS_KEY and SECRET_KEY",
+                path=self.path,
+            )
+        return json.loads(json.dumps(section))  # type: ignore[no-any-return]
 
     def __contains__(self, name: object) -> bool:
         return name in self._sections
@@ -560,8 +579,11 @@ def _section_dict(name: str, value: Credentials | Mapping[str, Any]) -> dict[str
         )
     if isinstance(value, Credentials):
         return value.to_dict()
-    # Validate before writing: a keyring never gains a section that cannot load.
-    credentials = Credentials.from_dict(value, name=name)
+    # Validate before writing: a keyring never gains a section that cannot load or be used.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KeyShapeWarning)  # refused just below instead
+        credentials = Credentials.from_dict(value, name=name)
+    credentials.check_keys()
     # Keep unknown fields; the known ones are replaced by their validated, upper-case form.
     section = {k: v for k, v in value.items() if str(k).upper() not in _KNOWN_FIELDS}
     section.update(credentials.to_dict())
