@@ -8,7 +8,6 @@ Every command module registers itself here (one line each). Errors from any comm
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import traceback
 from importlib import metadata
@@ -58,8 +57,13 @@ class ManoGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        from mano_cli._argv import ArgvError, normalise_argv
+
         try:
-            args = _level_shorthand(list(sys.argv[1:] if args is None else args))
+            try:
+                args = normalise_argv(list(sys.argv[1:] if args is None else args))
+            except ArgvError as exc:
+                raise typer.BadParameter(str(exc)) from None
             result = super().main(
                 args=args,
                 prog_name=prog_name or "mano",
@@ -85,31 +89,6 @@ class ManoGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-_LEVEL = re.compile(r"^-([1-9]|1[0-9]|2[0-2])$")
-
-
-def _level_shorthand(args: list[str]) -> list[str]:
-    """Turn ``mano compress DIR -19`` into ``--level 19`` (Click has no numeric flags)."""
-    if "compress" not in args:
-        return args
-    at = args.index("compress")
-    head, tail = args[: at + 1], args[at + 1 :]
-    if "--" in tail:
-        cut = tail.index("--")
-        tail, rest = tail[:cut], tail[cut:]
-    else:
-        rest = []
-    levels = [a for a in tail if _LEVEL.match(a)]
-    if not levels:
-        return args
-    if len(levels) > 1 or any(a in ("--level", "-l") or a.startswith("--level=") for a in tail):
-        raise typer.BadParameter("give the compression level once (-1 … -22 or --level N)")
-    out: list[str] = []
-    for a in tail:
-        out.extend(["--level", a[1:]] if _LEVEL.match(a) else [a])
-    return head + out + rest
 
 
 def _versions(value: bool) -> None:
