@@ -201,7 +201,7 @@ def _save(
     if result.failed:
         first = result.failed[0]
         raise SaveError(
-            f"{len(result.failed)} member(s) not saved (first: {first.path}: {first.reason}); "
+            f"{len(result.failed)} member(s) not saved (first: {first.name}: {first.reason}); "
             f"{result.new + result.updated} file(s) were saved"
         )
     return result.new + result.updated
