@@ -16,6 +16,14 @@ so the next sync asks the server only for what is missing or changed:
   hash, so the server sends it again and it is replaced by a current copy.
 
 The ``.registry`` and ``.backfill`` files are left in place (mano 0.6.0 can still use the tree).
+
+The newest mano writes the same layout, with ``.zst`` files (get-data v2 members kept
+compressed), ``.zst.lock`` (cryptease over the zstd bytes) and ``.lock`` (cryptease over the
+plain bytes, when it decompressed before locking): all are adopted as above. Its README passes
+the participant's own folder to ``backfill``, which it treats as the study folder, so its trees
+can hold ``<pid>/<pid>/<stream>/...``. Adoption moves such files up to ``<pid>/<stream>/...``
+(a rename: the file is untouched) unless a copy of that file is already there in any form, in
+which case the nested one is left alone and reported.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from typing import Any
 from mano_sync._errors import UnsafeMember
 from mano_sync._manifest import Manifest, ManifestFile
 from mano_sync._names import (
+    ALL_STREAMS,
     UNCHUNKED_STREAMS,
     MemberName,
     parse_member,
@@ -59,12 +68,14 @@ class AdoptionReport:
         hashed: Of those, files whose content was hashed.
         trusted: Locked files recorded with the MD5 of mano 0.6.0's ``.registry``.
         ignored: Files that do not look like Beiwe data (left alone).
+        lifted: Files moved up from a nested ``<pid>/<pid>/`` folder (newest mano).
     """
 
     adopted: int = 0
     hashed: int = 0
     trusted: int = 0
     ignored: int = 0
+    lifted: int = 0
 
 
 def needs_adoption(out: Path, manifest: Manifest) -> bool:
@@ -80,6 +91,56 @@ def needs_adoption(out: Path, manifest: Manifest) -> bool:
         manifest.set_meta(_ADOPTED, "empty")
         return False
     return True
+
+
+def _is_nested_copy(pdir: Path, pid: str) -> bool:
+    """Whether ``<pid>/<pid>/`` holds stream folders (the newest mano's participant-folder tree)."""
+    nested = pdir / pid
+    try:
+        return nested.is_dir() and any(
+            e.is_dir() and e.name in ALL_STREAMS for e in os.scandir(nested)
+        )
+    except OSError:
+        return False
+
+
+def _lift_nested(pdir: Path, pid: str) -> tuple[int, int]:
+    """Move ``<pid>/<pid>/<stream>/...`` files up to ``<pid>/<stream>/...``.
+
+    Returns:
+        (files moved, files left where they are because the participant folder already has
+        that file in some form).
+    """
+    nested = pdir / pid
+    moved = left = 0
+    for folder, _dirs, files in os.walk(nested, topdown=False):
+        for fname in files:
+            if fname.startswith("."):
+                continue
+            source = Path(folder) / fname
+            target = pdir / source.relative_to(nested)
+            plain, _ = _form_of(target.name)
+            taken = [
+                target.with_name(plain + suffix)
+                for suffix in ("", ".zst", ".lock", ".zst.lock")
+                if target.with_name(plain + suffix).exists()
+            ]
+            if taken:
+                logger.warning(
+                    "left %s in place: %s already exists", source, taken[0].relative_to(pdir)
+                )
+                left += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, target)  # same file system, same file: nothing is rewritten
+            moved += 1
+        try:
+            os.rmdir(folder)  # only succeeds once empty
+        except OSError:
+            pass
+    if moved:
+        logger.info("moved %d files of %s up from %s/%s/", moved, pid, pid, pid)
+    return moved, left
 
 
 def _form_of(name: str) -> tuple[str, str]:
@@ -140,12 +201,14 @@ def adopt_tree(
 
         lock_key = derive_key(passphrase)
     jobs: list[tuple[Path, str, str, MemberName, str | None, str | None]] = []
-    ignored = 0
+    ignored = lifted = 0
     for entry in sorted(os.scandir(out), key=lambda e: e.name):
         if not entry.is_dir() or entry.name.startswith("."):
             continue
         pid = entry.name
         pdir = Path(entry.path)
+        if _is_nested_copy(pdir, pid):
+            lifted += _lift_nested(pdir, pid)[0]
         registry = _load_registry(pdir / ".registry") if (pdir / ".registry").exists() else {}
         slots: dict[tuple[str, int], list[tuple[str, str, str | None]]] = {}
         for key, value in registry.items():
@@ -239,4 +302,6 @@ def adopt_tree(
             hashed,
             trusted,
         )
-    return AdoptionReport(adopted=adopted, hashed=hashed, trusted=trusted, ignored=ignored)
+    return AdoptionReport(
+        adopted=adopted, hashed=hashed, trusted=trusted, ignored=ignored, lifted=lifted
+    )
