@@ -164,7 +164,7 @@ def compress(
     stream: list[str] | None = STREAM_OPT,
     json_output: bool = JSON_OPT,
 ) -> None:
-    """Compress data files to .zst (-1 … -22 or --level N; plain files kept unless --delete-original)."""
+    """Compress data files to .zst (-0 … -22 or --level N; plain files kept unless --delete-original)."""
     s = settings(ctx)
     existing_folder(folder)
     streams = check_streams(stream)
