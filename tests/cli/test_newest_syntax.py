@@ -134,3 +134,32 @@ def test_help_still_reads_cleanly(mano: RunFn) -> None:
     assert "Traceback" not in result.stdout + result.stderr
     sub = _ok(mano(["compress", "--help"]))
     assert "--level" in sub.stdout and "Traceback" not in sub.stderr
+
+
+def test_a_placeholder_keyring_lists_and_fails_cleanly_when_used(
+    cli: RunFn, tmp_path: Path
+) -> None:
+    """The keyring mano 0.6.0's README shows: listed with its problem, refused in one line."""
+    ring = tmp_path / "ring.enc"
+    section = {
+        "URL": "https://studies.beiwe.org",
+        "USERNAME": "...",
+        "PASSWORD": "...",
+        "ACCESS_KEY": "ACCESS_KEY_123",
+        "SECRET_KEY": "SECRET_KEY_456",
+    }
+    from mano_auth._cryptfile import encrypt
+
+    ring.write_bytes(encrypt(json.dumps({"beiwe.onnela": section}).encode(), "pw"))
+    env = {"NRG_KEYRING_PASS": "pw"}
+    listed = _ok(cli(["keyring", "list", "--keyring-file", str(ring)], env=env))
+    assert "beiwe.onnela" in listed.stdout and "https://studies.beiwe.org" in listed.stdout
+    assert "ACCESS_KEY contains the character(s) '_'" in listed.stderr
+    assert "SECRET_KEY_456" not in listed.stdout + listed.stderr
+    used = cli(["studies", "--keyring", "beiwe.onnela", "--keyring-file", str(ring)], env=env)
+    assert used.exit_code == 3
+    assert used.stderr.strip().splitlines() == [
+        "mano: error: keyring section 'beiwe.onnela': ACCESS_KEY contains the character(s) '_' "
+        "the Beiwe server rejects; keys use only A-Z, a-z, 0-9, '/' and '+' ('=', '-', '_' and "
+        "spaces are not allowed); copy the key again from the Beiwe website"
+    ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -180,11 +181,23 @@ def load_credentials(s: Settings, section: str | None = None) -> Credentials:
             )
         from mano_auth import load_keyring
 
-        return load_keyring(None)
+        return checked_keys(lambda: load_keyring(None))
     from mano_auth import load_keyring
 
     # mano-auth takes the passphrase from NRG_KEYRING_PASS, else prompts, only on a TTY.
-    return load_keyring(name, s.keyring_file)
+    return checked_keys(lambda: load_keyring(name, s.keyring_file))
+
+
+def checked_keys(make: Callable[[], Credentials]) -> Credentials:
+    """Credentials about to be used: a key the server would refuse is one clear error here,
+    not a Python warning followed by the same error (mano-auth only warns while loading)."""
+    from mano_auth import KeyShapeWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KeyShapeWarning)
+        credentials = make()
+    credentials.check_keys()
+    return credentials
 
 
 def keyring_path(s: Settings) -> Path:

@@ -9,6 +9,7 @@ data passphrase) or a hidden prompt — and prompts only happen on a terminal.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import typer
@@ -125,7 +126,7 @@ def add(
 ) -> None:
     """Add server credentials as section NAME (keys from the environment or a hidden prompt)."""
     from mano_auth import Credentials, add_section
-    from mano_cli._context import keyring_path
+    from mano_cli._context import checked_keys, keyring_path
 
     s = settings(ctx)
     server = url or os.environ.get("BEIWE_URL")
@@ -133,7 +134,9 @@ def add(
         raise UsageProblem("no server URL: pass --url https://… (or set BEIWE_URL)")
     access_key = _key("BEIWE_ACCESS_KEY", "Access key", from_env)
     secret_key = _key("BEIWE_SECRET_KEY", "Secret key", from_env)
-    creds = Credentials(url=server, access_key=access_key, secret_key=secret_key, name=name)
+    creds = checked_keys(
+        lambda: Credentials(url=server, access_key=access_key, secret_key=secret_key, name=name)
+    )
     path = keyring_path(s)
     password: str | None = None
     if not path.exists():
@@ -215,19 +218,23 @@ def list_sections(
     rows: list[dict[str, Any]] = []
     for name in keyring.names:
         try:
-            creds = keyring[name]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                creds = keyring[name]
         except Exception as exc:  # a broken section must not hide the others
             rows.append(
                 {"name": name, "url": None, "access_key": None, "secrets": [], "problem": str(exc)}
             )
             continue
+        # keys of the wrong shape load (mano 0.6.0 read them) but will be refused: say so
+        problems = [str(w.message) for w in caught if w.category.__name__ == "KeyShapeWarning"]
         rows.append(
             {
                 "name": name,
                 "url": creds.url,
                 "access_key": creds.access_key[:4] + "…",
                 "secrets": sorted(creds.secrets),
-                "problem": None,
+                "problem": "; ".join(problems) or None,
             }
         )
     if json_output or s.json:
@@ -249,6 +256,9 @@ def list_sections(
             for r in rows
         ],
     )
+    for r in rows:
+        if r["url"] and r["problem"]:
+            s.err.print(f"{r['name']}: {r['problem']}", markup=False, highlight=False)
 
 
 @app.command("passwd")
