@@ -208,3 +208,12 @@ def test_each_legacy_entry_point_warns_once_per_process_naming_its_successor() -
         "datetime.timedelta (see docs/migrating.md)",
     ]
     assert all(w.filename == __file__ for w in caught)
+
+
+def test_060_positional_progress_is_not_taken_for_compressed(beiwe_emulator: Any) -> None:
+    emu = beiwe_emulator
+    pid = next(p for p in emu.participants if emu.files(participant=p, stream="gps"))
+    # download(Keyring, study_id, user_ids, data_streams, time_start, time_end, registry, progress)
+    zf = msync.download(emu.credentials, emu.study_id, [pid], ["gps"], None, None, None, 3 * 1024)
+    assert zf is not None and not any(n.endswith(".zst") for n in zf.namelist())
+    zf.close()

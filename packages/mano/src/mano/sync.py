@@ -96,7 +96,7 @@ def download(
     time_start: TimeArg = None,
     time_end: TimeArg = None,
     registry: Mapping[str, str] | None = None,
-    compressed: bool | None = None,
+    compressed: bool | int | None = None,
     progress: int = 0,
     user_ids: str | Iterable[str] | None = None,
 ) -> zipfile.ZipFile | None:
@@ -113,7 +113,8 @@ def download(
         registry: ``{storage path: base64 SHA-1}`` of files the server may skip.
         compressed: True: members are the server's ``.zst`` files (get-data v2). False or
             omitted: plain members (get-data v1), as 0.6.0 returned.
-        progress: Ignored (0.6.0 drew a spinner on stdout).
+        progress: Ignored (0.6.0 drew a spinner on stdout). An integer in ``compressed``'s
+            place (0.6.0's positional ``progress``) is taken as this.
 
     Returns:
         The ZipFile (members ``<pid>/<stream>/...`` plus ``registry``). Without ``compressed=``
@@ -124,6 +125,9 @@ def download(
         "mano.sync.download",
         "mano_sync.download (a validated mano_api.Archive) or mano_sync.sync_study",
     )
+    if isinstance(compressed, int) and not isinstance(compressed, bool):
+        # 0.6.0's eighth positional argument was `progress` (bytes between spinner ticks)
+        compressed = None
     del progress
     start, end = time_start or None, time_end or None
     archive = mano_sync.download(
