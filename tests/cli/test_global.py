@@ -48,6 +48,7 @@ def test_version_names_every_package(mano: RunFn) -> None:
         "mano-files",
         "mano-sync",
         "mano-testing",
+        "mano",
         "python",
     ]
     assert all(line.split()[1].count(".") == 2 for line in lines[:-1])

@@ -29,7 +29,16 @@ from mano_cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, classify, exit_code_e
 
 logger = logging.getLogger(__name__)
 
-_DISTRIBUTIONS = ("mano-cli", "mano-auth", "mano-api", "mano-files", "mano-sync", "mano-testing")
+# "mano": the compatibility package (the 0.6.0 / newest-mano Python API), when installed.
+_DISTRIBUTIONS = (
+    "mano-cli",
+    "mano-auth",
+    "mano-api",
+    "mano-files",
+    "mano-sync",
+    "mano-testing",
+    "mano",
+)
 
 
 class ManoGroup(TyperGroup):
