@@ -217,3 +217,18 @@ def test_060_positional_progress_is_not_taken_for_compressed(beiwe_emulator: Any
     zf = msync.download(emu.credentials, emu.study_id, [pid], ["gps"], None, None, None, 3 * 1024)
     assert zf is not None and not any(n.endswith(".zst") for n in zf.namelist())
     zf.close()
+
+
+def test_python_dash_m_mano_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mano", "compress", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--level" in result.stdout and "-0 … -22" in result.stdout
