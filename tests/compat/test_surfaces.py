@@ -232,3 +232,21 @@ def test_python_dash_m_mano_runs_the_command() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--level" in result.stdout and "-0 … -22" in result.stdout
+
+
+def test_import_mano_loads_no_cli_and_needs_no_locale() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mano, mano.sync, mano.constants, mano.file_management\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('typer', 'click', 'rich', 'mano_cli', 'mano_testing'))))\n"
+    )
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}  # 0.6.0 raised here without en_US.UTF-8
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
