@@ -72,3 +72,28 @@ def test_newest_mano_tree_with_nested_participant_folder_is_adopted(
             assert fh.read() == plain[base], base
     with Manifest(study, readonly=True) as manifest:
         assert all(manifest.get(base) is not None for base in forms)
+
+
+def test_a_nested_file_already_present_above_is_left_alone(
+    beiwe_emulator: Any, tmp_path: Path
+) -> None:
+    emu = beiwe_emulator
+    pid = next(p for p in emu.participants if emu.files(participant=p, stream="gps"))
+    plain = reference(emu.credentials, emu.study_id, [pid], ["gps"])
+    name, data = sorted(plain.items())[0]
+    study = tmp_path / "study"
+    above = study / name
+    above.parent.mkdir(parents=True)
+    above.write_bytes(data)
+    nested = study / pid / (name + ".zst")
+    nested.parent.mkdir(parents=True)
+    nested.write_bytes(zstandard.ZstdCompressor().compress(b"an older copy\n"))
+    summary = sync_study(
+        emu.credentials, emu.study_id, study, participants=[pid], data_streams=["gps"]
+    )
+    assert summary.ok
+    assert above.read_bytes() == data  # the file above wins; nothing was overwritten
+    assert nested.exists()  # the nested copy is left for the user to look at
+    assert {
+        k: v for k, v in files_under(study).items() if not k.startswith(f"{pid}/{pid}/")
+    } == plain
