@@ -392,12 +392,10 @@ class Credentials:
                     f"{var} is set but empty; give it a value or unset it", variables=(var,)
                 )
         url = normalise_url(env[ENV_URL], label=ENV_URL)
-        access_key = validate_key(
-            env[ENV_ACCESS_KEY], label=ENV_ACCESS_KEY, secret=False, strict=False
-        )
-        secret_key = validate_key(
-            env[ENV_SECRET_KEY], label=ENV_SECRET_KEY, secret=True, strict=False
-        )
+        # Variables are not a keyring file: a key of the wrong shape is refused here, naming
+        # the variable (mano.keyring(None), the 0.6.0 call, reads them without checking).
+        access_key = validate_key(env[ENV_ACCESS_KEY], label=ENV_ACCESS_KEY, secret=False)
+        secret_key = validate_key(env[ENV_SECRET_KEY], label=ENV_SECRET_KEY, secret=True)
         logger.debug("credentials for %s from the environment", url)
         return cls(
             url=url,
