@@ -396,12 +396,12 @@ class BeiweClient:
         except requests.exceptions.SSLError as exc:
             raise self._transport_error(exc, call, "before") from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            error = self._transport_error(exc, call, "waiting for")
+            failure = self._transport_error(exc, call, "waiting for")
             if not self._reached and _before_connecting(exc):
                 # DNS failure, refused, no route, connect timeout: nothing a retry heals
                 # before the server ever answered (fails in milliseconds, one line).
-                raise error from exc
-            raise _Retryable(error) from exc
+                raise failure from exc
+            raise _Retryable(failure) from exc
         except requests.RequestException as exc:
             raise self._transport_error(exc, call, "before") from exc
         self._reached = True
