@@ -113,6 +113,8 @@ def configure_logging(s: Settings) -> None:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("mano: %(levelname)s: %(message)s"))
     console.setLevel(level)
+    # Job and error records for --log-file; the command prints its own lines about them.
+    console.addFilter(lambda record: not hasattr(record, "mano"))
     setattr(console, "_mano_cli", True)  # noqa: B010 - marks our handlers for removal
     root.addHandler(console)
     root_level = level
@@ -122,11 +124,7 @@ def configure_logging(s: Settings) -> None:
             handler = logging.FileHandler(s.log_file, encoding="utf-8")
         except OSError as exc:
             raise LocalProblem(f"cannot open log file {s.log_file}: {exc.strerror or exc}") from exc
-        handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"
-            )
-        )
+        handler.setFormatter(JsonLines())
         handler.setLevel(min(level, logging.INFO))
         setattr(handler, "_mano_cli", True)  # noqa: B010
         root.addHandler(handler)
@@ -137,6 +135,30 @@ def configure_logging(s: Settings) -> None:
     # Per-file problems are summarised by the command itself; show them one by one with -v.
     for name in ("mano_files", "mano_sync"):
         logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else logging.ERROR)
+
+
+class JsonLines(logging.Formatter):
+    """--log-file records: one JSON object per line (time, level, logger, message, details).
+
+    Records carrying a ``mano`` dict (a job's result, an error) add its keys, so a log reader
+    gets one line per job and per error with the job's name, status and counts.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        details = getattr(record, "mano", None)
+        if isinstance(details, dict):
+            entry.update(jsonable(details))
+        if record.exc_info and record.levelno >= logging.ERROR:
+            entry["exception"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def stdin_is_tty() -> bool:

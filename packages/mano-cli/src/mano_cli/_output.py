@@ -79,7 +79,21 @@ def table(
     *,
     title: str | None = None,
 ) -> None:
-    """Print a table to stdout (plain text when stdout is not a terminal or NO_COLOR is set)."""
+    """Print a table to stdout.
+
+    On a terminal: a Rich table fitted to its width. Otherwise (files, pipes, cron mail): plain
+    columns as wide as their data, never wrapped, so every row stays one line.
+    """
+    if not s.out.is_terminal:
+        cells = [list(columns)] + [["" if v is None else str(v) for v in row] for row in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+        lines = [] if title is None else [title]
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
     t = Table(title=title, show_edge=False, box=None, pad_edge=False, header_style="bold")
     for column in columns:
         t.add_column(column, overflow="fold")
