@@ -224,7 +224,9 @@ def summary_statistics(
             "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."
         ),
     ] = None,
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many rows."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, metavar="N", help="At most this many rows."
+    ),
     ordered_by: str | None = typer.Option(
         None, "--order-by", metavar="FIELD", help="Sort by this field (server default: date)."
     ),

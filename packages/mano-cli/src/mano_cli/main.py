@@ -58,6 +58,7 @@ class ManoGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        _plain_flags(self)
         try:
             args = _level_shorthand(list(sys.argv[1:] if args is None else args))
             result = super().main(
@@ -85,6 +86,35 @@ class ManoGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _plain_flags(command: Any) -> None:
+    """Help shows what a value is (its METAVAR) and nothing for plain flags.
+
+    Typer prints its type placeholders (``<bool>`` on ``--json``, ``<int>`` on ``-v``, ``<str>``
+    beside ``STUDY``) where we give a metavar or no value at all; drop them.
+    """
+    for param in getattr(command, "params", ()):
+        flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
+        if flag or (param.param_type_name == "argument" and param.metavar):
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 - per instance
+    original = getattr(command, "get_help_option", None)
+    if original is not None and not getattr(original, "_mano_plain", False):
+
+        def help_option(ctx: Any) -> Any:
+            option = original(ctx)
+            if option is not None:
+                setattr(option, "display_type_rich", _no_type)  # noqa: B010
+            return option
+
+        setattr(help_option, "_mano_plain", True)  # noqa: B010
+        setattr(command, "get_help_option", help_option)  # noqa: B010
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
 
 
 _LEVEL = re.compile(r"^-([1-9]|1[0-9]|2[0-2])$")

@@ -331,12 +331,14 @@ def sync(
     ),
     decompress: bool = typer.Option(False, "--decompress", help="Store plain files (the default)."),
     all_studies: bool = typer.Option(
-        False, "--all", help="Every study of the keyring section, into DIR/<study>."
+        False,
+        "--all",
+        help="Every study of the keyring section, into DIR/<study id> (see --folder-name).",
     ),
     all_sections: bool = typer.Option(
         False,
         "--all-sections",
-        help="Every study of every keyring section, into DIR/<section>/<study>.",
+        help="Every study of every keyring section, into DIR/<section>/<study id>.",
     ),
     v1: bool = typer.Option(False, "--v1", help="Use get-data v1 (plain members)."),
     v2: bool = typer.Option(False, "--v2", help="Use get-data v2 (zstd members; the default)."),
@@ -739,10 +741,12 @@ def demo(
         typer.Argument(metavar="DIR", help="Where to put the demo study (default: ./mano-demo)."),
     ] = Path("mano-demo"),
     participants: int = typer.Option(
-        3, "--participants", min=1, max=50, help="Synthetic participants."
+        3, "--participants", min=1, max=50, metavar="N", help="Synthetic participants."
     ),
-    days: int = typer.Option(3, "--days", min=1, max=60, help="Days of synthetic data."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic study."),
+    days: int = typer.Option(
+        3, "--days", min=1, max=60, metavar="N", help="Days of synthetic data."
+    ),
+    seed: int = typer.Option(1, "--seed", metavar="N", help="Seed of the synthetic study."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Sync a synthetic study from the built-in Beiwe emulator into FOLDER (no credentials, no network)."""

@@ -155,7 +155,13 @@ def compress(
     ctx: typer.Context,
     folder: Path = FOLDER_ARG,
     level: int | None = typer.Option(
-        None, "--level", "-l", min=1, max=22, help="zstd level (default 2, like the server)."
+        None,
+        "--level",
+        "-l",
+        min=1,
+        max=22,
+        metavar="LEVEL",
+        help="zstd level (default 2, like the server).",
     ),
     delete_original: bool = typer.Option(
         False, "--delete-original", help="Delete each plain file once its .zst is written."
