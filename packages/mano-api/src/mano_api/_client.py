@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from mano_api._archive import Archive, ArchiveValidationError, validate_zip
+from mano_api._archive import Archive, ArchiveValidationError, new_temp_beside, validate_zip
 from mano_api._errors import (
     AccessDenied,
     AmbiguousStudy,
@@ -726,9 +726,7 @@ class BeiweClient:
 
         def attempt(_: int) -> int:
             resp = self._send(call, form, params)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".mano-tmp", dir=target.parent
-            )
+            fd, tmp_name = new_temp_beside(target)
             tmp = Path(tmp_name)
             try:
                 written = 0
