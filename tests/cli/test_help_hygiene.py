@@ -71,3 +71,30 @@ def test_help_shows_no_type_placeholders(path: tuple[str, ...]) -> None:
     assert result.exit_code == 0, result.output
     placeholders = re.findall(r"<(?:bool|int|str|float|path|int range|float range)>", result.output)
     assert placeholders == [], result.output
+
+
+def test_tables_fit_the_data_not_the_terminal(synced: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def run(*args: str) -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mano_cli", *args, "report", str(synced)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "30"},  # a narrow terminal setting must not matter
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.splitlines()
+
+    aligned = run()
+    tsv = run("--plain")
+    header = tsv[0].split("\t")
+    assert header[:3] == ["participant", "os", "first"] and len(tsv) == len(aligned) > 2
+    for plain_line, line in zip(tsv, aligned, strict=True):
+        cells = plain_line.split("\t")
+        assert len(cells) == len(header)
+        assert line.split()[0] == cells[0] and len(line) > 30  # one line per row, never wrapped

@@ -99,8 +99,17 @@ def table(
     """Print a table to stdout.
 
     On a terminal: a Rich table fitted to its width. Otherwise (files, pipes, cron mail): plain
-    columns as wide as their data, never wrapped, so every row stays one line.
+    columns as wide as their data, never wrapped, so every row stays one line. ``--plain``:
+    tab-separated values (tabs and newlines inside cells become spaces), header line first.
     """
+    if s.plain:
+        lines = ["\t".join(columns)]
+        for row in rows:
+            cells = ("" if v is None else " ".join(str(v).split()) for v in row)
+            lines.append("\t".join(cells))
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
     if not s.out.is_terminal:
         cells = [list(columns)] + [["" if v is None else str(v) for v in row] for row in rows]
         widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]

@@ -204,6 +204,9 @@ def _root(
     json_output: bool = typer.Option(
         False, "--json", help="JSON output for listings and summaries."
     ),
+    plain: bool = typer.Option(
+        False, "--plain", help="Tables as tab-separated text (header line first), for scripts."
+    ),
     retries: int = typer.Option(
         5,
         "--retries",
@@ -243,6 +246,7 @@ def _root(
         yes=yes,
         threads=threads,
         json=json_output,
+        plain=plain,
         log_file=log_file,
         retries=retries,
         timeout=timeout,
