@@ -105,8 +105,7 @@ def table(
     if s.plain:
         lines = ["\t".join(columns)]
         for row in rows:
-            cells = ("" if v is None else " ".join(str(v).split()) for v in row)
-            lines.append("\t".join(cells))
+            lines.append("\t".join("" if v is None else " ".join(str(v).split()) for v in row))
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
