@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,24 @@ def test_shards_split_participants_deterministically() -> None:
     # a participant enrolled later does not move anyone else
     more = [Shard(k, 3).select([*pids, "newcomer"]) for k in (1, 2, 3)]
     assert [[p for p in s if p != "newcomer"] for s in more] == slices
+
+
+def test_lock_passphrase_precedence(caplog: pytest.LogCaptureFixture) -> None:
+    from mano_auth import Credentials
+    from mano_sync import lock_passphrase
+
+    keys = {"URL": "https://beiwe.example.org", "ACCESS_KEY": "a" * 20, "SECRET_KEY": "b" * 40}
+    ring = Credentials.from_dict({**keys, "SECRETS": {"My Study": "zebra-4711"}})
+    plain = Credentials.from_dict(keys)
+    env = {"MANO_LOCK_PASSPHRASE": "okapi-0815"}
+    with caplog.at_level(logging.WARNING, logger="mano_sync"):
+        assert lock_passphrase(ring, "My Study", environ=env) == ("zebra-4711", "keyring SECRETS")
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    text = caplog.records[0].getMessage()
+    assert "differ" in text and "zebra" not in text and "okapi" not in text
+    caplog.clear()
+    same = {"MANO_LOCK_PASSPHRASE": "zebra-4711"}
+    assert lock_passphrase(ring, "My Study", environ=same)[0] == "zebra-4711"
+    assert caplog.records == []
+    assert lock_passphrase(plain, "My Study", environ=env) == ("okapi-0815", "MANO_LOCK_PASSPHRASE")
+    assert lock_passphrase(plain, "My Study", environ={}) == (None, "")
