@@ -123,6 +123,7 @@ class _Outcome:
     summary: SyncSummary | None = None
     exit_code: int = EXIT_OK
     message: str = ""
+    shard: str | None = None
 
 
 def _progress_callback(view: ProgressView) -> Any:
@@ -218,6 +219,8 @@ def _summary_json(outcome: _Outcome) -> dict[str, Any]:
         "folder": str(outcome.folder),
         "exit_code": outcome.exit_code,
     }
+    if outcome.shard is not None:
+        data["shard"] = outcome.shard
     if outcome.summary is not None:
         summ = jsonable(outcome.summary)
         summ["failed"] = [str(f) for f in outcome.summary.failed]
@@ -468,10 +471,10 @@ def sync(
             found = client.resolve_study(study)
             _check_participants(client, found, options["participants"])
             if shard_spec is not None:
-                pool = options["participants"] or client.participant_ids(found)
-                options["participants"] = shard_spec.select(pool)
+                options["shard"] = shard_spec
             summary = _sync_one(s, client, credentials, found, output, options, lock_streams)
-        outcome = _Outcome(f"{found.name}", output, summary)
+        outcome = _Outcome(found.name, output, summary)
+        outcome.shard = None if shard_spec is None else str(shard_spec)
         _report(s, [outcome], json_out, as_list=False)
         _finish([outcome])
         return

@@ -68,9 +68,10 @@ def _guard(folder: Path) -> Iterator[None]:
     if not _is_study_folder(folder):
         yield
         return
-    from mano_sync import FolderLock
+    from mano_sync import FolderLock, merge_shards
 
     with FolderLock(folder):
+        merge_shards(folder)  # what shard runs recorded: one manifest for the whole tree
         yield
         _refresh_manifest(folder)
 

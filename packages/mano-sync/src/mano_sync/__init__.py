@@ -40,6 +40,7 @@ from mano_sync._lock import LOCK_NAME, FolderLock
 from mano_sync._manifest import MANIFEST_NAME, Manifest, ManifestFile, ParticipantState
 from mano_sync._names import MemberName, parse_member
 from mano_sync._shard import Shard, parse_shard
+from mano_sync._shardstate import SHARDS_DIR, ShardLock, merge_shards
 from mano_sync._sync import (
     DEFAULT_RECHECK_DAYS,
     DEFAULT_REQUEST_BYTES,
@@ -91,7 +92,10 @@ __all__ = [
     "Job",
     "JobResult",
     "JobsConfig",
+    "SHARDS_DIR",
     "Shard",
+    "ShardLock",
+    "merge_shards",
     "load_config",
     "lock_passphrase",
     "parse_config",

@@ -312,9 +312,6 @@ def _run_one(
                         status=None,
                         participant_ids=unknown,
                     )
-            if job.shard is not None:
-                pool = participants if participants is not None else c.participant_ids(study)
-                participants = job.shard.select(pool)
             secret = None
             if job.lock:
                 find = passphrase_for or (lambda _j, cr, st: lock_passphrase(cr, st)[0])
@@ -332,6 +329,8 @@ def _run_one(
                     progress(_job, event)
 
             kwargs = dict(options)
+            if job.shard is not None:
+                kwargs["shard"] = job.shard
             result.summary = sync_study(
                 creds,
                 study.id,
