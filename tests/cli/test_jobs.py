@@ -301,3 +301,42 @@ def test_unreachable_single_study_is_one_fast_line(lab: Lab, tmp_path: Path) -> 
         "URL's spelling, your network and DNS settings"
     ]
     assert not (tmp_path / "s").exists()
+
+
+def test_config_jobs_split_over_a_job_array(lab: Lab, tmp_path: Path) -> None:
+    config = _config(lab, tmp_path, with_down=False)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mano_cli",
+                "-q",
+                "sync",
+                "--config",
+                str(config),
+                "--shard",
+                f"{k}/2",
+            ],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(lab.home),
+                "NRG_KEYRING_PASS": "keyring pass",
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in (1, 2)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert (proc.returncode, out, err) == (0, "", "")
+    assert _tree(tmp_path / "one") == _expected(lab.one)
+    two = {"gps", "accelerometer", "survey_answers"}
+    assert _tree(tmp_path / "two") == _expected(lab.two, two)
+    assert sorted(p.name for p in (tmp_path / "one" / ".mano-shards").glob("*.sqlite")) == [
+        "1-of-2.sqlite",
+        "2-of-2.sqlite",
+    ]

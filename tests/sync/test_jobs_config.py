@@ -147,3 +147,23 @@ def test_lock_passphrase_precedence(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records == []
     assert lock_passphrase(plain, "My Study", environ=env) == ("okapi-0815", "MANO_LOCK_PASSPHRASE")
     assert lock_passphrase(plain, "My Study", environ={}) == (None, "")
+
+
+def test_shards_of_one_study_may_share_a_folder() -> None:
+    text = """
+[[job]]
+name = "s1"
+study = "abc"
+output = "/data/abc"
+shard = "1/2"
+
+[[job]]
+name = "s2"
+study = "abc"
+output = "/data/abc"
+shard = "2/2"
+"""
+    assert [j.shard for j in parse_config(text).jobs] == [Shard(1, 2), Shard(2, 2)]
+    for bad in (text.replace('"2/2"', '"1/2"'), text.replace('"2/2"', '"2/3"')):
+        with pytest.raises(ConfigError, match="line 11: .*also the output of job 's1'"):
+            parse_config(bad)

@@ -411,18 +411,11 @@ def sync(
     if folder_naming not in ("id", "name"):
         raise UsageProblem(f"--folder-name must be id or name, not {folder_naming!r}")
     if config is not None:
-        _check_config_args(
-            study, output, participant, all_studies or all_sections, shard, lock, stream
+        _check_config_args(study, output, participant, all_studies or all_sections, lock, stream)
+        common = _sync_options(
+            start, end, v1, v2, keep_compressed, decompress, recheck_days, verify_files, s
         )
-        _run_config(
-            s,
-            config,
-            job,
-            json_output or s.json,
-            _sync_options(
-                start, end, v1, v2, keep_compressed, decompress, recheck_days, verify_files, s
-            ),
-        )
+        _run_config(s, config, job, json_output or s.json, common, _shard(shard))
         return
     if job:
         raise UsageProblem("--job needs --config FILE")
@@ -551,7 +544,6 @@ def _check_config_args(
     output: Path | None,
     participant: list[str] | None,
     many: bool,
-    shard: str | None,
     lock: list[str] | None,
     stream: list[str] | None,
 ) -> None:
@@ -563,7 +555,6 @@ def _check_config_args(
             ("-o/--output", output is not None),
             ("-p/--participant", bool(participant)),
             ("--all/--all-sections", many),
-            ("--shard", shard is not None),
             ("--lock", bool(lock)),
             ("-s/--stream", bool(stream)),
         )
@@ -571,7 +562,7 @@ def _check_config_args(
     ]
     if clashes:
         raise UsageProblem(
-            f"--config sets studies, folders, participants, streams, locks and shards per job; "
+            f"--config sets studies, folders, participants, streams and locks per job; "
             f"drop {', '.join(clashes)} (or write them into the job)"
         )
 
@@ -609,7 +600,12 @@ def _sync_options(
 
 
 def _run_config(
-    s: Settings, path: Path, names: list[str] | None, json_out: bool, options: dict[str, Any]
+    s: Settings,
+    path: Path,
+    names: list[str] | None,
+    json_out: bool,
+    options: dict[str, Any],
+    shard: Shard | None = None,
 ) -> None:
     """Validate a jobs file completely, then run its jobs; exit with the worst job's code."""
     from mano_sync import ConfigError, load_config
@@ -619,6 +615,10 @@ def _run_config(
         jobs = config.select(split_values(names))
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
+    if shard is not None:  # this node's slice of every job (e.g. one task of a job array)
+        import dataclasses
+
+        jobs = [dataclasses.replace(j, shard=shard) for j in jobs]
     if not jobs:
         if not s.quiet:
             s.err.print(

@@ -242,6 +242,8 @@ def parse_config(text: str, *, path: str | os.PathLike[str] | None = None) -> Jo
             )
         names[job.name] = job.line
         for other_out, other in outputs.items():
+            if other_out == job.output and _slices_of_one_study(job, jobs, other):
+                continue
             if other_out == job.output:
                 raise fail(
                     f"job {job.name!r}: output {str(job.output)!r} is also the output of job "
@@ -260,6 +262,18 @@ def parse_config(text: str, *, path: str | os.PathLike[str] | None = None) -> Jo
         outputs[job.output] = job.name
         jobs.append(job)
     return JobsConfig(tuple(jobs), keyring_file=keyring_file, parallel=parallel, path=where)
+
+
+def _slices_of_one_study(job: Job, jobs: list[Job], other_name: str) -> bool:
+    """Whether ``job`` and the job named ``other_name`` are different shards of one study."""
+    other = next(j for j in jobs if j.name == other_name)
+    return (
+        job.shard is not None
+        and other.shard is not None
+        and job.shard.count == other.shard.count
+        and job.shard.index != other.shard.index
+        and (job.study, job.keyring) == (other.study, other.keyring)
+    )
 
 
 def _path(value: str, base: Path) -> Path:
