@@ -340,3 +340,33 @@ def test_config_jobs_split_over_a_job_array(lab: Lab, tmp_path: Path) -> None:
         "1-of-2.sqlite",
         "2-of-2.sqlite",
     ]
+
+
+def test_progress_note_is_one_line_per_interval() -> None:
+    import io
+
+    from rich.console import Console
+
+    from mano_cli._context import Settings
+    from mano_cli._jobview import ProgressNote
+    from mano_sync import SyncProgress
+
+    def event(kind: str, done: int) -> SyncProgress:
+        return SyncProgress(kind, None, 10 * done, 2048 * done, None, 1.0, done, 4)
+
+    buffer = io.StringIO()
+    s = Settings(_stderr=Console(file=buffer, width=60, force_terminal=False))
+    quiet = ProgressNote(s)  # the default interval: nothing within a minute
+    for done in range(4):
+        quiet("job a", event("participant", done))
+    assert buffer.getvalue() == ""
+    every = ProgressNote(s, interval=0)
+    every("job a", event("participant", 1))
+    every("job b", event("participant", 3))
+    lines = buffer.getvalue().splitlines()
+    assert lines == [
+        "mano: progress: job a: 1/4 participants, 10 files, 2.0 KiB",
+        "mano: progress: job a: 1/4 participants, 10 files, 2.0 KiB; job b: 3/4 "
+        "participants, 30 files, 6.0 KiB",
+    ]
+    assert not ProgressNote(Settings(verbosity=-1, _stderr=s.err)).enabled  # -q: never
