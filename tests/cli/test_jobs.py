@@ -370,3 +370,18 @@ def test_progress_note_is_one_line_per_interval() -> None:
         "participants, 30 files, 6.0 KiB",
     ]
     assert not ProgressNote(Settings(verbosity=-1, _stderr=s.err)).enabled  # -q: never
+
+
+def test_a_partly_failed_job_is_one_line_with_q(lab: Lab, tmp_path: Path) -> None:
+    config = _config(lab, tmp_path, with_down=False)
+    lab.one.set_faults("get-data:5xx=1")
+    try:
+        result = cron(["-q", "--retries", "0", "sync", "--config", str(config)], lab)
+    finally:
+        lab.one.set_faults(None)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mano: error: job one-main: "), result.stderr
+    assert "failed" in lines[0] and "Traceback" not in result.stderr
+    assert result.exit_code == 1  # partial: the rest is saved
+    assert _tree(tmp_path / "two")  # the other job ran

@@ -112,7 +112,7 @@ def configure_logging(s: Settings) -> None:
     else:
         # Cron and pipes: one plain line per record, never wrapped.
         console = logging.StreamHandler(sys.stderr)
-        console.setFormatter(logging.Formatter("mano: %(levelname)s: %(message)s"))
+        console.setFormatter(_OneLine("mano: %(levelname)s: %(message)s", s.verbosity >= 2))
     console.setLevel(level)
     # Job and error records for --log-file; the command prints its own lines about them.
     console.addFilter(lambda record: not hasattr(record, "mano"))
@@ -134,8 +134,28 @@ def configure_logging(s: Settings) -> None:
     for name in ("urllib3", "requests"):
         logging.getLogger(name).setLevel(max(root_level, logging.WARNING))
     # Per-file problems are summarised by the command itself; show them one by one with -v.
+    # With -q even their errors stay out of cron mail: the command's own line says it.
+    quiet_level = logging.CRITICAL if s.quiet else logging.ERROR
     for name in ("mano_files", "mano_sync"):
-        logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else logging.ERROR)
+        logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else quiet_level)
+
+
+class _OneLine(logging.Formatter):
+    """Console records without a terminal: one line each; tracebacks only with -vv."""
+
+    def __init__(self, fmt: str, tracebacks: bool) -> None:
+        super().__init__(fmt)
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks or not record.exc_info:
+            return super().format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
 
 
 class JsonLines(logging.Formatter):
