@@ -385,3 +385,37 @@ def test_a_partly_failed_job_is_one_line_with_q(lab: Lab, tmp_path: Path) -> Non
     assert "failed" in lines[0] and "Traceback" not in result.stderr
     assert result.exit_code == 1  # partial: the rest is saved
     assert _tree(tmp_path / "two")  # the other job ran
+
+
+def test_jobs_without_output_are_named_by_study_id(lab: Lab, tmp_path: Path) -> None:
+    config = tmp_path / "mano.toml"
+    config.write_text(
+        f"""keyring_file = "{lab.ring}"
+output_root = "studies"
+
+[[job]]
+name = "main"
+keyring = "one"
+study = "{lab.one.study_name}"
+
+[[job]]
+name = "same-again"
+keyring = "one"
+study = "{lab.one.study_id[:5]}"
+streams = ["gps"]
+"""
+    )
+    result = cron(["-q", "sync", "--config", str(config)], lab)
+    folder = tmp_path / "studies" / lab.one.study_id
+    assert _tree(folder) == _expected(lab.one)
+    assert json.loads((folder / ".mano-study.json").read_text())["job"] == "main"
+    assert result.exit_code == 2  # the second job named the same study: refused, not run
+    assert result.stderr.splitlines() == [
+        f"mano: error: job same-again: its study folder {folder} is also the "
+        "folder of job main (the same study twice?); give one of them an output"
+    ]
+    named = cron(
+        ["-q", "sync", "--config", str(config), "--job", "main", "--folder-name", "name"], lab
+    )
+    assert (named.exit_code, named.stderr) == (0, "")
+    assert _tree(tmp_path / "studies" / lab.one.study_name) == _expected(lab.one)

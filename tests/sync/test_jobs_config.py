@@ -167,3 +167,32 @@ shard = "2/2"
     for bad in (text.replace('"2/2"', '"1/2"'), text.replace('"2/2"', '"2/3"')):
         with pytest.raises(ConfigError, match="line 11: .*also the output of job 's1'"):
             parse_config(bad)
+
+
+def test_jobs_without_output_go_under_output_root() -> None:
+    text = """
+output_root = "/data/beiwe"
+
+[[job]]
+name = "by-id"
+study = "abcdefghijklmnopqrstuvwx"
+
+[[job]]
+name = "by-name"
+study = "My Study"
+"""
+    by_id, by_name = parse_config(text).jobs
+    assert by_id.known_folder == Path("/data/beiwe/abcdefghijklmnopqrstuvwx")
+    assert by_name.known_folder is None  # the server names the study first
+    assert by_name.folder("x" * 24, "My Study") == Path("/data/beiwe") / ("x" * 24)
+    named = parse_config(
+        text.replace('output_root = "/data/beiwe"', 'output_root = "/d"\nfolder_name = "name"')
+    )
+    assert named.jobs[1].folder("x" * 24, "A/B: study") == Path("/d/A_B_ study")
+    clash = text + '\n[[job]]\nname = "again"\nstudy = "abcdefghijklmnopqrstuvwx"\n'
+    with pytest.raises(ConfigError, match="line 12: .*also the output of job 'by-id'"):
+        parse_config(clash)
+    with pytest.raises(ConfigError, match="line 4: job 'by-id': missing key 'output'"):
+        parse_config(text.replace('output_root = "/data/beiwe"', ""))
+    with pytest.raises(ConfigError, match="line 1: folder_name must be"):
+        parse_config('folder_name = "title"\n' + text)

@@ -73,6 +73,10 @@ class ProgressNote:
         self(job.name, event)
 
 
+def _folder(result: JobResult) -> Any:
+    return result.folder or result.job.output or result.job.output_root
+
+
 def job_exit_code(result: JobResult) -> int:
     """The exit code of one job (0, 1 for failed files, else the error's code)."""
     if result.error is not None:
@@ -98,7 +102,7 @@ def job_json(result: JobResult) -> dict[str, Any]:
         "study": result.study_name,
         "study_id": result.study_id,
         "server": result.server,
-        "folder": str(result.job.output),
+        "folder": None if _folder(result) is None else str(_folder(result)),
         "status": result.status,
         "exit_code": job_exit_code(result),
         "elapsed": round(result.elapsed, 3),
@@ -178,7 +182,7 @@ def show_jobs(s: Settings, results: list[JobResult], *, json_output: bool) -> in
                     summ.unchanged if summ else "",
                     len(summ.failed) if summ else "",
                     _size(summ.bytes_downloaded) if summ else "",
-                    str(r.job.output),
+                    str(_folder(r) or ""),
                 )
             )
         table(

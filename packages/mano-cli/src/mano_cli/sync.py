@@ -379,13 +379,14 @@ def sync(
         ),
     ] = None,
     folder_naming: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--folder-name",
             metavar="id|name",
-            help="With --all/--all-sections: name study folders by study id (default) or name.",
+            help="Name the study folders of --all/--all-sections (and of --config jobs without "
+            "an output) by study id (the default) or by study name.",
         ),
-    ] = "id",
+    ] = None,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -408,14 +409,14 @@ def sync(
 
         write_text(CONFIG_EXAMPLE, None)
         return
-    if folder_naming not in ("id", "name"):
+    if folder_naming not in (None, "id", "name"):
         raise UsageProblem(f"--folder-name must be id or name, not {folder_naming!r}")
     if config is not None:
         _check_config_args(study, output, participant, all_studies or all_sections, lock, stream)
         common = _sync_options(
             start, end, v1, v2, keep_compressed, decompress, recheck_days, verify_files, s
         )
-        _run_config(s, config, job, json_output or s.json, common, _shard(shard))
+        _run_config(s, config, job, json_output or s.json, common, _shard(shard), folder_naming)
         return
     if job:
         raise UsageProblem("--job needs --config FILE")
@@ -507,7 +508,7 @@ def sync(
                 s.err.print(f"{label}: these credentials can access no study", markup=False)
             taken: set[str] = set()
             for st in studies:
-                folder = st.id if folder_naming == "id" else folder_name(st, taken)
+                folder = folder_name(st, taken) if folder_naming == "name" else st.id
                 name = st.name if section is None or not all_sections else f"{section}/{st.name}"
                 jobs.append(
                     Job(
@@ -606,6 +607,7 @@ def _run_config(
     json_out: bool,
     options: dict[str, Any],
     shard: Shard | None = None,
+    folder_naming: str | None = None,
 ) -> None:
     """Validate a jobs file completely, then run its jobs; exit with the worst job's code."""
     from mano_sync import ConfigError, load_config
@@ -615,10 +617,12 @@ def _run_config(
         jobs = config.select(split_values(names))
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
-    if shard is not None:  # this node's slice of every job (e.g. one task of a job array)
-        import dataclasses
+    import dataclasses
 
+    if shard is not None:  # this node's slice of every job (e.g. one task of a job array)
         jobs = [dataclasses.replace(j, shard=shard) for j in jobs]
+    if folder_naming is not None:
+        jobs = [dataclasses.replace(j, folder_name=folder_naming) for j in jobs]
     if not jobs:
         if not s.quiet:
             s.err.print(

@@ -9,7 +9,8 @@ The file::
     name = "lab-main"                      # unique; names the job in every line about it
     keyring = "lab"                        # keyring section; omitted: BEIWE_* variables
     study = "My Study"                     # id, unique id prefix or exact name
-    output = "/data/beiwe/my-study"        # the study folder (relative: to this file's folder)
+    output = "/data/beiwe/my-study"        # the study folder (relative: to this file's folder);
+                                           # omitted: <output_root>/<study id> (folder_name)
     streams = ["gps", "accelerometer"]     # optional; default every stream
     lock = ["audio_recordings"]            # optional; streams stored encrypted ("all": every one)
     compress = false                       # optional; keep the server's .zst files
@@ -24,6 +25,7 @@ passphrases from the keyring's ``SECRETS`` or ``MANO_LOCK_PASSPHRASE``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -34,11 +36,13 @@ from typing import Any
 from mano_sync._errors import ConfigError
 from mano_sync._shard import Shard, parse_shard
 
-__all__ = ["CONFIG_EXAMPLE", "Job", "JobsConfig", "load_config", "parse_config"]
+__all__ = ["CONFIG_EXAMPLE", "Job", "JobsConfig", "load_config", "parse_config", "safe_folder"]
 
 _TOP_KEYS = {
     "keyring_file": "a path (string)",
     "parallel": "true or false",
+    "output_root": "a folder path (string)",
+    "folder_name": '"id" or "name"',
     "job": "[[job]] tables",
 }
 _JOB_KEYS = {
@@ -53,8 +57,9 @@ _JOB_KEYS = {
     "ready": "true or false",
     "shard": 'a string "K/N"',
 }
-_REQUIRED = ("name", "study", "output")
+_REQUIRED = ("name", "study")
 _SECRET_WORDS = ("secret", "passphrase", "password", "access_key", "token")
+_STUDY_ID = re.compile(r"^[A-Za-z0-9]{24}$")
 _JOB_HEADER = re.compile(r"^\s*\[\[\s*job\s*\]\]")
 _ANY_HEADER = re.compile(r"^\s*\[")
 _LINE_IN_TOML_ERROR = re.compile(r"\(at line (\d+), column \d+\)")
@@ -67,7 +72,7 @@ class Job:
     Attributes:
         name: Unique name of the job (used in every message about it).
         study: Study id, unique id prefix or exact name.
-        output: The study folder.
+        output: The study folder, or ``None``: ``output_root`` / the study's id (or name).
         keyring: Keyring section, or ``None`` for the ``BEIWE_*`` variables.
         streams: Streams to sync (``None``: all).
         lock: Streams to store encrypted.
@@ -76,11 +81,13 @@ class Job:
         ready: ``False``: skipped unless asked for by name.
         shard: This run's slice of the participants, or ``None``.
         line: Line of the job's table in the config file (0 when not from a file).
+        output_root: Parent of the study folder when ``output`` is ``None``.
+        folder_name: ``"id"`` or ``"name"``: how a folder under ``output_root`` is named.
     """
 
     name: str
     study: str
-    output: Path
+    output: Path | None
     keyring: str | None = None
     streams: tuple[str, ...] | None = None
     lock: tuple[str, ...] = ()
@@ -89,6 +96,27 @@ class Job:
     ready: bool = True
     shard: Shard | None = None
     line: int = 0
+    output_root: Path | None = None
+    folder_name: str = "id"
+
+    def folder(self, study_id: str, study_name: str) -> Path:
+        """The study folder, once the study is known."""
+        if self.output is not None:
+            return self.output
+        if self.output_root is None:
+            raise ValueError(f"job {self.name!r} has neither output nor output_root")
+        if self.folder_name == "id":
+            return self.output_root / study_id
+        return self.output_root / safe_folder(study_name, study_id)
+
+    @property
+    def known_folder(self) -> Path | None:
+        """The study folder when it is known without asking the server."""
+        if self.output is not None or self.output_root is None:
+            return self.output
+        if self.folder_name == "id" and _STUDY_ID.match(self.study):
+            return self.output_root / self.study
+        return None
 
 
 @dataclass(frozen=True)
@@ -224,6 +252,15 @@ def parse_config(text: str, *, path: str | os.PathLike[str] | None = None) -> Jo
     parallel = data.get("parallel", False)
     if not isinstance(parallel, bool):
         raise fail("parallel must be true or false", "parallel")
+    output_root = None
+    if "output_root" in data:
+        value = data["output_root"]
+        if not isinstance(value, str) or not value.strip():
+            raise fail("output_root must be a folder path (string)", "output_root")
+        output_root = _path(value.strip(), base)
+    folder_name = data.get("folder_name", "id")
+    if folder_name not in ("id", "name"):
+        raise fail(f'folder_name must be "id" or "name", not {folder_name!r}', "folder_name")
     tables = data.get("job", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise fail("job must be written as [[job]] tables", "job")
@@ -234,6 +271,22 @@ def parse_config(text: str, *, path: str | os.PathLike[str] | None = None) -> Jo
     outputs: dict[Path, str] = {}
     for index, table in enumerate(tables):
         job = _job(table, index, base, fail, lines.table(index))
+        if job.output is None:
+            if output_root is None:
+                raise fail(
+                    f"job {job.name!r}: missing key 'output' (the study folder; or set "
+                    "output_root at the top for <output_root>/<study id>)",
+                    None,
+                    index,
+                )
+            job = dataclasses.replace(job, output_root=output_root, folder_name=folder_name)
+        if output_root is not None and job.output is not None and job.output == output_root:
+            raise fail(
+                f"job {job.name!r}: output is output_root itself; a study folder holds only "
+                "participant folders",
+                "output",
+                index,
+            )
         if job.name in names:
             raise fail(
                 f"duplicate job name {job.name!r} (also the job at line {names[job.name]})",
@@ -241,25 +294,29 @@ def parse_config(text: str, *, path: str | os.PathLike[str] | None = None) -> Jo
                 index,
             )
         names[job.name] = job.line
+        mine = job.known_folder
         for other_out, other in outputs.items():
-            if other_out == job.output and _slices_of_one_study(job, jobs, other):
+            if mine is None:  # known once the server names the study (checked then)
+                break
+            if other_out == mine and _slices_of_one_study(job, jobs, other):
                 continue
-            if other_out == job.output:
+            if other_out == mine:
                 raise fail(
-                    f"job {job.name!r}: output {str(job.output)!r} is also the output of job "
+                    f"job {job.name!r}: output {str(mine)!r} is also the output of job "
                     f"{other!r}; give each study its own folder",
                     "output",
                     index,
                 )
-            if other_out in job.output.parents or job.output in other_out.parents:
+            if other_out in mine.parents or mine in other_out.parents:
                 raise fail(
-                    f"job {job.name!r}: output {str(job.output)!r} and the output of job "
+                    f"job {job.name!r}: output {str(mine)!r} and the output of job "
                     f"{other!r} are inside each other; a study folder holds only participant "
                     "folders",
                     "output",
                     index,
                 )
-        outputs[job.output] = job.name
+        if mine is not None:
+            outputs[mine] = job.name
         jobs.append(job)
     return JobsConfig(tuple(jobs), keyring_file=keyring_file, parallel=parallel, path=where)
 
@@ -274,6 +331,12 @@ def _slices_of_one_study(job: Job, jobs: list[Job], other_name: str) -> bool:
         and job.shard.index != other.shard.index
         and (job.study, job.keyring) == (other.study, other.keyring)
     )
+
+
+def safe_folder(name: str, fallback: str) -> str:
+    """A study name as a folder name (path separators and control characters replaced)."""
+    text = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", name).strip().strip(".")
+    return text or fallback
 
 
 def _path(value: str, base: Path) -> Path:
@@ -346,7 +409,7 @@ def _job(table: dict[str, Any], index: int, base: Path, fail: Any, line: int) ->
     return Job(
         name=values["name"],
         study=values["study"],
-        output=_path(values["output"], base),
+        output=_path(values["output"], base) if "output" in values else None,
         keyring=values.get("keyring"),
         streams=lists.get("streams") or None,
         lock=lock,
@@ -375,6 +438,8 @@ CONFIG_EXAMPLE = """\
 
 keyring_file = "~/.nrg-keyring.enc"   # optional (default: ~/.nrg-keyring.enc)
 parallel = true                        # optional: jobs on different servers run at once
+output_root = "/data/beiwe"            # optional: jobs without output go to <output_root>/<study id>
+folder_name = "id"                     # optional: "name" names those folders after the study
 
 [[job]]
 name = "depression-main"               # unique; names the job in every message
@@ -388,8 +453,7 @@ compress = false                       # optional; true keeps the server's .zst 
 [[job]]
 name = "pilot"
 keyring = "other-server"
-study = "5f8a1b2c3d4e5f6a7b8c9d0e"
-output = "/data/beiwe/pilot"
+study = "5f8a1b2c3d4e5f6a7b8c9d0e"     # no output: /data/beiwe/5f8a1b2c3d4e5f6a7b8c9d0e
 participants = ["abcd1234", "efgh5678"]  # optional; default: every participant
 ready = false                          # skipped unless named: mano sync --config FILE --job pilot
 """

@@ -95,4 +95,4 @@ class ConfigError(ManoSyncError, ValueError):
         where = str(path) if path is not None else "config"
         if line is not None:
             where += f", line {line}"
-        super().__init__(f"{where}: {reason}")
+        super().__init__(reason if path is None and line is None else f"{where}: {reason}")

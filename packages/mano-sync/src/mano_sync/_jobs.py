@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mano_sync._config import Job
-from mano_sync._errors import PassphraseRequired
+from mano_sync._errors import ConfigError, PassphraseRequired
 from mano_sync._types import SyncProgress, SyncSummary
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class JobResult:
         study_id: The resolved study id (``None`` before the study was found).
         study_name: The study's name.
         server: The server URL (no credentials).
+        folder: The study folder (``None`` when the job stopped before it was known).
         started: When the job started (UTC).
         elapsed: Seconds the job took.
     """
@@ -80,6 +81,7 @@ class JobResult:
     study_id: str | None = None
     study_name: str | None = None
     server: str | None = None
+    folder: Path | None = None
     started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.UTC))
     elapsed: float = 0.0
 
@@ -222,6 +224,7 @@ def run_jobs(
         One result per job. Errors of single jobs never raise; ``KeyboardInterrupt`` does.
     """
     todo = list(jobs)
+    folders = _Folders()
     find_credentials = credentials or _KeyringCache(keyring_file).credentials
     options = dict(sync_options or {})
     results: dict[int, JobResult] = {}
@@ -240,7 +243,7 @@ def run_jobs(
 
     def run_group(items: list[tuple[int, Job, Any]]) -> None:
         for index, job, creds in items:
-            result = _run_one(job, creds, client, passphrase, progress, options)
+            result = _run_one(job, creds, client, passphrase, progress, options, folders)
             results[index] = result
             if on_result is not None:
                 on_result(result)
@@ -254,6 +257,35 @@ def run_jobs(
         for items in groups.values():
             run_group(items)
     return [results[i] for i in range(len(todo))]
+
+
+class _Folders:
+    """Study folders claimed by this run's jobs (a folder named after a study is only known
+    once the server has named the study)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken: dict[Path, Job] = {}
+
+    def claim(self, job: Job, folder: Path) -> None:
+        with self._lock:
+            other = self._taken.get(folder)
+            if other is not None and other is not job and not _shards_of_one(job, other):
+                raise ConfigError(
+                    f"its study folder {folder} is also the folder of job "
+                    f"{other.name} (the same study twice?); give one of them an output",
+                    key="output",
+                )
+            self._taken[folder] = job
+
+
+def _shards_of_one(a: Job, b: Job) -> bool:
+    return (
+        a.shard is not None
+        and b.shard is not None
+        and a.shard.count == b.shard.count
+        and a.shard.index != b.shard.index
+    )
 
 
 class _KeyringCache:
@@ -289,6 +321,7 @@ def _run_one(
     passphrase_for: PassphraseFor | None,
     progress: ProgressFor | None,
     options: dict[str, Any],
+    folders: _Folders,
 ) -> JobResult:
     from mano_api import BeiweClient
     from mano_sync._sync import sync_study
@@ -299,6 +332,9 @@ def _run_one(
         with client_for(creds) if client_for is not None else BeiweClient(creds) as c:
             study = c.resolve_study(job.study)
             result.study_id, result.study_name = study.id, study.name
+            folder = job.folder(study.id, study.name)
+            folders.claim(job, folder)
+            result.folder = folder
             participants: list[str] | None = list(job.participants) if job.participants else None
             if participants is not None:
                 known = set(c.participant_ids(study))
@@ -334,7 +370,7 @@ def _run_one(
             result.summary = sync_study(
                 creds,
                 study.id,
-                job.output,
+                folder,
                 participants=participants,
                 data_streams=list(job.streams) if job.streams else None,
                 lock=list(job.lock),
@@ -346,7 +382,7 @@ def _run_one(
             )
             result.status = "ok" if result.summary.ok else "partial"
             write_study_file(
-                job.output,
+                folder,
                 study_id=study.id,
                 study_name=study.name,
                 server=creds.base_url,
