@@ -191,8 +191,9 @@ def test_named_jobs_run_even_when_not_ready(lab: Lab, tmp_path: Path) -> None:
         (("parallel = true", "parallel = 1"), 2, "parallel must be true or false"),
         (("study = ", "# study = "), 4, "missing key 'study'"),
         (('/two"', '/one"'), 14, "also the output of job 'one-main'"),
+        (('keyring = "two"', 'keyring = "tow"'), 10, "no keyring section 'tow'"),
     ],
-    ids=["unknown-key", "wrong-type", "missing-study", "duplicate-output"],
+    ids=["unknown-key", "wrong-type", "missing-study", "duplicate-output", "unknown-section"],
 )
 def test_config_errors_are_one_line_with_the_line_before_any_job(
     lab: Lab, tmp_path: Path, edit: tuple[str, str], line: int, words: str
@@ -419,3 +420,11 @@ streams = ["gps"]
     )
     assert (named.exit_code, named.stderr) == (0, "")
     assert _tree(tmp_path / "studies" / lab.one.study_name) == _expected(lab.one)
+
+
+def test_a_wrong_keyring_passphrase_is_one_line_before_any_job(lab: Lab, tmp_path: Path) -> None:
+    config = _config(lab, tmp_path)
+    result = cron(["-q", "sync", "--config", str(config)], lab, extra={"NRG_KEYRING_PASS": "no"})
+    assert result.exit_code == 3 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "wrong passphrase" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mano.toml"]

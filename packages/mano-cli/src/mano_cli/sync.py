@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -630,19 +629,25 @@ def _run_config(
             )
         return
     keyring_file = s.keyring_file or config.keyring_file
-    cache: dict[str | None, Credentials] = {}
-    lock = threading.Lock()
+    ring: Any = None
+    if any(j.keyring is not None for j in jobs):
+        # One keyring problem is one line (and exit 3) before any job, not one per job.
+        from mano_auth import read_keyring
+
+        ring = read_keyring(keyring_file)
+        for j in jobs:
+            if j.keyring is not None and j.keyring not in ring:
+                where = f"{path}, line {j.line}: " if j.line else ""
+                raise UsageProblem(
+                    f"{where}job {j.name!r}: no keyring section {j.keyring!r} in {ring.path}; "
+                    f"sections: {', '.join(ring.names) or 'none'}"
+                )
 
     def credentials(j: Job) -> Credentials:
-        with lock:
-            if j.keyring not in cache:
-                if j.keyring is None:
-                    cache[None] = _env_credentials()
-                else:
-                    from mano_auth import load_keyring
-
-                    cache[j.keyring] = load_keyring(j.keyring, keyring_file)
-            return cache[j.keyring]
+        if j.keyring is None:
+            return _env_credentials()
+        found: Credentials = ring[j.keyring]
+        return found
 
     results = _run_jobs(s, jobs, credentials, parallel=config.parallel, options=options)
     code = show_jobs(s, results, json_output=json_out)
