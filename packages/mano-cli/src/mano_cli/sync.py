@@ -269,16 +269,8 @@ def _finish(outcomes: list[_Outcome]) -> None:
                 "rerun to retry them, -v lists all"
             )
     failed = [o for o in outcomes if o.exit_code != EXIT_OK]
-    if not failed:
-        return
-    if len(outcomes) == 1:
+    if failed:  # one study; many studies are jobs (show_jobs)
         raise CliError(failed[0].message, exit_code=failed[0].exit_code)
-    codes = {o.exit_code for o in failed}
-    code = codes.pop() if len(codes) == 1 and len(failed) == len(outcomes) else EXIT_PARTIAL
-    raise CliError(
-        f"{len(failed)} of {len(outcomes)} studies failed (first: {failed[0].message})",
-        exit_code=code,
-    )
 
 
 def sync(
