@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -231,26 +232,91 @@ def test_timeout(fresh: Emulator) -> None:
     assert isinstance(info.value, TimeoutError)
 
 
-def test_connection_refused() -> None:
+def _closed_port() -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    port: int = sock.getsockname()[1]
     sock.close()
-    creds = {"URL": f"http://127.0.0.1:{port}", "ACCESS_KEY": "a", "SECRET_KEY": "b"}
-    with (
-        BeiweClient(creds, retries=1, backoff=0.01) as client,
-        pytest.raises(ConnectionFailed, match="could not reach"),
-    ):
+    return port
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (None, r"^connection refused by 127\.0\.0\.1:\d+: the server is down or the URL's port"),
+        # .invalid never resolves (RFC 2606): no traffic leaves the machine
+        (
+            "http://beiwe.example.invalid",
+            r"^cannot resolve the host name 'beiwe\.example\.invalid' \(DNS\)",
+        ),
+    ],
+    ids=["refused", "dns"],
+)
+def test_unreachable_host_fails_at_once_in_one_line(
+    url: str | None, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    creds = {
+        "URL": url or f"http://127.0.0.1:{_closed_port()}",
+        "ACCESS_KEY": "a",
+        "SECRET_KEY": "b",
+    }
+    # default retries and backoff: a retried refusal would take 1+2+4+8+16 s
+    client = BeiweClient(creds)
+    t0 = time.monotonic()
+    with client, pytest.raises(ConnectionFailed, match=expected) as info:
         client.studies()
+    assert time.monotonic() - t0 < 5
+    assert client.requests_sent == 1
+    message = str(info.value)
+    assert "\n" not in message and "urllib3" not in message and "Pool" not in message
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_refused_after_the_server_answered_is_retried(caplog: pytest.LogCaptureFixture) -> None:
+    import http.server
+    import threading
+
+    class Once(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"123456789012345678901234": "A study"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Once)
+    thread = threading.Thread(target=server.handle_request)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    caplog.set_level(logging.INFO, logger="mano_api")
+    client = BeiweClient(
+        {"URL": url, "ACCESS_KEY": "a", "SECRET_KEY": "b"}, retries=2, backoff=0.01
+    )
+    assert [st.name for st in client.studies()] == ["A study"]
+    thread.join()
+    server.server_close()  # the server restarts: refused now, maybe back in a moment
+    with client, pytest.raises(ConnectionFailed, match="gave up after 3 attempts"):
+        client.participant_ids("123456789012345678901234")
+    retries = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 2 and all(r.levelno == logging.INFO for r in retries)
+    assert all("Pool" not in r.getMessage() for r in retries)
 
 
 def test_tls_against_plain_http_server(fresh: Emulator) -> None:
     creds = dict(fresh.credentials, URL=fresh.url.replace("http://", "https://"))
     with (
         BeiweClient(creds, retries=0) as client,
-        pytest.raises(TLSError, match="REQUESTS_CA_BUNDLE"),
+        pytest.raises(TLSError, match="REQUESTS_CA_BUNDLE") as info,
     ):
         client.studies()
+    assert "Pool" not in str(info.value) and client.requests_sent == 1
 
 
 # -- secrets --------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_wrong_passphrase(keyring_file: Path) -> None:
         load_keyring("beiwe", keyring_file, password="wrong passphrase")
     assert str(info.value) == (
         f"wrong passphrase for the keyring {keyring_file} (it does not decrypt to JSON); "
-        "check NRG_KEYRING_PASS or --password"
+        "check NRG_KEYRING_PASS or the passphrase given"
     )
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
@@ -427,7 +427,7 @@ def test_passphrase_required_without_tty(
         load_keyring("beiwe", keyring_file)
     assert str(info.value) == (
         f"the keyring {keyring_file} needs a passphrase and stdin is not a terminal to ask on; "
-        "set NRG_KEYRING_PASS (or pass the passphrase with --password)"
+        "set NRG_KEYRING_PASS (from Python: pass password=...)"
     )
 
 

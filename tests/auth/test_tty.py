@@ -127,7 +127,7 @@ def test_wrong_passphrase_typed_on_a_terminal(keyring_file: Path) -> None:
     assert code == 3
     assert err.strip().splitlines()[-1] == (
         f"wrong passphrase for the keyring {keyring_file} (it does not decrypt to JSON); check "
-        "NRG_KEYRING_PASS or --password"
+        "NRG_KEYRING_PASS or the passphrase given"
     )
 
 

@@ -168,7 +168,7 @@ CASES: list[Case] = [
     Case(
         "sync-without-output",
         2,
-        "Missing option '--output'",
+        "missing -o/--output DIR",
         lambda w: (["sync", _sid(w)], _env(w)),
         subprocess=True,
     ),
@@ -363,7 +363,7 @@ CASES: list[Case] = [
     Case(
         "server-down",
         4,
-        "could not reach",
+        "connection refused by 127.0.0.1:9: the server is down",
         lambda w: (["--retries", "0", "studies"], {**_env(w), "BEIWE_URL": "http://127.0.0.1:9"}),
         subprocess=True,
     ),

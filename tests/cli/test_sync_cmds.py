@@ -100,15 +100,16 @@ def test_sync_lock_then_unlock_and_verify(emu: Any, cli: RunFn, tmp_path: Path) 
     assert report["ok"] and report["matched"] == len(expected) and report["missing"] == []
 
 
-def test_sync_all_studies_into_named_folders(emu: Any, mano: RunFn, tmp_path: Path) -> None:
+def test_sync_all_studies_into_id_folders(emu: Any, mano: RunFn, tmp_path: Path) -> None:
     result = _ok(
         mano(["sync", "--all", "-o", str(tmp_path), "-s", "gps", "--json"], env=env_for(emu))
     )
     outcomes = json.loads(result.stdout)
     assert sorted(o["study"] for o in outcomes) == sorted(emu.studies.values())
-    for name in emu.studies.values():
-        assert (tmp_path / name / ".mano-sync.sqlite").is_file()
-    main = _data_files(tmp_path / emu.study_name)
+    assert all(o["status"] == "ok" and o["exit_code"] == 0 for o in outcomes)
+    for sid in emu.studies:
+        assert (tmp_path / sid / ".mano-sync.sqlite").is_file()
+    main = _data_files(tmp_path / emu.study_id)
     assert set(main) == {f.zip_name for f in emu.files(stream="gps")}
 
 
@@ -143,9 +144,9 @@ def test_sync_all_sections(emu: Any, cli: RunFn, tmp_path: Path) -> None:
         )
     )
     outcomes = json.loads(result.stdout)
-    assert {o["study"].split("/")[0] for o in outcomes} == {"lab", "admin"}
-    assert (out / "lab" / emu.study_name / ".mano-sync.sqlite").is_file()
-    assert (out / "admin" / emu.study_name / ".mano-sync.sqlite").is_file()
+    assert {o["job"].split("/")[0] for o in outcomes} == {"lab", "admin"}
+    assert (out / "lab" / emu.study_id / ".mano-sync.sqlite").is_file()
+    assert (out / "admin" / emu.study_id / ".mano-sync.sqlite").is_file()
 
 
 def test_download_into_folder_and_as_zip(emu: Any, cli: RunFn, tmp_path: Path) -> None:

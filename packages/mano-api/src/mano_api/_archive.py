@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import struct
-import tempfile
 import weakref
 import zipfile
 import zlib
@@ -33,6 +32,22 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
 #: Extra-field bytes read along with a local header in the hope of one ``pread`` per member.
 _EXTRA_GUESS = 64
+
+
+def new_temp_beside(target: Path) -> tuple[int, str]:
+    """Open a new hidden temp file ``.<name>.<random>.mano-tmp`` beside ``target``.
+
+    Created ``0666 & ~umask`` (``tempfile.mkstemp`` makes 0600): files written for the user
+    follow the umask so the lab's group can read them when it should. Returns ``(fd, path)``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{os.urandom(4).hex()}.mano-tmp"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name beside {target}")  # pragma: no cover
 
 
 class ArchiveValidationError(Exception):
@@ -381,7 +396,7 @@ class Archive:
             raise InvalidArgument(f"refusing to extract unsafe member name {name!r}")
         target = Path(folder, *PurePosixPath(name).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".mano-tmp", dir=target.parent)
+        fd, tmp = new_temp_beside(target)
         try:
             with os.fdopen(fd, "wb") as out, self.open(name) as src:
                 shutil.copyfileobj(cast(IO[bytes], src), out, _READ_CHUNK)

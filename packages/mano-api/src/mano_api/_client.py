@@ -8,6 +8,8 @@ import logging
 import os
 import random
 import re
+import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from mano_api._archive import Archive, ArchiveValidationError, validate_zip
+from mano_api._archive import Archive, ArchiveValidationError, new_temp_beside, validate_zip
 from mano_api._errors import (
     AccessDenied,
     AmbiguousStudy,
@@ -134,6 +136,65 @@ class _Retryable(Exception):
         self.error = error
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps (urllib3 ``reason``, first arg, cause, context)."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        if current.args and isinstance(current.args[0], BaseException):
+            todo.append(current.args[0])
+        todo.extend((current.__cause__, current.__context__))
+    return found
+
+
+def _before_connecting(exc: BaseException) -> bool:
+    """Whether the request failed before a connection existed (nothing was sent)."""
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    return any(isinstance(e, NewConnectionError | socket.gaierror) for e in _causes(exc))
+
+
+def _connect_failure(exc: BaseException, host: str) -> str | None:
+    """One line naming ``host`` and the likely cause, when no connection could be made."""
+    causes = _causes(exc)
+    if not _before_connecting(exc):
+        return None
+    if any(isinstance(e, socket.gaierror) for e in causes) or any(
+        type(e).__name__ == "NameResolutionError" for e in causes
+    ):
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return (
+            f"cannot resolve the host name {name!r} (DNS): check the URL's spelling, your "
+            "network and DNS settings"
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in causes):
+        return (
+            f"connection refused by {host}: the server is down or the URL's port is wrong; "
+            "check the URL and retry later"
+        )
+    errors = [e for e in causes if isinstance(e, OSError) and e.strerror]
+    detail = errors[-1].strerror if errors else "no connection"
+    return f"cannot connect to {host} ({detail}); check the URL and your network"
+
+
+def _tls_reason(exc: BaseException, fallback: str) -> str:
+    """The innermost TLS error's own words (not urllib3's wrapper reprs)."""
+    for cause in reversed(_causes(exc)):
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            text = getattr(cause, "verify_message", None) or cause.reason or str(cause)
+            return " ".join(str(text).split())
+    return fallback
+
+
 class BeiweClient:
     """A client for every endpoint of the Beiwe Data Access API.
 
@@ -191,6 +252,9 @@ class BeiweClient:
         self._studies: list[Study] | None = None
         self._credentials_ok: bool | None = None
         self._counter_lock = threading.Lock()
+        #: Whether the server has answered at least once (then refused connections may be a
+        #: restart worth retrying; before, they fail at once).
+        self._reached = False
         #: Body bytes received over the client's lifetime (failed attempts included).
         self.bytes_received = 0
         #: Requests sent over the client's lifetime (retries included).
@@ -256,7 +320,8 @@ class BeiweClient:
                         error.args = (f"{error.args[0]} (gave up after {attempts} attempts)",)
                     raise error from wrapped.__cause__
                 delay = self._delay(attempt)
-                logger.warning(
+                # One short line per retry, shown with -v; the final error is the caller's.
+                logger.info(
                     "%s failed (%s: %s); retry %d/%d in %.1f s",
                     call.endpoint,
                     type(error).__name__,
@@ -283,14 +348,18 @@ class BeiweClient:
         reason = self._redact(str(exc))
         if isinstance(exc, requests.exceptions.SSLError):
             return TLSError(
-                f"TLS connection to {host} failed ({reason}). {_TLS_ADVICE}", endpoint=call.endpoint
+                f"TLS connection to {host} failed ({_tls_reason(exc, reason)}). {_TLS_ADVICE}",
+                endpoint=call.endpoint,
             )
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return Timeout(
-                f"could not connect to {host} within {self.timeout[0]:g} s; check the URL and "
-                "your network (or raise the connect timeout)",
+                f"could not connect to {host} within {self.timeout[0]:g} s (no answer: a "
+                "firewall, a wrong address or no network); check the URL and your network",
                 endpoint=call.endpoint,
             )
+        never_connected = _connect_failure(exc, host)
+        if never_connected is not None:
+            return ConnectionFailed(never_connected, endpoint=call.endpoint)
         if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in reason:
             return Timeout(
                 f"{host} sent nothing for {self.timeout[1]:g} s ({during} {call.endpoint}); the "
@@ -332,9 +401,15 @@ class BeiweClient:
         except requests.exceptions.SSLError as exc:
             raise self._transport_error(exc, call, "before") from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Retryable(self._transport_error(exc, call, "waiting for")) from exc
+            failure = self._transport_error(exc, call, "waiting for")
+            if not self._reached and _before_connecting(exc):
+                # DNS failure, refused, no route, connect timeout: nothing a retry heals
+                # before the server ever answered (fails in milliseconds, one line).
+                raise failure from exc
+            raise _Retryable(failure) from exc
         except requests.RequestException as exc:
             raise self._transport_error(exc, call, "before") from exc
+        self._reached = True
         if resp.status_code == 200:
             return resp
         try:
@@ -656,9 +731,7 @@ class BeiweClient:
 
         def attempt(_: int) -> int:
             resp = self._send(call, form, params)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".mano-tmp", dir=target.parent
-            )
+            fd, tmp_name = new_temp_beside(target)
             tmp = Path(tmp_name)
             try:
                 written = 0

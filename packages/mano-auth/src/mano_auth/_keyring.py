@@ -132,7 +132,7 @@ def get_passphrase(
     on the terminal, but only when stdin is a TTY.
 
     Args:
-        password: An explicit passphrase (e.g. from ``--password``).
+        password: An explicit passphrase (e.g. from a secrets manager).
         path: The keyring, named in the prompt and in messages.
         confirm: Prompt twice and require the same answer (for a new passphrase).
         use_env: Read ``NRG_KEYRING_PASS`` (false when asking for a *new* passphrase).
@@ -161,7 +161,7 @@ def get_passphrase(
     target = f"the keyring {path}" if path is not None else "the keyring"
     if not _stdin_is_tty():
         if use_env:
-            how = f"set {PASSPHRASE_ENV} (or pass the passphrase with --password)"
+            how = f"set {PASSPHRASE_ENV} (from Python: pass password=...)"
         else:
             how = "pass the new passphrase explicitly (new_password=...)"
         raise PassphraseRequired(
@@ -180,7 +180,7 @@ def get_passphrase(
                 raise PassphraseError("the two passphrases differ; nothing was changed")
     except EOFError:
         raise PassphraseRequired(
-            f"no passphrase entered for {target}; set {PASSPHRASE_ENV} or pass --password"
+            f"no passphrase entered for {target}; set {PASSPHRASE_ENV} (from Python: password=...)"
         ) from None
     return _encodable(first, "the passphrase entered")
 
@@ -378,7 +378,7 @@ def _decode_encrypted(raw: bytes, path: Path, passphrase: str) -> dict[str, Any]
         # JSON (UnicodeDecodeError is a ValueError). Never show the decrypted bytes.
         raise WrongPassphrase(
             f"wrong passphrase for the keyring {path} (it does not decrypt to JSON); check "
-            f"{PASSPHRASE_ENV} or --password",
+            f"{PASSPHRASE_ENV} or the passphrase given",
         ) from None
     if not isinstance(value, dict):
         raise KeyringFormatError(

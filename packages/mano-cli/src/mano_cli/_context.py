@@ -42,6 +42,7 @@ class Settings:
     log_file: Path | None = None
     retries: int = 5
     timeout: float | None = None
+    plain: bool = False
     _stderr: Console | None = field(default=None, repr=False)
     _stdout: Console | None = field(default=None, repr=False)
 
@@ -112,8 +113,10 @@ def configure_logging(s: Settings) -> None:
     else:
         # Cron and pipes: one plain line per record, never wrapped.
         console = logging.StreamHandler(sys.stderr)
-        console.setFormatter(logging.Formatter("mano: %(levelname)s: %(message)s"))
+        console.setFormatter(_OneLine("mano: %(levelname)s: %(message)s", s.verbosity >= 2))
     console.setLevel(level)
+    # Job and error records for --log-file; the command prints its own lines about them.
+    console.addFilter(lambda record: not hasattr(record, "mano"))
     setattr(console, "_mano_cli", True)  # noqa: B010 - marks our handlers for removal
     root.addHandler(console)
     root_level = level
@@ -123,11 +126,7 @@ def configure_logging(s: Settings) -> None:
             handler = logging.FileHandler(s.log_file, encoding="utf-8")
         except OSError as exc:
             raise LocalProblem(f"cannot open log file {s.log_file}: {exc.strerror or exc}") from exc
-        handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"
-            )
-        )
+        handler.setFormatter(JsonLines())
         handler.setLevel(min(level, logging.INFO))
         setattr(handler, "_mano_cli", True)  # noqa: B010
         root.addHandler(handler)
@@ -136,8 +135,52 @@ def configure_logging(s: Settings) -> None:
     for name in ("urllib3", "requests"):
         logging.getLogger(name).setLevel(max(root_level, logging.WARNING))
     # Per-file problems are summarised by the command itself; show them one by one with -v.
+    # With -q even their errors stay out of cron mail: the command's own line says it.
+    quiet_level = logging.CRITICAL if s.quiet else logging.ERROR
     for name in ("mano_files", "mano_sync"):
-        logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else logging.ERROR)
+        logging.getLogger(name).setLevel(logging.NOTSET if s.verbosity >= 1 else quiet_level)
+
+
+class _OneLine(logging.Formatter):
+    """Console records without a terminal: one line each; tracebacks only with -vv."""
+
+    def __init__(self, fmt: str, tracebacks: bool) -> None:
+        super().__init__(fmt)
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks or not record.exc_info:
+            return super().format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+class JsonLines(logging.Formatter):
+    """--log-file records: one JSON object per line (time, level, logger, message, details).
+
+    Records carrying a ``mano`` dict (a job's result, an error) add its keys, so a log reader
+    gets one line per job and per error with the job's name, status and counts.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        details = getattr(record, "mano", None)
+        if isinstance(details, dict):
+            entry.update(jsonable(details))
+        if record.exc_info and record.levelno >= logging.ERROR:
+            entry["exception"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def stdin_is_tty() -> bool:

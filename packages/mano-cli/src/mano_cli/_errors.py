@@ -152,6 +152,7 @@ _CODES: dict[str, int] = {
     # mano-sync
     "ManoSyncError": EXIT_PARTIAL,
     "SyncLocked": EXIT_LOCKED,
+    "ConfigError": EXIT_USAGE,
     "ManifestError": EXIT_IO,
     "UnsafeMember": EXIT_SERVER,
 }

@@ -6,8 +6,8 @@ import csv
 import io
 import json
 import os
+import secrets
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from rich.table import Table
 from mano_cli._context import Settings, jsonable
 from mano_cli._errors import LocalProblem
 
-__all__ = ["dumps", "rows_to_csv", "table", "write_text"]
+__all__ = ["dumps", "new_temp", "rows_to_csv", "table", "write_text"]
 
 
 def dumps(value: Any) -> str:
@@ -50,6 +50,23 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def new_temp(target: Path) -> tuple[int, str]:
+    """Open a new hidden temp file beside ``target`` (``.<name>.<random>.mano-tmp``).
+
+    Unlike ``tempfile.mkstemp`` (always 0600) the file gets ``0666 & ~umask``: data and report
+    files are meant for the lab's group when its umask says so. Secrets never go through here.
+    """
+    folder = target.parent if str(target.parent) else Path(".")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = folder / f".{target.name}.{secrets.token_hex(4)}.mano-tmp"
+        try:
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name beside {target}")  # pragma: no cover
+
+
 def write_text(text: str, output: Path | None) -> None:
     """Write to stdout, or atomically to OUTPUT (temp file beside it, then rename)."""
     if output is None or str(output) == "-":
@@ -60,7 +77,7 @@ def write_text(text: str, output: Path | None) -> None:
     if not folder.is_dir():
         raise LocalProblem(f"cannot write {output}: folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".mano-tmp", dir=folder)
+        fd, tmp = new_temp(output)
     except OSError as exc:
         raise LocalProblem(f"cannot write {output}: {exc.strerror or exc}") from exc
     try:
@@ -79,7 +96,29 @@ def table(
     *,
     title: str | None = None,
 ) -> None:
-    """Print a table to stdout (plain text when stdout is not a terminal or NO_COLOR is set)."""
+    """Print a table to stdout.
+
+    On a terminal: a Rich table fitted to its width. Otherwise (files, pipes, cron mail): plain
+    columns as wide as their data, never wrapped, so every row stays one line. ``--plain``:
+    tab-separated values (tabs and newlines inside cells become spaces), header line first.
+    """
+    if s.plain:
+        lines = ["\t".join(columns)]
+        for row in rows:
+            lines.append("\t".join("" if v is None else " ".join(str(v).split()) for v in row))
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
+    if not s.out.is_terminal:
+        cells = [list(columns)] + [["" if v is None else str(v) for v in row] for row in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+        lines = [] if title is None else [title]
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
     t = Table(title=title, show_edge=False, box=None, pad_edge=False, header_style="bold")
     for column in columns:
         t.add_column(column, overflow="fold")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +23,7 @@ from mano_cli._context import (
     split_values,
 )
 from mano_cli._errors import LocalProblem, PartialFailure, UsageProblem
-from mano_cli._output import dumps, write_text
+from mano_cli._output import dumps, new_temp, write_text
 from mano_cli._progress import ProgressView
 
 __all__ = ["download"]
@@ -163,7 +162,7 @@ def download(
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".mano-tmp", dir=target.parent)
+    fd, tmp = new_temp(target)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out, 1 << 20)

@@ -23,7 +23,7 @@ import typer
 from mano_cli._api import open_client
 from mano_cli._context import check_window, jsonable, parse_when, settings, split_values
 from mano_cli._errors import EXIT_SERVER, CliError, LocalProblem
-from mano_cli._output import dumps, write_text
+from mano_cli._output import dumps, new_temp, write_text
 
 __all__ = ["app"]
 
@@ -91,8 +91,7 @@ def _target(output: Path | None) -> Iterator[Path]:
 
 def _write_csv_rows(rows: Iterable[Any], path: Path, columns: list[str] | None = None) -> int:
     """Stream rows (dicts or dataclasses) into a CSV file atomically; returns the row count."""
-    folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mano-tmp", dir=folder)
+    fd, tmp_name = new_temp(path)
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -224,7 +223,9 @@ def summary_statistics(
             "--field", metavar="NAME", help="Only these fields (repeatable or comma-separated)."
         ),
     ] = None,
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many rows."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, metavar="N", help="At most this many rows."
+    ),
     ordered_by: str | None = typer.Option(
         None, "--order-by", metavar="FIELD", help="Sort by this field (server default: date)."
     ),

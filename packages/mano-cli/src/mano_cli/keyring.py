@@ -114,7 +114,9 @@ def add(
     name: str = typer.Argument(
         ..., metavar="NAME", help="Section name, e.g. the server's short name."
     ),
-    url: str | None = typer.Option(None, "--url", help="Server URL (default: $BEIWE_URL)."),
+    url: str | None = typer.Option(
+        None, "--url", metavar="URL", help="Server URL (default: $BEIWE_URL)."
+    ),
     from_env: bool = typer.Option(
         False,
         "--from-env",

@@ -68,6 +68,7 @@ class ManoGroup(TyperGroup):
     ) -> Any:
         from mano_cli._argv import ArgvError, normalise_argv
 
+        _plain_flags(self)
         try:
             try:
                 args = normalise_argv(list(sys.argv[1:] if args is None else args))
@@ -98,6 +99,35 @@ class ManoGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _plain_flags(command: Any) -> None:
+    """Help shows what a value is (its METAVAR) and nothing for plain flags.
+
+    Typer prints its type placeholders (``<bool>`` on ``--json``, ``<int>`` on ``-v``, ``<str>``
+    beside ``STUDY``) where we give a metavar or no value at all; drop them.
+    """
+    for param in getattr(command, "params", ()):
+        flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
+        if flag or (param.param_type_name == "argument" and param.metavar):
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 - per instance
+    original = getattr(command, "get_help_option", None)
+    if original is not None and not getattr(original, "_mano_plain", False):
+
+        def help_option(ctx: Any) -> Any:
+            option = original(ctx)
+            if option is not None:
+                setattr(option, "display_type_rich", _no_type)  # noqa: B010
+            return option
+
+        setattr(help_option, "_mano_plain", True)  # noqa: B010
+        setattr(command, "get_help_option", help_option)  # noqa: B010
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
 
 
 def _versions(value: bool) -> None:
@@ -162,6 +192,9 @@ def _root(
     json_output: bool = typer.Option(
         False, "--json", help="JSON output for listings and summaries."
     ),
+    plain: bool = typer.Option(
+        False, "--plain", help="Tables as tab-separated text (header line first), for scripts."
+    ),
     retries: int = typer.Option(
         5,
         "--retries",
@@ -201,6 +234,7 @@ def _root(
         yes=yes,
         threads=threads,
         json=json_output,
+        plain=plain,
         log_file=log_file,
         retries=retries,
         timeout=timeout,

@@ -21,7 +21,9 @@ __all__ = ["report"]
 
 def report(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="The study folder (what `mano sync -o` wrote).")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The study folder (what `mano sync -o` wrote).")
+    ],
     csv_file: Annotated[
         Path | None,
         typer.Option(

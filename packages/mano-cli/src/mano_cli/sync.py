@@ -35,15 +35,15 @@ from mano_cli._errors import (
     CredentialsProblem,
     PartialFailure,
     UsageProblem,
-    classify,
 )
+from mano_cli._jobview import ProgressNote, log_result, show_jobs
 from mano_cli._output import dumps, table, write_text
 from mano_cli._progress import ProgressView
 
 if TYPE_CHECKING:
     from mano_api import BeiweClient, Study
     from mano_auth import Credentials
-    from mano_sync import SyncProgress, SyncSummary
+    from mano_sync import Job, JobResult, Shard, SyncProgress, SyncSummary
 
 __all__ = ["demo", "human_bytes", "lock_passphrase", "sync", "tree_summary"]
 
@@ -64,18 +64,34 @@ def human_bytes(n: float) -> str:
 def lock_passphrase(
     s: Settings, credentials: Credentials | None, study: Any, *, confirm_new: bool = True
 ) -> str:
-    """A study's data passphrase: keyring SECRETS, else MANO_LOCK_PASSPHRASE, else a TTY prompt."""
+    """A study's data passphrase, by the one documented precedence.
+
+    1. the keyring section's ``SECRETS`` entry for the study; 2. ``MANO_LOCK_PASSPHRASE``;
+    3. a prompt (only on a terminal). When 1 and 2 are both set and differ, 1 is used and a
+    warning says so (same rule as :func:`mano_sync.lock_passphrase`, without importing the
+    sync engine into the tree commands).
+    """
+    label = getattr(study, "name", None) or str(study)
+    from_env = os.environ.get(LOCK_PASS_VAR) or None
     if credentials is not None and credentials.secrets:
         from mano_auth import StudyPassphraseNotFound
 
         try:
-            return credentials.study_passphrase(study)
+            from_ring = credentials.study_passphrase(study)
         except StudyPassphraseNotFound:
             logger.debug("no SECRETS entry for %s; trying %s", study, LOCK_PASS_VAR)
-    value = os.environ.get(LOCK_PASS_VAR)
-    if value:
-        return value
-    label = getattr(study, "name", None) or str(study)
+        else:
+            if from_env is not None and from_env != from_ring:
+                logger.warning(
+                    "%s and the keyring's SECRETS entry for %s differ; using the keyring's "
+                    "(unset %s, or fix the keyring with `mano keyring secret`)",
+                    LOCK_PASS_VAR,
+                    label,
+                    LOCK_PASS_VAR,
+                )
+            return from_ring
+    if from_env is not None:
+        return from_env
     return ask_secret(
         f"Data passphrase for {label}", variable=LOCK_PASS_VAR, confirm_it=confirm_new
     )
@@ -106,6 +122,7 @@ class _Outcome:
     summary: SyncSummary | None = None
     exit_code: int = EXIT_OK
     message: str = ""
+    shard: str | None = None
 
 
 def _progress_callback(view: ProgressView) -> Any:
@@ -153,7 +170,16 @@ def _sync_one(
     passphrase = lock_passphrase(s, credentials, study) if lock else None
     if s.chatty:
         s.err.print(f"syncing {study.name} ({study.id}) into {out}", markup=False, highlight=False)
+    note = ProgressNote(s)
     with output_folder(out), ProgressView(s) as view:
+        on_event: Any = None
+        if view.enabled:
+            on_event = _progress_callback(view)
+        elif note.enabled:
+
+            def on_event(ev: SyncProgress) -> None:
+                note(study.name, ev)
+
         return sync_study(
             credentials,
             study.id,
@@ -161,7 +187,7 @@ def _sync_one(
             lock=lock,
             passphrase=passphrase,
             workers=s.threads if s.threads > 0 else None,
-            progress=_progress_callback(view) if view.enabled else None,
+            progress=on_event,
             client=client,
             **options,
         )
@@ -192,6 +218,8 @@ def _summary_json(outcome: _Outcome) -> dict[str, Any]:
         "folder": str(outcome.folder),
         "exit_code": outcome.exit_code,
     }
+    if outcome.shard is not None:
+        data["shard"] = outcome.shard
     if outcome.summary is not None:
         summ = jsonable(outcome.summary)
         summ["failed"] = [str(f) for f in outcome.summary.failed]
@@ -206,7 +234,7 @@ def _report(s: Settings, outcomes: list[_Outcome], json_output: bool, *, as_list
     if json_output:
         payload: Any = [_summary_json(o) for o in outcomes]
         write_text(dumps(payload if as_list else payload[0]), None)
-    else:
+    elif not s.quiet:  # -q: cron mails nothing when all is well
         for o in outcomes:
             if o.summary is None:
                 continue
@@ -241,29 +269,21 @@ def _finish(outcomes: list[_Outcome]) -> None:
                 "rerun to retry them, -v lists all"
             )
     failed = [o for o in outcomes if o.exit_code != EXIT_OK]
-    if not failed:
-        return
-    if len(outcomes) == 1:
+    if failed:  # one study; many studies are jobs (show_jobs)
         raise CliError(failed[0].message, exit_code=failed[0].exit_code)
-    codes = {o.exit_code for o in failed}
-    code = codes.pop() if len(codes) == 1 and len(failed) == len(outcomes) else EXIT_PARTIAL
-    raise CliError(
-        f"{len(failed)} of {len(outcomes)} studies failed (first: {failed[0].message})",
-        exit_code=code,
-    )
 
 
 def sync(
     ctx: typer.Context,
     output: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--output",
             "-o",
             metavar="DIR",
             help="Study folder (with --all: the parent of one folder per study).",
         ),
-    ],
+    ] = None,
     study: str | None = typer.Argument(
         None, metavar="STUDY", help="Study id, unique id prefix or exact name."
     ),
@@ -305,12 +325,14 @@ def sync(
     ),
     decompress: bool = typer.Option(False, "--decompress", help="Store plain files (the default)."),
     all_studies: bool = typer.Option(
-        False, "--all", help="Every study of the keyring section, into DIR/<study>."
+        False,
+        "--all",
+        help="Every study of the keyring section, into DIR/<study id> (see --folder-name).",
     ),
     all_sections: bool = typer.Option(
         False,
         "--all-sections",
-        help="Every study of every keyring section, into DIR/<section>/<study>.",
+        help="Every study of every keyring section, into DIR/<section>/<study id>.",
     ),
     v1: bool = typer.Option(False, "--v1", help="Use get-data v1 (plain members)."),
     v2: bool = typer.Option(False, "--v2", help="Use get-data v2 (zstd members; the default)."),
@@ -328,13 +350,69 @@ def sync(
         "(finds files edited in place; `mano verify` compares content).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Run the jobs of a TOML file (studies, servers, folders; see --config-example).",
+        ),
+    ] = None,
+    config_example: bool = typer.Option(
+        False, "--config-example", help="Print a commented example of a --config file and exit."
+    ),
+    job: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--job",
+            metavar="NAME",
+            help="With --config: only these jobs, even those with ready = false (repeatable).",
+        ),
+    ] = None,
+    folder_naming: Annotated[
+        str | None,
+        typer.Option(
+            "--folder-name",
+            metavar="id|name",
+            help="Name the study folders of --all/--all-sections (and of --config jobs without "
+            "an output) by study id (the default) or by study name.",
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Sync only the K-th of N deterministic slices of the participants "
+            "(one per node of a job array; shards may run at once on one folder).",
+        ),
+    ] = None,
 ) -> None:
     """Bring a local study folder up to date with the server (incremental, resumable, locked).
 
     Overlapping runs on the same folder exit with code 6. Use from cron with
-    NRG_KEYRING_PASS (or BEIWE_* variables), -q and --log-file.
+    NRG_KEYRING_PASS (or BEIWE_* variables), -q and --log-file; many studies at once with
+    --config FILE.
     """
     s = settings(ctx)
+    if config_example:
+        from mano_sync import CONFIG_EXAMPLE
+
+        write_text(CONFIG_EXAMPLE, None)
+        return
+    if folder_naming not in (None, "id", "name"):
+        raise UsageProblem(f"--folder-name must be id or name, not {folder_naming!r}")
+    if config is not None:
+        _check_config_args(study, output, participant, all_studies or all_sections, lock, stream)
+        common = _sync_options(
+            start, end, v1, v2, keep_compressed, decompress, recheck_days, verify_files, s
+        )
+        _run_config(s, config, job, json_output or s.json, common, _shard(shard), folder_naming)
+        return
+    if job:
+        raise UsageProblem("--job needs --config FILE")
+    if output is None:
+        raise UsageProblem("missing -o/--output DIR (or --config FILE for a jobs file)")
     if keep_compressed and decompress:
         raise UsageProblem("--keep-compressed and --decompress cannot be used together")
     if v1 and v2:
@@ -370,32 +448,254 @@ def sync(
         options["recheck_days"] = recheck_days
     json_out = json_output or s.json
     check_output_folder(output)
-    outcomes: list[_Outcome] = []
+    shard_spec = _shard(shard)
     if not many:
         assert study is not None
         credentials = load_credentials(s)
         with open_client(s, credentials) as client:
             found = client.resolve_study(study)
             _check_participants(client, found, options["participants"])
+            if shard_spec is not None:
+                options["shard"] = shard_spec
             summary = _sync_one(s, client, credentials, found, output, options, lock_streams)
-        outcomes.append(_Outcome(f"{found.name}", output, summary))
+        outcome = _Outcome(found.name, output, summary)
+        outcome.shard = None if shard_spec is None else str(shard_spec)
+        _report(s, [outcome], json_out, as_list=False)
+        _finish([outcome])
+        return
+    from mano_sync import FolderLock, Job
+
+    if shard_spec is not None:
+        raise UsageProblem("--shard works with one STUDY (or inside --config jobs), not --all")
+    sections: list[str | None]
+    if all_sections:
+        from mano_auth import read_keyring
+
+        sections = list(read_keyring(s.keyring_file).names)
     else:
-        from mano_sync import FolderLock
+        sections = [s.keyring]
+    ensure_output_folder(output)
+    jobs: list[Job] = []
+    early: list[JobResult] = []
+    creds: dict[str | None, Credentials] = {}
+    with FolderLock(output):
+        for section in sections:
+            base = output / section if all_sections and section else output
+            label = section or "environment"
+            try:
+                creds[section] = (
+                    load_credentials(s, section) if section is not None else load_credentials(s)
+                )
+                with open_client(s, creds[section]) as client:
+                    studies = client.studies()
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                early.append(
+                    JobResult(Job(label, "*", base, keyring=section), status="failed", error=exc)
+                )
+                continue
+            if not studies and not s.quiet:
+                s.err.print(f"{label}: these credentials can access no study", markup=False)
+            taken: set[str] = set()
+            for st in studies:
+                folder = folder_name(st, taken) if folder_naming == "name" else st.id
+                name = st.name if section is None or not all_sections else f"{section}/{st.name}"
+                jobs.append(
+                    Job(
+                        name,
+                        st.id,
+                        base / folder,
+                        keyring=section,
+                        streams=tuple(streams) if streams else None,
+                        lock=tuple(lock_streams),
+                        compress=keep_compressed,
+                    )
+                )
+        results = early + _run_jobs(
+            s, jobs, lambda j: creds[j.keyring], parallel=False, options=options
+        )
+    code = show_jobs(s, results, json_output=json_out)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
-        sections: list[str | None]
-        if all_sections:
-            from mano_auth import read_keyring
 
-            sections = list(read_keyring(s.keyring_file).names)
-        else:
-            sections = [s.keyring]
-        ensure_output_folder(output)
-        with FolderLock(output):
-            for section in sections:
-                base = output / section if all_sections and section else output
-                outcomes.extend(_sync_many(s, section, base, options, lock_streams))
-    _report(s, outcomes, json_out, as_list=many)
-    _finish(outcomes)
+def _shard(value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    from mano_sync import parse_shard
+
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise UsageProblem(f"--shard: {exc}") from None
+
+
+def _check_config_args(
+    study: str | None,
+    output: Path | None,
+    participant: list[str] | None,
+    many: bool,
+    lock: list[str] | None,
+    stream: list[str] | None,
+) -> None:
+    """Refuse options a jobs file sets per job."""
+    clashes = [
+        name
+        for name, given in (
+            (f"STUDY ({study!r})", study is not None),
+            ("-o/--output", output is not None),
+            ("-p/--participant", bool(participant)),
+            ("--all/--all-sections", many),
+            ("--lock", bool(lock)),
+            ("-s/--stream", bool(stream)),
+        )
+        if given
+    ]
+    if clashes:
+        raise UsageProblem(
+            f"--config sets studies, folders, participants, streams and locks per job; "
+            f"drop {', '.join(clashes)} (or write them into the job)"
+        )
+
+
+def _sync_options(
+    start: str | None,
+    end: str | None,
+    v1: bool,
+    v2: bool,
+    keep_compressed: bool,
+    decompress: bool,
+    recheck_days: float | None,
+    verify_files: bool,
+    s: Settings,
+) -> dict[str, Any]:
+    """Command-line options that apply to every job of a --config run."""
+    if keep_compressed or decompress:
+        raise UsageProblem(
+            "--config sets --keep-compressed per job (compress = true); drop the option"
+        )
+    if v1 and v2:
+        raise UsageProblem("--v1 and --v2 cannot be used together")
+    start_at = parse_when(start, "--start")
+    end_at = parse_when(end, "--end", end=True)
+    check_window(start_at, end_at)
+    options: dict[str, Any] = {
+        "start": start_at,
+        "end": end_at,
+        "version": 1 if v1 else 2,
+        "verify_files": verify_files,
+    }
+    if recheck_days is not None:
+        options["recheck_days"] = recheck_days
+    return options
+
+
+def _run_config(
+    s: Settings,
+    path: Path,
+    names: list[str] | None,
+    json_out: bool,
+    options: dict[str, Any],
+    shard: Shard | None = None,
+    folder_naming: str | None = None,
+) -> None:
+    """Validate a jobs file completely, then run its jobs; exit with the worst job's code."""
+    from mano_sync import ConfigError, load_config
+
+    try:
+        config = load_config(path)
+        jobs = config.select(split_values(names))
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    import dataclasses
+
+    if shard is not None:  # this node's slice of every job (e.g. one task of a job array)
+        jobs = [dataclasses.replace(j, shard=shard) for j in jobs]
+    if folder_naming is not None:
+        jobs = [dataclasses.replace(j, folder_name=folder_naming) for j in jobs]
+    if not jobs:
+        if not s.quiet:
+            s.err.print(
+                f"{path}: no job is ready (ready = false); name one with --job", markup=False
+            )
+        return
+    keyring_file = s.keyring_file or config.keyring_file
+    ring: Any = None
+    if any(j.keyring is not None for j in jobs):
+        # One keyring problem is one line (and exit 3) before any job, not one per job.
+        from mano_auth import read_keyring
+
+        ring = read_keyring(keyring_file)
+        for j in jobs:
+            if j.keyring is not None and j.keyring not in ring:
+                where = f"{path}, line {j.line}: " if j.line else ""
+                raise UsageProblem(
+                    f"{where}job {j.name!r}: no keyring section {j.keyring!r} in {ring.path}; "
+                    f"sections: {', '.join(ring.names) or 'none'}"
+                )
+
+    def credentials(j: Job) -> Credentials:
+        if j.keyring is None:
+            return _env_credentials()
+        found: Credentials = ring[j.keyring]
+        return found
+
+    results = _run_jobs(s, jobs, credentials, parallel=config.parallel, options=options)
+    code = show_jobs(s, results, json_output=json_out)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def _env_credentials() -> Credentials:
+    from mano_auth import load_keyring
+
+    return load_keyring(None)
+
+
+def _run_jobs(
+    s: Settings,
+    jobs: list[Job],
+    credentials: Any,
+    *,
+    parallel: bool,
+    options: dict[str, Any],
+) -> list[JobResult]:
+    from mano_api import BeiweClient
+    from mano_sync import run_jobs
+
+    sync_options = {
+        k: v
+        for k, v in options.items()
+        if k not in ("participants", "data_streams", "keep_compressed")
+    }
+    sync_options["workers"] = s.threads if s.threads > 0 else None
+    client_options: dict[str, Any] = {"retries": s.retries}
+    if s.timeout is not None:
+        client_options["timeout"] = (min(10.0, s.timeout), s.timeout)
+    note = ProgressNote(s)
+
+    def client(creds: Credentials) -> BeiweClient:
+        return BeiweClient(creds, **client_options)
+
+    def passphrase(j: Job, creds: Credentials, study: Study) -> str:
+        return lock_passphrase(s, creds, study)
+
+    def started(result: JobResult) -> None:
+        log_result(result)
+
+    if s.chatty:
+        s.err.print(f"running {len(jobs)} job(s)", markup=False, highlight=False)
+    return run_jobs(
+        jobs,
+        parallel=parallel,
+        credentials=credentials,
+        client=client,
+        passphrase=passphrase,
+        progress=note.for_job if note.enabled else None,
+        on_result=started,
+        sync_options=sync_options,
+    )
 
 
 def _check_participants(client: BeiweClient, study: Study, wanted: list[str] | None) -> None:
@@ -415,45 +715,6 @@ def _keyring_exists(s: Settings) -> bool:
     from mano_cli._context import keyring_path
 
     return keyring_path(s).exists()
-
-
-def _sync_many(
-    s: Settings, section: str | None, base: Path, options: dict[str, Any], lock: list[str]
-) -> list[_Outcome]:
-    label = section or "environment"
-    outcomes: list[_Outcome] = []
-    try:
-        credentials = load_credentials(s, section) if section is not None else load_credentials(s)
-        with open_client(s, credentials) as client:
-            studies = client.studies()
-            if not studies and not s.quiet:
-                s.err.print(f"{label}: these credentials can access no study", markup=False)
-            taken: set[str] = set()
-            for st in studies:
-                out = base / folder_name(st, taken)
-                outcome = _Outcome(f"{st.name}" if section is None else f"{section}/{st.name}", out)
-                try:
-                    outcome.summary = _sync_one(s, client, credentials, st, out, options, lock)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as exc:
-                    failure = classify(exc)
-                    outcome.exit_code, outcome.message = (
-                        failure.exit_code,
-                        f"{outcome.label}: {failure.message}",
-                    )
-                    s.err.print(f"mano: error: {outcome.message}", markup=False, highlight=False)
-                outcomes.append(outcome)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
-        failure = classify(exc)
-        outcome = _Outcome(
-            label, base, exit_code=failure.exit_code, message=f"{label}: {failure.message}"
-        )
-        s.err.print(f"mano: error: {outcome.message}", markup=False, highlight=False)
-        outcomes.append(outcome)
-    return outcomes
 
 
 # -- demo ----------------------------------------------------------------------------------
@@ -484,10 +745,12 @@ def demo(
         typer.Argument(metavar="DIR", help="Where to put the demo study (default: ./mano-demo)."),
     ] = Path("mano-demo"),
     participants: int = typer.Option(
-        3, "--participants", min=1, max=50, help="Synthetic participants."
+        3, "--participants", min=1, max=50, metavar="N", help="Synthetic participants."
     ),
-    days: int = typer.Option(3, "--days", min=1, max=60, help="Days of synthetic data."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic study."),
+    days: int = typer.Option(
+        3, "--days", min=1, max=60, metavar="N", help="Days of synthetic data."
+    ),
+    seed: int = typer.Option(1, "--seed", metavar="N", help="Seed of the synthetic study."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Sync a synthetic study from the built-in Beiwe emulator into FOLDER (no credentials, no network)."""

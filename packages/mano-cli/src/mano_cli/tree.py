@@ -68,9 +68,10 @@ def _guard(folder: Path) -> Iterator[None]:
     if not _is_study_folder(folder):
         yield
         return
-    from mano_sync import FolderLock
+    from mano_sync import FolderLock, merge_shards
 
     with FolderLock(folder):
+        merge_shards(folder)  # what shard runs recorded: one manifest for the whole tree
         yield
         _refresh_manifest(folder)
 
@@ -155,7 +156,13 @@ def compress(
     ctx: typer.Context,
     folder: Path = FOLDER_ARG,
     level: int | None = typer.Option(
-        None, "--level", "-l", min=1, max=22, help="zstd level (default 2, like the server)."
+        None,
+        "--level",
+        "-l",
+        min=1,
+        max=22,
+        metavar="LEVEL",
+        help="zstd level (default 2, like the server).",
     ),
     delete_original: bool = typer.Option(
         False, "--delete-original", help="Delete each plain file once its .zst is written."

@@ -778,19 +778,11 @@ def _participant_dict(p: ParticipantCoverage) -> dict[str, Any]:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` via a hidden temp file in the same folder."""
-    import tempfile
+    """Write ``text`` (UTF-8) to ``path`` via a hidden temp file in the same folder.
 
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mano-tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    Permissions follow the umask (a report is for the lab's group too, unlike mkstemp's 0600).
+    """
+    from mano_files._atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, text.encode("utf-8"))
     return path

@@ -19,16 +19,28 @@ import typing
 
 from mano_sync.__about__ import __version__
 from mano_sync._adopt import AdoptionReport, adopt_tree
+from mano_sync._config import CONFIG_EXAMPLE, Job, JobsConfig, load_config, parse_config
 from mano_sync._errors import (
+    ConfigError,
     ManifestError,
     ManoSyncError,
     PassphraseRequired,
     SyncLocked,
     UnsafeMember,
 )
+from mano_sync._jobs import (
+    LOCK_PASSPHRASE_VAR,
+    STUDY_FILE_NAME,
+    JobResult,
+    lock_passphrase,
+    run_jobs,
+    write_study_file,
+)
 from mano_sync._lock import LOCK_NAME, FolderLock
 from mano_sync._manifest import MANIFEST_NAME, Manifest, ManifestFile, ParticipantState
 from mano_sync._names import MemberName, parse_member
+from mano_sync._shard import Shard, parse_shard
+from mano_sync._shardstate import SHARDS_DIR, ShardLock, merge_shards
 from mano_sync._sync import (
     DEFAULT_RECHECK_DAYS,
     DEFAULT_REQUEST_BYTES,
@@ -73,6 +85,23 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",
+    "CONFIG_EXAMPLE",
+    "LOCK_PASSPHRASE_VAR",
+    "STUDY_FILE_NAME",
+    "ConfigError",
+    "Job",
+    "JobResult",
+    "JobsConfig",
+    "SHARDS_DIR",
+    "Shard",
+    "ShardLock",
+    "merge_shards",
+    "load_config",
+    "lock_passphrase",
+    "parse_config",
+    "parse_shard",
+    "run_jobs",
+    "write_study_file",
     "DEFAULT_RECHECK_DAYS",
     "DEFAULT_REQUEST_BYTES",
     "LOCK_NAME",

@@ -4,6 +4,7 @@ The tree::
 
     ManoSyncError                      root of every mano-sync error
     ├── SyncLocked                     another run holds <out>/.mano-sync.lock
+    ├── ConfigError (ValueError)       a jobs file is invalid (names the line and key)
     ├── ManifestError                  the manifest is unreadable or belongs to another study
     ├── PassphraseRequired (ValueError) locking or unlocking was asked for without a passphrase
     └── UnsafeMember (ValueError)      a zip member name would land outside the expected layout
@@ -16,6 +17,7 @@ whole run; per-file and per-participant problems are collected in the returned s
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "ManifestError",
     "ManoSyncError",
     "PassphraseRequired",
@@ -66,3 +68,31 @@ class UnsafeMember(ManoSyncError, ValueError):
         self.name = name
         self.reason = reason
         super().__init__(f"refused zip member {name!r}: {reason}")
+
+
+class ConfigError(ManoSyncError, ValueError):
+    """A jobs file is unreadable or invalid.
+
+    Attributes:
+        path: The file (``None`` for text given directly).
+        line: 1-based line of the mistake, when known.
+        key: The key concerned, when there is one.
+        reason: The message without the location.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: object = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.reason = reason
+        where = str(path) if path is not None else "config"
+        if line is not None:
+            where += f", line {line}"
+        super().__init__(reason if path is None and line is None else f"{where}: {reason}")

@@ -73,7 +73,8 @@ class FolderLock:
     def acquire(self) -> None:
         """Take the lock or raise :class:`SyncLocked` at once (never waits)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # umask decides (as for the manifest): lab members sharing the folder can take it
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         if not _try_lock(fd):
             try:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()

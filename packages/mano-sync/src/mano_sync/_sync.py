@@ -31,6 +31,8 @@ from mano_sync._names import (
 )
 from mano_sync._plan import DAY, EARLIEST, HOUR, Window, WindowPlanner, floor_hour
 from mano_sync._save import LazyWriter, SaveContext, SaveCounts, save_archive
+from mano_sync._shard import Shard
+from mano_sync._shardstate import ShardLock, state_manifest
 from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncProgress, SyncSummary
 
 if TYPE_CHECKING:
@@ -122,10 +124,14 @@ def _streams_arg(data_streams: Iterable[str] | str | None) -> tuple[str, ...] | 
     return tuple(out)
 
 
-def _clean_temp_files(out: Path, participants: Iterable[str], *, deep: bool) -> int:
+def _clean_temp_files(
+    out: Path, participants: Iterable[str], *, deep: bool, study_level: bool = True
+) -> int:
     """Delete ``.*.mano-tmp`` leftovers of killed runs (study folder; participants' when deep)."""
     removed = 0
     tops = [out, *(out / p for p in participants)] if deep else [out]
+    if not study_level:
+        tops = tops[1:]
     for top in tops:
         if not top.is_dir():
             continue
@@ -1269,6 +1275,7 @@ def sync_study(
     use_file_hashes: bool = True,
     verify_files: bool = False,
     client: BeiweClient | None = None,
+    shard: Shard | None = None,
 ) -> SyncSummary:
     """Bring ``output_folder`` up to date with the server for all or chosen participants.
 
@@ -1302,6 +1309,8 @@ def sync_study(
         verify_files: Stat every recorded file, also in unchanged folders (finds files edited
             in place to another size; ``mano verify`` compares content hashes).
         client: An open ``mano_api.BeiweClient`` to reuse.
+        shard: Sync only this slice of the participants; shards of one folder may run at
+            the same time, on several nodes (see ``mano_sync._shardstate``).
 
     Returns:
         New, updated, unchanged and failed files, bytes and per-participant details.
@@ -1339,8 +1348,8 @@ def sync_study(
             # a name or id prefix: storage paths and the manifest need the real id
             study_id = c.resolve_study(study_id).id
         with (
-            FolderLock(out) as folder_lock,
-            Manifest(out, study_id=study_id) as manifest,
+            FolderLock(out) if shard is None else ShardLock(out, shard) as folder_lock,
+            Manifest(state_manifest(out, study_id, shard), study_id=study_id) as manifest,
             contextlib.ExitStack() as stack,  # closed first: the write pool before the manifest
         ):
             if participants is None:
@@ -1349,9 +1358,12 @@ def sync_study(
                 pids = [participants]
             else:
                 pids = list(dict.fromkeys(participants))
-            # Only a run that did not finish (killed) can leave temp files in the tree.
+            if shard is not None:
+                pids = shard.select(pids)
+            # Only a run that did not finish (killed) can leave temp files in the tree; a
+            # shard leaves the study folder's own to plain runs (other shards' are in use).
             interrupted = manifest.get_meta("run_state") != "finished"
-            _clean_temp_files(out, pids, deep=interrupted)
+            _clean_temp_files(out, pids, deep=interrupted, study_level=shard is None)
             manifest.set_meta("run_state", "running")
             if needs_adoption(out, manifest):
                 adopt_tree(out, manifest, study_id=study_id, passphrase=passphrase)
