@@ -29,6 +29,7 @@ from mano_sync._errors import (
 from mano_sync._lock import LOCK_NAME, FolderLock
 from mano_sync._manifest import MANIFEST_NAME, Manifest, ManifestFile, ParticipantState
 from mano_sync._names import MemberName, parse_member
+from mano_sync._side_inputs import SideInputs, save_side_inputs, side_input_names
 from mano_sync._sync import (
     DEFAULT_RECHECK_DAYS,
     DEFAULT_REQUEST_BYTES,
@@ -89,6 +90,7 @@ __all__ = [
     "PassphraseRequired",
     "SaveResult",
     "ServerComparison",
+    "SideInputs",
     "StreamQuantity",
     "SyncFailure",
     "SyncLocked",
@@ -101,5 +103,7 @@ __all__ = [
     "download",
     "parse_member",
     "save",
+    "save_side_inputs",
+    "side_input_names",
     "sync_study",
 ]
