@@ -174,7 +174,8 @@ def _session(
         qid = str(q.get("question_id", ""))
         meta = (qid, question_type_name(q, os_type), str(q.get("question_text", "")),
                 answer_options(q))  # fmt: skip
-        t += rng.randrange(800, 3_000)
+        # iOS shows the first question's card the moment the survey opens
+        t += rng.randrange(800, 3_000) if index or android else 0
         if not android:
             rows.append((t, (*meta, "", "present")))
         skipped = rng.random() < 0.12
@@ -191,6 +192,9 @@ def _session(
             q = questions[min(stop_at, len(questions) - 1)]
             meta = (str(q.get("question_id", "")), question_type_name(q, os_type),
                     str(q.get("question_text", "")), answer_options(q))  # fmt: skip
+            # the card of the question given up on was shown, then the survey dismissed
+            t += rng.randrange(800, 3_000) if stop_at else 0
+            rows.append((t, (*meta, "", "present")))
             rows.append((t + rng.randrange(1_000, 9_000), (*meta, NO_ANSWER, "unpresent")))
         return Delivery(pid, survey_id, delivered, opened, None, (), tuple(rows))
     t += rng.randrange(1_000, 6_000)
