@@ -158,3 +158,32 @@ def test_cli_table_csv_json_and_html(synced: tuple[Emulator, Path], tmp_path: Pa
     assert {(r["participant"], r["survey_id"]): r["opened"] for r in data["rows"]} == {
         k: v["opened"] for k, v in truth.items()
     }
+
+
+def test_coverage_html_gets_a_survey_section(synced: tuple[Emulator, Path], tmp_path: Path) -> None:
+    _emu, out = synced
+    page = tmp_path / "r.html"
+    run = subprocess.run(
+        [sys.executable, "-m", "mano_cli", "report", str(out), "--html", str(page)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    text = page.read_text()
+    assert "<h2>Surveys</h2>" in text and "Daily check-in" in text
+    assert "non-data paths ignored" not in run.stderr  # the side-input JSON belong at the root
+
+
+def test_without_settings_deliveries_are_unknown(
+    synced: tuple[Emulator, Path], tmp_path: Path
+) -> None:
+    emu, out = synced
+    copy = tmp_path / "bare"
+    subprocess.run(["cp", "-a", str(out), str(copy)], check=True)
+    for side in copy.glob("*.json"):
+        side.unlink()
+    report = survey_report(copy, as_of=_end(emu))
+    assert not report.schedule_known and report.rows
+    truth = _truth(emu)
+    for row in report.rows:
+        assert row.deliveries is None and row.completion is None
+        assert row.submitted == truth[(row.participant, row.survey_id)]["submitted"]
