@@ -238,7 +238,7 @@ app.command("unlock")(tree_cmd.unlock)
 app.command("verify")(tree_cmd.verify)
 app.command("report")(report_cmd.report)
 # `mano report surveys DIR` (routed in ManoGroup.main; hidden from the command list)
-app.command("report-surveys", hidden=True)(report_surveys_cmd.report_surveys)
+app.command("report surveys", hidden=True)(report_surveys_cmd.report_surveys)
 app.command("demo")(sync_cmd.demo)
 
 

@@ -77,7 +77,8 @@ def report(
     Hours are distinct UTC clock hours with at least one file; the active period runs from a
     participant's first to last hour of any data; missing days have no file at all; the longest
     gap is the longest run of empty hours in the active period. Only names and sizes are read:
-    locked and compressed files count without a passphrase.
+    locked and compressed files count without a passphrase. Survey completion per survey and
+    participant: `mano report surveys DIR`.
     """
     s = settings(ctx)
     root = existing_folder(folder)

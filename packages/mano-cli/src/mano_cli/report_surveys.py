@@ -19,7 +19,7 @@ __all__ = ["report_surveys", "route_report_surveys"]
 
 
 def route_report_surveys(args: list[str]) -> list[str]:
-    """Turn ``report surveys ...`` into the ``report-surveys`` command (Click has no optional
+    """Turn ``report surveys ...`` into the ``report surveys`` command (Click has no optional
     subcommand next to a positional argument). A folder literally named ``surveys`` given
     alone stays a coverage report."""
     for at, token in enumerate(args[:-1]):
@@ -32,13 +32,16 @@ def route_report_surveys(args: list[str]) -> list[str]:
                 and not any(a in ("-h", "--help") for a in rest)
             ):
                 return args
-            return [*args[:at], "report-surveys", *rest]
+            return [*args[:at], "report surveys", *rest]
     return args
 
 
 def report_surveys(
     ctx: typer.Context,
-    folder: Annotated[Path, typer.Argument(help="The study folder (what `mano sync -o` wrote).")],
+    folder: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="The study folder (what `mano sync -o` wrote)."),
+    ],
     csv_file: Annotated[
         Path | None,
         typer.Option(
