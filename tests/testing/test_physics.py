@@ -106,7 +106,9 @@ def test_gps_speeds_and_accuracy_are_plausible(emu: Emulator) -> None:
             d = distance_m((float(a[2]), float(a[3])), (float(b[2]), float(b[3])))
             assert d / dt < 40, (a, b)
             moved += d
-        assert all(3 <= float(r[5]) <= 55 for r in rows)
+        accuracy = [float(r[5]) for r in rows]
+        assert all(5 <= a <= 50 for a in accuracy)
+        assert min(accuracy) < 10 and max(accuracy) > 40  # varies with where the phone is
     assert moved > 5_000  # people do go places
 
 

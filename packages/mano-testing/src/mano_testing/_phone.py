@@ -87,7 +87,7 @@ def gps_rows(
             continue  # no fix during this window (indoors, phone in a bag, GPS off)
         leg = life.leg_at(start)
         moving = leg.mode != "stay"
-        accuracy = rng.uniform(4.0, 15.0) if moving else rng.uniform(12.0, 50.0)
+        accuracy = rng.uniform(5.0, 15.0) if moving else rng.uniform(12.0, 50.0)
         # the error of a fix drifts slowly inside one window: an offset per burst, small steps
         east, north = rng.gauss(0, accuracy / 3), rng.gauss(0, accuracy / 3)
         alt = life.altitude + rng.gauss(0, 4)
@@ -104,7 +104,7 @@ def gps_rows(
             north += _NOISE[(k0 + 2 * i + 1) % _NOISE_SIZE] * 0.4
             lat, lon = offset_position(lat, lon, east, north)
             acc = accuracy + _NOISE[(k0 + 3 * i) % _NOISE_SIZE] * 0.5
-            rows.append((t - hour_ms, f"{lat:.7f},{lon:.7f},{alt:.1f},{max(3.0, acc):.1f}"))
+            rows.append((t - hour_ms, f"{lat:.7f},{lon:.7f},{alt:.1f},{min(50.0, max(5.0, acc)):.1f}"))
     return rows
 
 
