@@ -104,7 +104,9 @@ def gps_rows(
             north += _NOISE[(k0 + 2 * i + 1) % _NOISE_SIZE] * 0.4
             lat, lon = offset_position(lat, lon, east, north)
             acc = accuracy + _NOISE[(k0 + 3 * i) % _NOISE_SIZE] * 0.5
-            rows.append((t - hour_ms, f"{lat:.7f},{lon:.7f},{alt:.1f},{min(50.0, max(5.0, acc)):.1f}"))
+            rows.append(
+                (t - hour_ms, f"{lat:.7f},{lon:.7f},{alt:.1f},{min(50.0, max(5.0, acc)):.1f}")
+            )
     return rows
 
 
