@@ -104,6 +104,8 @@ def _served(emu: Any) -> tuple[int, int, int]:
 def _data_files(root: Path) -> tuple[int, int]:
     files = total = 0
     for path in iter_files(root):
+        if path.parent == root:  # the study's settings JSON for Forest, not data
+            continue
         files += 1
         total += path.stat().st_size
     return files, total

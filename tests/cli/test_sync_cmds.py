@@ -26,10 +26,13 @@ def _ok(result: Run) -> Run:
 
 
 def _data_files(folder: Path) -> dict[str, Path]:
+    """Files in participant folders (the root holds the study's settings JSON for Forest)."""
     return {
         str(p.relative_to(folder)): p
         for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.is_file()
+        and len(p.relative_to(folder).parts) > 1
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     }
 
 
@@ -43,6 +46,12 @@ def test_sync_writes_the_servers_files_then_is_incremental(
     files = _data_files(out)
     assert set(files) == set(expected)
     assert summary["new"] == len(expected) and summary["failed"] == [] and summary["ok"]
+    root_files = {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert root_files == {
+        f"{emu.study_name.replace(' ', '_')}_surveys_and_settings.json",
+        f"{emu.study_id}_intervention_data.json",
+        f"{emu.study_id}_surveys_history_data.json",
+    }
     for name in list(expected)[:25]:
         assert (
             hashlib.sha1(files[name].read_bytes()).digest()

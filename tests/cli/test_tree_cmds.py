@@ -22,10 +22,13 @@ def _ok(result: Run) -> Run:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
+    """Data files (participant folders; the root holds the study's settings JSON for Forest)."""
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        if p.is_file()
+        and len(p.relative_to(folder).parts) > 1
+        and not any(x.startswith(".") for x in p.relative_to(folder).parts)
     }
 
 

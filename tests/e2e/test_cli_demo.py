@@ -31,10 +31,14 @@ def test_demo_in_an_empty_folder_then_verify(tmp_path: Path) -> None:
     folder = tmp_path / "mano-demo"
     assert str(folder.resolve()) in demo.stdout
     assert "mano --keyring myserver sync" in demo.stdout
-    # the tree Forest reads: only participant folders and hidden mano files at the top
+    # the tree Forest reads: participant folders, Forest's side-input JSON files and hidden
+    # mano files at the top
     top = sorted(p.name for p in folder.iterdir())
-    visible = [n for n in top if not n.startswith(".")]
+    visible = [n for n in top if not n.startswith(".") and not n.endswith(".json")]
     assert visible and all(len(n) == 8 and (folder / n).is_dir() for n in visible)
+    side = sorted(n for n in top if n.endswith(".json"))
+    assert len(side) == 3 and all((folder / n).is_file() for n in side)
+    assert side[-1] == "Mano_Emulated_Study_surveys_and_settings.json"
     assert ".mano-sync.sqlite" in top
     assert not list(folder.rglob("*.mano-tmp"))
     verify = _mano(["verify", "mano-demo"], cwd=tmp_path)

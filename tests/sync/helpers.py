@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -15,17 +16,35 @@ def fast_client(emu: Any) -> BeiweClient:
     return BeiweClient(emu.credentials, backoff=0.02, backoff_max=0.2, retries=8)
 
 
+#: What `mano sync` saves at the study root for Forest (settings, interventions, history).
+SIDE_INPUT_SUFFIXES = (
+    "_surveys_and_settings.json",
+    "_intervention_data.json",
+    "_surveys_history_data.json",
+)
+
+
 def tree_files(out: Path) -> dict[str, bytes]:
-    """Every non-hidden file under ``out`` (relative posix path -> bytes)."""
+    """Every non-hidden file in the participant folders under ``out`` (relative path -> bytes).
+
+    The study root holds Forest's side-input JSON files only (see :func:`root_files`).
+    """
     found: dict[str, bytes] = {}
     for folder, dirs, files in os.walk(out):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if Path(folder) == out:
+            continue
         for name in files:
             if name.startswith("."):
                 continue
             path = Path(folder, name)
             found[path.relative_to(out).as_posix()] = path.read_bytes()
     return found
+
+
+def root_files(out: Path) -> list[str]:
+    """Non-hidden files at the study root."""
+    return sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def hidden_leftovers(out: Path) -> list[str]:
@@ -66,6 +85,10 @@ def assert_tree_matches(out: Path, files: list[Any]) -> None:
         assert sorted(tree[p] for p in paths) == sorted(contents), f"content differs: {name}"
     extra = sorted(set(tree) - expected_paths)
     assert not extra, f"unexpected files in the tree: {extra[:5]}"
+    # at the root, only Forest's side inputs, each one complete JSON
+    for name in root_files(out):
+        assert name.endswith(SIDE_INPUT_SUFFIXES), f"unexpected file at the root: {name}"
+        json.loads((out / name).read_bytes())
 
 
 def get_data_names(emu: Any) -> list[str]:

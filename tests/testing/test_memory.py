@@ -20,7 +20,8 @@ def _rss_kib() -> int:
 
 @pytest.mark.slow
 def test_large_download_streams_with_bounded_memory() -> None:
-    with Emulator(participants=3, days=7, seed=13, scale=40, cache_bytes=4 << 20) as emu:
+    # scale 3: realistic content (1 Hz GPS, 10 Hz accelerometer bouts) is ~15x the old rows
+    with Emulator(participants=3, days=7, seed=13, scale=3, cache_bytes=4 << 20) as emu:
         emu.prerender()
         before = _rss_kib()
         conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=120)

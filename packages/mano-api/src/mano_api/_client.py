@@ -904,6 +904,16 @@ class BeiweClient:
         self._expect(call, data, dict, "a settings object")
         return StudySettings.from_json(data)
 
+    def study_settings_to_file(self, study: StudyRef, path: str | os.PathLike[str]) -> int:
+        """Write the study settings JSON, as the server sends it, to ``path`` atomically."""
+        call, form = self._study_call("/get-study-settings/v1", study)
+        return self._to_file(call, form, path)
+
+    def interventions_to_file(self, study: StudyRef, path: str | os.PathLike[str]) -> int:
+        """Write the intervention dates JSON, as the server sends it, to ``path`` atomically."""
+        call, form = self._study_call("/get-interventions/v1", study)
+        return self._to_file(call, form, path)
+
     def data_quantities(self, study: StudyRef) -> dict[str, dict[DataStream, int]]:
         """Bytes of data per participant and stream (every participant, zeros included)."""
         call, form = self._study_call("/get-participant-data-quantities/v1", study)

@@ -22,6 +22,7 @@ from mano_cli import info as info_cmd
 from mano_cli import keyring as keyring_cmd
 from mano_cli import metadata as metadata_cmd
 from mano_cli import report as report_cmd
+from mano_cli import report_surveys as report_surveys_cmd
 from mano_cli import sync as sync_cmd
 from mano_cli import tree as tree_cmd
 from mano_cli._context import KEYRING_VAR, Settings, configure_logging, settings
@@ -74,6 +75,7 @@ class ManoGroup(TyperGroup):
                 args = normalise_argv(list(sys.argv[1:] if args is None else args))
             except ArgvError as exc:
                 raise typer.BadParameter(str(exc)) from None
+            args = report_surveys_cmd.route_report_surveys(args)
             result = super().main(
                 args=args,
                 prog_name=prog_name or "mano",
@@ -257,6 +259,8 @@ app.command("lock")(tree_cmd.lock)
 app.command("unlock")(tree_cmd.unlock)
 app.command("verify")(tree_cmd.verify)
 app.command("report")(report_cmd.report)
+# `mano report surveys DIR` (routed in ManoGroup.main; hidden from the command list)
+app.command("report surveys", hidden=True)(report_surveys_cmd.report_surveys)
 app.command("demo")(sync_cmd.demo)
 
 

@@ -79,7 +79,8 @@ def report(
     Hours are distinct UTC clock hours with at least one file; the active period runs from a
     participant's first to last hour of any data; missing days have no file at all; the longest
     gap is the longest run of empty hours in the active period. Only names and sizes are read:
-    locked and compressed files count without a passphrase.
+    locked and compressed files count without a passphrase. Survey completion per survey and
+    participant: `mano report surveys DIR`.
     """
     s = settings(ctx)
     root = existing_folder(folder)
@@ -108,7 +109,13 @@ def report(
     if csv_file is not None:
         _write(result.to_csv, csv_file)
     if html_file is not None:
-        _write(result.to_html, html_file)
+        from mano_files import survey_report
+
+        surveys = survey_report(root, participants=pids)  # locked survey files are skipped
+        _write(
+            lambda path: result.to_html(path, surveys=surveys if surveys.rows else None),
+            html_file,
+        )
 
     if json_output or s.json:
         data: dict[str, Any] = result.to_dict()
@@ -201,6 +208,13 @@ def _print_summary(s: Settings, result: CoverageReport) -> None:
             f"{result.bytes / 1e6:,.1f} MB on disk"
             + ("" if result.settings_known else "; expected streams inferred from the tree")
             + (f"; {result.ignored_count} non-data paths ignored" if result.ignored_count else ""),
+            markup=False,
+        )
+    if result.duplicate_count:
+        s.err.print(
+            f"warning: {result.duplicate_count:,} files are stored in two forms (e.g. "
+            f"{result.duplicates[0]}); Forest reads both and counts that data twice: keep one "
+            "(`mano compress --delete-original` or `mano decompress --delete-original`)",
             markup=False,
         )
 

@@ -57,6 +57,15 @@ if typing.TYPE_CHECKING:
     )
     from mano_files._hashcache import CACHE_NAME, HashCache
     from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
+    from mano_files._survey_report import (
+        MissedSurvey,
+        QuestionStat,
+        SurveyInstance,
+        SurveyReport,
+        SurveyStats,
+        find_side_inputs,
+        survey_report,
+    )
     from mano_files._tree import (
         FileFailure,
         ProgressEvent,
@@ -79,6 +88,8 @@ _LAZY: dict[str, str] = {
     for module, names in {
         "_atomic": "TMP_SUFFIX atomic_writer remove_stale_temp_files",
         "_coverage": "CoverageReport CoverageRow ParticipantCoverage StreamCoverage coverage",
+        "_survey_report": "MissedSurvey QuestionStat SurveyInstance SurveyReport SurveyStats "
+        "find_side_inputs survey_report",
         "_crypto": "LockKey derive_key",
         "_datafile": "DEFAULT_LEVEL StoredFile read_data_file sha1_b64_file write_data_file",
         "_hashcache": "CACHE_NAME HashCache",
@@ -172,4 +183,12 @@ __all__ = [
     "ParticipantCoverage",
     "StreamCoverage",
     "coverage",
+    # surveys
+    "MissedSurvey",
+    "QuestionStat",
+    "SurveyInstance",
+    "SurveyReport",
+    "SurveyStats",
+    "find_side_inputs",
+    "survey_report",
 ]

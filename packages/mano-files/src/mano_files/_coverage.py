@@ -231,6 +231,9 @@ class CoverageReport:
         forms: Files per storage form: ``plain``, ``zst``, ``lock``, ``zst.lock``.
         ignored: Paths (relative to root) that are not data files, at most 50 listed.
         ignored_count: How many such paths there were in all.
+        duplicates: Data files stored in two forms in the same folder (e.g. ``X.csv`` and
+            ``X.csv.zst``), at most 50 listed: Forest reads both and counts the data twice.
+        duplicate_count: How many such files there were in all.
     """
 
     root: Path
@@ -244,6 +247,8 @@ class CoverageReport:
     forms: Mapping[str, int] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
     ignored_count: int = 0
+    duplicates: tuple[str, ...] = ()
+    duplicate_count: int = 0
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -284,6 +289,8 @@ class CoverageReport:
             "forms": dict(self.forms),
             "ignored": list(self.ignored),
             "ignored_count": self.ignored_count,
+            "duplicates": list(self.duplicates),
+            "duplicate_count": self.duplicate_count,
             "participants": [_participant_dict(p) for p in self.participants],
             "rows": [
                 {
@@ -326,11 +333,16 @@ class CoverageReport:
             )
         return write_text_atomic(Path(path), buffer.getvalue())
 
-    def to_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
-        """Write one self-contained HTML file (heatmaps and summary table) and return its path."""
+    def to_html(
+        self, path: str | os.PathLike[str], *, title: str | None = None, surveys: Any = None
+    ) -> Path:
+        """Write one self-contained HTML file (heatmaps and summary table) and return its path.
+
+        ``surveys``: a :class:`~mano_files.SurveyReport` to add as a section.
+        """
         from mano_files._report_html import render_html
 
-        return write_text_atomic(Path(path), render_html(self, title=title))
+        return write_text_atomic(Path(path), render_html(self, title=title, surveys=surveys))
 
 
 def coverage(
@@ -375,7 +387,8 @@ def coverage(
     pids: list[str] = []
     for entry in top:
         if not entry.is_dir():
-            scan.ignore(entry.name)
+            if not entry.name.endswith(_SIDE_INPUT_SUFFIXES):  # Forest's JSON belong there
+                scan.ignore(entry.name)
             continue
         if wanted is not None and entry.name not in wanted:
             continue
@@ -404,6 +417,8 @@ def coverage(
         forms=dict(scan.forms),
         ignored=tuple(scan.ignored),
         ignored_count=scan.ignored_count,
+        duplicates=tuple(scan.duplicates),
+        duplicate_count=scan.duplicate_count,
     )
 
 
@@ -423,6 +438,8 @@ class _Scan:
         self.forms: dict[str, int] = {"plain": 0, "zst": 0, "lock": 0, "zst.lock": 0}
         self.ignored: list[str] = []
         self.ignored_count = 0
+        self.duplicates: list[str] = []
+        self.duplicate_count = 0
         self._days: dict[str, int] = {}
 
     def ignore(self, relative: str) -> None:
@@ -449,6 +466,7 @@ class _Scan:
         days = self._days
         lo, hi = self.lo, self.hi
         match = _NAME.fullmatch
+        forms_seen: dict[str, str] = {}  # name without .zst/.lock -> the first form's name
         try:
             iterator = os.scandir(path)
         except OSError as exc:
@@ -507,9 +525,22 @@ class _Scan:
                 zst, lock = m.group(3), m.group(4)
                 form = ("zst.lock" if zst else "lock") if lock else ("zst" if zst else "plain")
                 self.forms[form] += 1
+                logical = name.removesuffix(".lock").removesuffix(".zst")
+                other = forms_seen.setdefault(logical, name)
+                if other != name:
+                    self.duplicate_count += 1
+                    if len(self.duplicates) < _MAX_IGNORED:
+                        first, second = sorted((other, name))
+                        self.duplicates.append(f"{relative}/{first} + {second}")
 
 
 _STREAM_SET = frozenset(_ALL_STREAMS)
+#: Files `mano sync` saves at the study root for Forest (settings, interventions, history).
+_SIDE_INPUT_SUFFIXES = (
+    "_surveys_and_settings.json",
+    "_intervention_data.json",
+    "_surveys_history_data.json",
+)
 _STREAM_INDEX = {s: i for i, s in enumerate(_ALL_STREAMS)}
 
 

@@ -16,6 +16,7 @@ from mano_files._coverage import SENSOR_STREAMS
 
 if TYPE_CHECKING:
     from mano_files._coverage import CoverageReport, ParticipantCoverage
+    from mano_files._survey_report import SurveyReport
 
 _CELL_H = 14
 _LABEL_W = 96
@@ -40,8 +41,10 @@ svg{display:block;margin:4px 0 0}svg text{font:11px ui-monospace,Menlo,Consolas,
 """
 
 
-def render_html(report: CoverageReport, *, title: str | None = None) -> str:
-    """The full HTML document for ``report``."""
+def render_html(
+    report: CoverageReport, *, title: str | None = None, surveys: SurveyReport | None = None
+) -> str:
+    """The full HTML document for ``report`` (with a survey section when ``surveys`` is given)."""
     esc = html.escape
     name = title or f"Data coverage: {report.root.name or report.root}"
     people = report.worst_first()
@@ -74,6 +77,12 @@ def render_html(report: CoverageReport, *, title: str | None = None) -> str:
             f'<p class="sub">{report.ignored_count:,} paths are not data files and were ignored, '
             f"e.g. {esc(', '.join(report.ignored[:5]))}</p>"
         )
+    if report.duplicate_count:
+        parts.append(
+            f'<p class="sub"><b>{report.duplicate_count:,} files are stored in two forms</b> '
+            f"(e.g. {esc(report.duplicates[0])}): Forest reads both and counts that data "
+            "twice; keep one form.</p>"
+        )
     parts.append(_summary_table(report, people))
     parts.append(_legend())
     if first is not None and last is not None:
@@ -88,6 +97,8 @@ def render_html(report: CoverageReport, *, title: str | None = None) -> str:
         "streams. Longest gap: the longest run of hours without any file inside the active "
         "period.</p>"
     )
+    if surveys is not None:
+        parts.append(survey_section(surveys))
     parts.append("</body></html>\n")
     return "".join(parts)
 
@@ -249,3 +260,89 @@ def _human(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def render_surveys_page(report: SurveyReport, *, title: str | None = None) -> str:
+    """A standalone HTML page holding only the survey section."""
+    esc = html.escape
+    name = title or f"Surveys: {report.root.name or report.root}"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(name)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{esc(name)}</h1>{survey_section(report)}</body></html>\n"
+    )
+
+
+def survey_section(report: SurveyReport) -> str:
+    """Survey completion per survey and participant, missing answers, recent misses."""
+    esc = html.escape
+    out = [
+        "<h2>Surveys</h2>",
+        f'<p class="meta">Deliveries up to <b>{esc(report.as_of.strftime("%Y-%m-%d %H:%M"))}'
+        f"</b> UTC, schedules in <b>{esc(report.time_zone)}</b> · "
+        + (
+            "deliveries from the <b>study settings</b>"
+            if report.schedule_known
+            else "no settings file: <b>deliveries unknown</b>, sessions counted"
+        )
+        + "</p>",
+    ]
+    if report.duplicates:
+        out.append(
+            f'<p class="sub">{len(report.duplicates)} files exist in two forms (read once); '
+            "Forest would count them twice.</p>"
+        )
+    if not report.rows:
+        out.append('<p class="sub">No survey data.</p>')
+        return "".join(out)
+    out.append(
+        '<div class="scroll"><table><thead><tr><th class="l">survey</th>'
+        '<th class="l">participant</th><th>delivered</th><th>opened</th><th>submitted</th>'
+        "<th>completion</th><th>median min to submit</th><th>extra sessions</th>"
+        "</tr></thead><tbody>"
+    )
+    for r in report.rows:
+        share = r.completion
+        style = f' style="background:{_share_colour(share)}"' if share is not None else ""
+        out.append(
+            f'<tr><td class="l">{esc(r.survey_name)}</td><td class="l pid">{esc(r.participant)}'
+            f"</td><td>{'–' if r.deliveries is None else r.deliveries}</td><td>{r.opened}</td>"
+            f"<td>{r.submitted}</td><td{style}>{_pct(share)}</td>"
+            f"<td>{'–' if r.median_minutes_to_submit is None else r.median_minutes_to_submit}"
+            f"</td><td>{r.unscheduled}</td></tr>"
+        )
+    out.append("</tbody></table></div>")
+    for sid, name in sorted(report.surveys.items(), key=lambda kv: (kv[1], kv[0])):
+        questions = report.questions(sid)
+        if not questions:
+            continue
+        out.append(
+            f"<h2>Missing answers: {esc(name)}</h2>"
+            '<div class="scroll"><table><thead><tr><th class="l">question</th>'
+            "<th>submitted</th><th>missing</th><th>share missing</th></tr></thead><tbody>"
+        )
+        for q in questions:
+            out.append(
+                f'<tr><td class="l" title="{esc(q.question_id)}">{esc(q.text or q.question_id)}'
+                f"</td><td>{q.submitted}</td><td>{q.missing}</td>"
+                f"<td>{_pct(q.share_missing)}</td></tr>"
+            )
+        out.append("</tbody></table></div>")
+    out.append(f"<h2>Missed in the last {report.days} days</h2>")
+    if not report.missed:
+        out.append('<p class="sub">None.</p>')
+    else:
+        out.append(
+            '<table><thead><tr><th class="l">participant</th><th class="l">survey</th>'
+            '<th class="l">delivered (UTC)</th><th class="l">opened</th></tr></thead><tbody>'
+        )
+        for m in report.missed:
+            out.append(
+                f'<tr><td class="l pid">{esc(m.participant)}</td><td class="l">'
+                f'{esc(m.survey_name)}</td><td class="l">'
+                f"{esc(m.delivered.strftime('%Y-%m-%d %H:%M'))}</td>"
+                f'<td class="l">{"opened, not submitted" if m.opened else "never opened"}</td></tr>'
+            )
+        out.append("</tbody></table>")
+    return "".join(out)

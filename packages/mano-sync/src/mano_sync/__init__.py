@@ -41,6 +41,7 @@ from mano_sync._manifest import MANIFEST_NAME, Manifest, ManifestFile, Participa
 from mano_sync._names import MemberName, parse_member
 from mano_sync._shard import Shard, parse_shard
 from mano_sync._shardstate import SHARDS_DIR, ShardLock, merge_shards
+from mano_sync._side_inputs import SideInputs, save_side_inputs, side_input_names
 from mano_sync._sync import (
     DEFAULT_RECHECK_DAYS,
     DEFAULT_REQUEST_BYTES,
@@ -118,6 +119,7 @@ __all__ = [
     "PassphraseRequired",
     "SaveResult",
     "ServerComparison",
+    "SideInputs",
     "StreamQuantity",
     "SyncFailure",
     "SyncLocked",
@@ -130,5 +132,7 @@ __all__ = [
     "download",
     "parse_member",
     "save",
+    "save_side_inputs",
+    "side_input_names",
     "sync_study",
 ]

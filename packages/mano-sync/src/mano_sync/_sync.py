@@ -33,6 +33,7 @@ from mano_sync._plan import DAY, EARLIEST, HOUR, Window, WindowPlanner, floor_ho
 from mano_sync._save import LazyWriter, SaveContext, SaveCounts, save_archive
 from mano_sync._shard import Shard
 from mano_sync._shardstate import ShardLock, state_manifest
+from mano_sync._side_inputs import save_side_inputs
 from mano_sync._types import ParticipantSummary, SaveResult, SyncFailure, SyncProgress, SyncSummary
 
 if TYPE_CHECKING:
@@ -1410,6 +1411,7 @@ def sync_study(
                 results, errors = _sync_all(run, pool, pids, infos)
             if errors:
                 raise errors[0]
+            save_side_inputs(c, study_id, out, manifest)  # Forest's settings/history JSON
             summary = SyncSummary.combine(
                 results,
                 elapsed=time.monotonic() - t0,

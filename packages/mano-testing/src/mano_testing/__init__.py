@@ -24,6 +24,7 @@ from mano_testing._errors import (
 )
 from mano_testing._faults import FAULT_KINDS, Faults
 from mano_testing._server import RequestRecord
+from mano_testing._surveys import Delivery as SurveyDelivery
 from mano_testing._synth import ALL_DATA_STREAMS
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidOptionError",
     "ManoTestingError",
     "RequestRecord",
+    "SurveyDelivery",
     "SyntheticFile",
     "UnknownFileError",
     "__version__",

@@ -16,6 +16,7 @@ from mano_testing._errors import EmulatorStateError, InvalidOptionError, Unknown
 from mano_testing._faults import Faults
 from mano_testing._server import EmulatorServer, RequestRecord, ServerState
 from mano_testing._store import DEFAULT_CACHE_BYTES, BlobStore
+from mano_testing._surveys import Delivery as SurveyDelivery
 from mano_testing._synth import (
     ALL_DATA_STREAMS,
     CHUNKED_STREAMS,
@@ -316,6 +317,21 @@ class Emulator:
             return self._state.world.participants[participant].os_type
         except KeyError:
             raise UnknownFileError(f"no participant {participant!r}") from None
+
+    def survey_deliveries(self, participant: str | None = None) -> list[SurveyDelivery]:
+        """Every scheduled delivery of a tracking survey and what came of it (ground truth).
+
+        Each :class:`SurveyDelivery` says when the survey was sent, opened (or never) and
+        submitted (or never), the final answers and the survey_timings rows the phone wrote.
+
+        Args:
+            participant: Only this patient id (default: every participant of the main study).
+        """
+        world = self._state.world
+        if participant is not None and participant not in world.participants:
+            raise UnknownFileError(f"no participant {participant!r}")
+        pids = [participant] if participant else self.participants
+        return [d for pid in pids for d in world.deliveries.get(pid, [])]
 
     # -- files --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from mano_testing._synth import (
     Participant,
     Study,
     hash_key_name,
+    survey_schedule,
 )
 
 if TYPE_CHECKING:
@@ -217,17 +218,6 @@ def study_endpoint(
     return _summary_statistics(state, study, query)
 
 
-def _schedules(study: Study, index: int) -> dict[str, object]:
-    if index == 0:
-        return {"timings": [[], [32400], [32400], [32400], [32400], [32400], []],
-                "absolute_timings": [], "relative_timings": []}  # fmt: skip
-    if index == 1:
-        return {"timings": [[] for _ in range(7)], "absolute_timings": [],
-                "relative_timings": [[study.interventions[0], 7, 36000]]}  # fmt: skip
-    return {"timings": [[], [], [], [64800], [], [], []], "absolute_timings": [[2024, 1, 3, 43200]],
-            "relative_timings": []}  # fmt: skip
-
-
 def _study_settings(study: Study) -> Result:
     surveys = []
     for index, survey in enumerate(study.surveys):
@@ -239,7 +229,7 @@ def _study_settings(study: Study) -> Result:
             "settings": {"trigger_on_first_download": index == 0, "randomize": False},
             "name": survey.name,
         }
-        entry.update(_schedules(study, index))
+        entry.update(survey_schedule(study, index))
         surveys.append(entry)
     body = _dumps(
         {

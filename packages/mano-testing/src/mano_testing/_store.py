@@ -27,7 +27,7 @@ __all__ = ["Blob", "BlobStore"]
 logger = logging.getLogger(__name__)
 
 #: Bump when rendering changes so stale ``data_dir`` objects are not reused.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "4"
 ZSTD_LEVEL = 2
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 

@@ -19,7 +19,17 @@ import struct
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from mano_testing import _phone
+from mano_testing._life import Life
+from mano_testing._surveys import (
+    NO_ANSWER,
+    Delivery,
+    answer_options,
+    plan_deliveries,
+    question_type_name,
+)
 
 __all__ = [
     "ALL_DATA_STREAMS",
@@ -33,6 +43,7 @@ __all__ = [
     "World",
     "build_world",
     "render",
+    "survey_schedule",
 ]
 
 #: The 19 valid ``data_streams`` values (SPEC 5), in the server's order.
@@ -331,6 +342,24 @@ class World:
     files: dict[str, FileSpec]  # by storage path
     index: dict[tuple[str, str], _Slot]  # (patient id, stream) -> slot
     main_study: str
+    lives: dict[str, Life] = field(default_factory=dict)  # by patient id
+    #: every scheduled survey delivery per patient id (the ground truth of survey reports)
+    deliveries: dict[str, list[Delivery]] = field(default_factory=dict)
+    #: survey_timings rows per (patient id, survey id, hour start ms)
+    timing_rows: dict[tuple[str, str, int], list[tuple[int, tuple[str, ...]]]] = field(
+        default_factory=dict
+    )
+    #: the submitted delivery per (patient id, survey id, submit ms)
+    submissions: dict[tuple[str, str, int], Delivery] = field(default_factory=dict)
+
+    def life(self, participant: Participant) -> Life:
+        """The daily life of ``participant`` (built on first use)."""
+        life = self.lives.get(participant.patient_id)
+        if life is None:
+            study = self.studies[participant.study_id]
+            life = Life(participant.seed, participant.home, study.timezone, self.start)
+            self.lives.setdefault(participant.patient_id, life)
+        return life
 
     def add_file(self, spec: FileSpec) -> None:
         """Register a file, keeping its participant/stream slot sorted."""
@@ -429,7 +458,9 @@ def default_device_settings() -> dict[str, object]:
         "devicemotion": True,
         "reachability": True,
         "allow_upload_over_cellular_data": False,
-        "accelerometer_off_duration_seconds": 10,
+        # 10 s of every 5 minutes (the server's default is 10 s on, 10 s off): the same bouts
+        # at the same 10 Hz, a thirtieth of the rows, so test studies stay small
+        "accelerometer_off_duration_seconds": 290,
         "accelerometer_on_duration_seconds": 10,
         "accelerometer_frequency": 10,
         "ambient_audio_off_duration_seconds": 600,
@@ -529,10 +560,14 @@ def _generate_participant_files(
     tracking = [s for s in study.surveys if s.survey_type == "tracking_survey" and not s.deleted]
     audio = [s for s in study.surveys if s.survey_type == "audio_survey" and not s.deleted]
     ext_audio = "mp4" if participant.os_type == IOS else "wav"
+    life = world.life(participant)
+    phone_off: set[date] = set()
     for day in range(min(days, participant.last_day)):
         day_start = world.start + timedelta(days=day)
         if day > 0 and rng.random() < 0.07:
-            continue  # a whole day without data (phone off, app killed)
+            # a whole day without data (phone off, app killed): its surveys are never opened
+            phone_off.add((day_start + timedelta(hours=12)).astimezone(life.tz).date())
+            continue
         off_from = rng.randrange(24) if rng.random() < 0.2 else 99
         off_to = off_from + rng.randrange(2, 6)
         for hour in range(24):
@@ -540,32 +575,27 @@ def _generate_participant_files(
             if time_bin < reg_hour or off_from <= hour < off_to:
                 continue
             hour_ms = int(time_bin.timestamp()) * 1000
+            awake = life.awake_during(hour_ms, hour_ms + 3_600_000)
+            plan = life.plan_at(hour_ms)
+            plugging = hour_ms <= plan.sleep_ms < hour_ms + 3_600_000 or (
+                hour_ms <= plan.wake_ms < hour_ms + 3_600_000
+            )
             for stream in streams:
                 prob, base = HOURLY[stream]
-                # the first hour after registration has every sensor (the app starts them all)
-                if rng.random() < prob or time_bin == reg_hour:
+                # the first hour after registration has every sensor (the app starts them all);
+                # calls and texts happen while awake; the charger is plugged in at bedtime
+                drawn = rng.random() < prob
+                if stream in ("calls", "texts"):
+                    keep = drawn and awake
+                elif stream == "power_state":
+                    keep = (drawn and awake) or plugging or time_bin == reg_hour
+                else:
+                    keep = drawn or time_bin == reg_hour
+                if keep:
                     world.add_file(
                         _spec(world, participant, stream, time_bin, hour_ms, None, "csv",
                               _rows(base, scale))
                     )  # fmt: skip
-        for survey_index, survey in enumerate(tracking):
-            if rng.random() >= (0.8 if survey_index == 0 else 0.3):
-                continue
-            hour = rng.randrange(8, 22)
-            time_bin = day_start + timedelta(hours=hour)
-            if time_bin < reg_hour:
-                continue
-            hour_ms = int(time_bin.timestamp()) * 1000
-            world.add_file(
-                _spec(world, participant, "survey_timings", time_bin, hour_ms, survey.object_id,
-                      "csv", _rows(len(survey.questions) * 2 + 2, scale))
-            )  # fmt: skip
-            sub_ms = hour_ms + rng.randrange(60_000, 3_540_000)
-            sub_bin = datetime.fromtimestamp(sub_ms // 1000, UTC)
-            world.add_file(
-                _spec(world, participant, "survey_answers", sub_bin, sub_ms, survey.object_id,
-                      "csv", len(survey.questions))
-            )  # fmt: skip
         if audio and day % 3 == 1:
             rec_ms = int(day_start.timestamp()) * 1000 + rng.randrange(9 * 3600_000, 21 * 3600_000)
             rec_bin = datetime.fromtimestamp(rec_ms // 1000, UTC)
@@ -581,8 +611,78 @@ def _generate_participant_files(
                     _spec(world, participant, "ambient_audio", amb_bin, amb_ms, None, "mp4",
                           _rows(16, scale))
                 )  # fmt: skip
+    end = world.start + timedelta(days=min(days, participant.last_day))
+    _add_survey_files(world, study, participant, end, phone_off)
     if edge_cases and tracking:
         _add_edge_cases(world, participant, tracking[0], rng)
+
+
+def survey_schedule(study: Study, index: int) -> dict[str, object]:
+    """The delivery schedule of the study's survey number ``index`` (study time zone).
+
+    Weekly ``timings`` hold seconds into the day per weekday, Sunday first; ``absolute_timings``
+    ``[year, month, day, seconds]``; ``relative_timings`` ``[intervention, days after, seconds]``.
+    """
+    if index == 0:  # weekdays at 09:00
+        return {"timings": [[], [32400], [32400], [32400], [32400], [32400], []],
+                "absolute_timings": [], "relative_timings": []}  # fmt: skip
+    if index == 1:  # a week after the baseline visit, 10:00
+        return {"timings": [[] for _ in range(7)], "absolute_timings": [],
+                "relative_timings": [[study.interventions[0], 7, 36000]]}  # fmt: skip
+    return {"timings": [[], [], [], [64800], [], [], []], "absolute_timings": [[2024, 1, 3, 43200]],
+            "relative_timings": []}  # fmt: skip
+
+
+def intervention_date(participant: Participant) -> date | None:
+    """The baseline-visit date of ``participant`` (the day they registered, UTC)."""
+    return participant.registered.date() if participant.registered else None
+
+
+def _add_survey_files(
+    world: World, study: Study, participant: Participant, end: datetime, phone_off: set[date]
+) -> None:
+    """Survey deliveries of the tracking surveys and the files the phone uploads for them."""
+    if participant.registered is None or end <= participant.registered:
+        return
+    life = world.life(participant)
+    surveys = [
+        (s.object_id, s.questions, survey_schedule(study, index))
+        for index, s in enumerate(study.surveys)
+        if s.survey_type == "tracking_survey" and not s.deleted
+    ]
+    deliveries = plan_deliveries(
+        seed=world.seed,
+        pid=participant.patient_id,
+        os_type=participant.os_type,
+        surveys=surveys,
+        tz=life.tz,
+        registered=participant.registered,
+        end=end,
+        intervention_date=intervention_date(participant),
+        phone_off_days=phone_off,
+    )
+    world.deliveries[participant.patient_id] = deliveries
+    for delivery in deliveries:
+        sid = delivery.survey_id
+        for t, values in delivery.rows:
+            hour_ms = t - t % 3_600_000
+            key = (participant.patient_id, sid, hour_ms)
+            rows = world.timing_rows.get(key)
+            if rows is None:
+                rows = world.timing_rows[key] = []
+                time_bin = datetime.fromtimestamp(hour_ms // 1000, UTC)
+                world.add_file(
+                    _spec(world, participant, "survey_timings", time_bin, hour_ms, sid, "csv", 0)
+                )
+            rows.append((t, values))
+        if delivery.submitted_ms is not None:
+            sub_ms = delivery.submitted_ms
+            sub_bin = datetime.fromtimestamp(sub_ms // 1000, UTC)
+            world.submissions[(participant.patient_id, sid, sub_ms)] = delivery
+            world.add_file(
+                _spec(world, participant, "survey_answers", sub_bin, sub_ms, sid, "csv",
+                      len(delivery.answers))
+            )  # fmt: skip
 
 
 def _add_edge_cases(
@@ -924,6 +1024,9 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
         return _mp4(rng, spec.rows * 512)
     study = world.studies[spec.study_id]
     survey = next((s for s in study.surveys if s.object_id == spec.survey_id), None)
+    submitted = world.submissions.get((spec.participant, spec.survey_id or "", spec.t_ms))
+    if stream == "survey_answers" and submitted is not None and survey is not None:
+        return _answers_file(submitted, survey, participant.os_type)
     if stream == "survey_answers":
         lines = [SURVEY_ANSWERS_HEADER]
         for q in survey.questions if survey else ():
@@ -943,7 +1046,14 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
     if stream == "identifiers":
         rows = [(spec.t_ms - hour_ms, _identifiers_row(participant))]
     elif stream == "survey_timings":
-        rows = _survey_timing_rows(spec, participant, survey, rng, spec.rows)
+        session = world.timing_rows.get((spec.participant, spec.survey_id or "", hour_ms))
+        if session is not None:
+            sid = spec.survey_id or ""
+            rows = [(t - hour_ms, ",".join((v[0], sid, *v[1:]))) for t, v in session]
+        else:
+            rows = _survey_timing_rows(spec, participant, survey, rng, spec.rows)
+    elif stream in _LIFELIKE:
+        rows = _lifelike_rows(spec, participant, world, rng, hour_ms)
     else:
         rows = _sensor_rows(spec, participant, rng, spec.rows)
     for gen in range(1, generation + 1):
@@ -951,8 +1061,8 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
         if stream == "identifiers":  # the phone registered again within the hour
             first = spec.t_ms - hour_ms
             rows.append((min(3_599_999, first + gen * 60_000), _identifiers_row(participant)))
-        elif stream == "survey_timings":
-            rows.extend(_survey_timing_rows(spec, participant, survey, late_rng, 3))
+        elif stream == "survey_timings" or stream in _LIFELIKE:
+            rows.extend(_late_copies(rows, late_rng, stream))
         else:
             rows.extend(_sensor_rows(spec, participant, late_rng, max(2, spec.rows // 4)))
     if generation:
@@ -966,6 +1076,70 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
     # rows sorted by timestamp, exact duplicate lines removed, no trailing newline (SPEC 5.1)
     lines.insert(0, header_for(stream, participant.os_type))
     return "\n".join(dict.fromkeys(lines)).encode()
+
+
+#: Streams rendered from the participant's daily life (the others are plausible noise).
+_LIFELIKE = frozenset(
+    {"gps", "accelerometer", "calls", "texts", "power_state", "wifi", "bluetooth"}
+)
+
+
+def _lifelike_rows(
+    spec: FileSpec, participant: Participant, world: World, rng: random.Random, hour_ms: int
+) -> list[tuple[int, str]]:
+    life = world.life(participant)
+    settings = world.studies[spec.study_id].device_settings
+    # the app starts its sensor timers when it registers
+    phase = int(participant.registered.timestamp()) if participant.registered else 0
+    stream, scale = spec.stream, world.scale
+    if stream == "gps":
+        return _phone.gps_rows(life, settings, hour_ms, scale, phase)
+    if stream == "accelerometer":
+        return _phone.accelerometer_rows(life, settings, participant.os_type, hour_ms, scale, phase)
+    if stream == "calls":
+        return _phone.call_rows(life, participant.contacts, hour_ms, rng, spec.rows)
+    if stream == "texts":
+        return _phone.text_rows(life, participant.contacts, hour_ms, rng, spec.rows)
+    if stream == "power_state":
+        return _phone.power_rows(life, participant.os_type, hour_ms, rng, spec.rows)
+    if stream == "wifi":
+        return _phone.wifi_rows(life, settings, hour_ms, rng, scale)
+    return _phone.bluetooth_rows(life, settings, hour_ms, rng, scale)
+
+
+def _late_copies(
+    rows: list[tuple[int, str]], rng: random.Random, stream: str
+) -> list[tuple[int, str]]:
+    """Rows uploaded late: a few rows recorded again a moment later (same reading or answer)."""
+    if stream == "survey_timings":
+        # the participant went back to a question and the app recorded its answer again
+        pool = [r for r in rows if "," in r[1] and r[1].split(",", 1)[0] not in ("", _RENDERED)
+                and _SUBMIT not in r[1]]  # fmt: skip
+    else:
+        pool = rows
+    if not pool:
+        pool = rows
+    if not pool:
+        return []
+    picked = rng.sample(pool, min(len(pool), max(2, len(pool) // 50)))
+    return [(min(3_599_999, off + rng.randrange(1, 400)), values) for off, values in picked]
+
+
+_RENDERED = "Survey first rendered and displayed to user"
+_SUBMIT = "User hit submit"
+
+
+def _answers_file(delivery: Delivery, survey: Survey, os_type: str) -> bytes:
+    """The survey_answers CSV the app writes on submit (every question, skipped ones marked)."""
+    final = dict(delivery.answers)
+    lines = [SURVEY_ANSWERS_HEADER]
+    for q in survey.questions:
+        qid = str(q.get("question_id", ""))
+        lines.append(
+            f"{qid},{question_type_name(q, os_type)},{q.get('question_text', '')},"
+            f"{answer_options(q)},{final.get(qid) or NO_ANSWER}"
+        )
+    return "\n".join(lines).encode()
 
 
 _MMSS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
