@@ -811,8 +811,12 @@ def convert_file(
     overwrite: bool,
     fsync: bool = False,
     want_hash: bool = False,
+    check: Callable[[], None] | None = None,
 ) -> tuple[int, int, str, str | None]:
     """Convert one file on disk (used by the tree operations).
+
+    ``check`` runs once the new file is written, before it is renamed into place; raising
+    there leaves nothing behind (the tree operations check that the source did not change).
 
     Returns:
         (bytes_in, bytes_out, final_path, sha1_b64 or None).
@@ -832,6 +836,8 @@ def convert_file(
             written, _plain, sha1 = _convert_stream(
                 opened, out, target_form, key, level, hint, want_hash
             )
+            if check is not None:
+                check()
     except ManoFilesError:
         raise
     except OSError as exc:
