@@ -1,0 +1,100 @@
+"""Exit codes and messages of the tree commands when data is at stake: conflicting forms,
+symbolic links left alone, files changing under the reader, verify's reading."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import zstandard
+
+from mano_cli._errors import EXIT_CODES, EXIT_CONFLICTS, EXIT_DISK_FULL, EXIT_PARTIAL
+from tests.cli.conftest import Run
+from tests.files.conftest import csv_bytes, relpath_for, sha1_b64
+
+RunFn = Callable[..., Run]
+LOCK = {"MANO_LOCK_PASSPHRASE": "data passphrase"}
+
+
+def _tree(root: Path, plain: bytes, compressed: bytes | None = None) -> Path:
+    path = root / relpath_for("gps")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(plain)
+    if compressed is not None:
+        Path(str(path) + ".zst").write_bytes(zstandard.ZstdCompressor().compress(compressed))
+    return path
+
+
+def test_the_new_exit_codes_are_documented() -> None:
+    assert EXIT_CONFLICTS == 7 and EXIT_DISK_FULL == 8
+    assert "conflict" in EXIT_CODES[7] and "disk full" in EXIT_CODES[8]
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for code in EXIT_CODES:
+        assert f"| {code} |" in readme
+
+
+def test_conflicting_forms_exit_with_the_conflicts_code_and_list_both(
+    tmp_path: Path, cli: RunFn
+) -> None:
+    a, b = csv_bytes("gps", 100), csv_bytes("gps", 100, seed=3)
+    path = _tree(tmp_path / "study", a, b)
+    result = cli(["-y", "compress", str(tmp_path / "study"), "--delete-original"])
+    assert result.exit_code == EXIT_CONFLICTS, result.stderr
+    assert "1 conflict(s)" in result.stdout
+    line = next(x for x in result.stderr.splitlines() if x.startswith("conflict:"))
+    assert sha1_b64(a) in line and sha1_b64(b) in line and f"({len(a)} bytes" in line
+    assert path.read_bytes() == a and Path(str(path) + ".zst").exists()
+    result = cli(["--json", "lock", "-s", "all", str(tmp_path / "study")], env=LOCK)
+    assert result.exit_code == EXIT_CONFLICTS
+    data = json.loads(result.stdout)
+    [conflict] = data["conflicts"]
+    assert {c["sha1"] for c in conflict["copies"]} == {sha1_b64(a), sha1_b64(b)}
+    assert not list(path.parent.glob("*.lock"))
+
+
+def test_lock_exits_non_zero_when_a_link_kept_data_unencrypted(tmp_path: Path, cli: RunFn) -> None:
+    outside = tmp_path / "elsewhere"
+    _tree(outside, csv_bytes("gps", 50))
+    study = tmp_path / "study"
+    _tree(study, csv_bytes("gps", 50, seed=1))
+    os.symlink(outside / relpath_for("gps").split("/")[0], study / "linked01")
+    result = cli(["lock", "-s", "all", str(study)], env=LOCK)
+    assert result.exit_code == EXIT_PARTIAL, result.stdout
+    assert "1 symbolic link(s) not followed" in result.stdout
+    assert "linked01" in result.stderr and "not locked" in result.stderr
+    assert (outside / relpath_for("gps")).exists()  # never written through the link
+    compress = cli(["compress", str(study)])
+    assert compress.exit_code == 0 and "1 symbolic link(s) not followed" in compress.stdout
+
+
+def test_a_failure_names_the_path_once(tmp_path: Path, cli: RunFn) -> None:
+    path = _tree(tmp_path / "study", b"")
+    path.unlink()
+    zst = Path(str(path) + ".zst")
+    zst.write_bytes(b"not zstd at all")
+    result = cli(["decompress", str(tmp_path / "study")])
+    assert result.exit_code == EXIT_PARTIAL
+    assert result.stderr.count(str(zst)) == 1, result.stderr
+
+
+def test_verify_reads_by_default_and_fast_says_it_trusted_the_cache(
+    tmp_path: Path, cli: RunFn
+) -> None:
+    data = csv_bytes("gps", 300)
+    path = _tree(tmp_path / "study", data)
+    old = 1_600_000_000_000_000_000
+    os.utime(path, ns=(old, old))
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({relpath_for("gps"): sha1_b64(data)}))
+    args = ["verify", str(tmp_path / "study"), "--manifest", str(manifest)]
+    assert cli(args).exit_code == 0
+    changed = bytearray(data)
+    changed[10] ^= 1
+    path.write_bytes(bytes(changed))
+    os.utime(path, ns=(old, old))
+    result = cli(args)
+    assert result.exit_code == EXIT_PARTIAL and "1 differ" in result.stdout
+    fast = cli([*args, "--fast"])
+    assert "--fast" in fast.stdout and "not read" in fast.stdout
