@@ -121,7 +121,10 @@ def test_a_real_appender_never_loses_rows(tmp_path: Path) -> None:
         written: list[bytes] = []
 
         def appender(
-            path: Path = path, stop: threading.Event = stop, out: list[bytes] = written
+            path: Path = path,
+            stop: threading.Event = stop,
+            out: list[bytes] = written,
+            trial: int = trial,
         ) -> None:
             with open(path, "ab", buffering=0) as fh:
                 i = 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mano_files._crypto import LockKey
 from mano_files._datafile import convert_file
@@ -29,7 +29,7 @@ __all__ = ["Conflict", "FormCopy", "Group", "Spec", "settle"]
 
 #: The forms of one plain path found by the walk: ``{form: (path, lstat or None)}``.
 Group = dict[Form, tuple[str, "os.stat_result | None"]]
-_Result = tuple[str, int, int, "str | None", Any]
+_Result = tuple[Literal["done", "skipped", "failed", "conflict"], int, int, "str | None", Any]
 
 _LOCKED: tuple[Form, ...] = ("zst.lock", "lock")
 
