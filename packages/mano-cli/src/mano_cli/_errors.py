@@ -142,6 +142,7 @@ _CODES: dict[str, int] = {
     # mano-auth: keyring, passphrases, credentials
     "ManoAuthError": EXIT_AUTH,
     "KeyringPermissionError": EXIT_IO,
+    "KeyringCorrupted": EXIT_IO,
     "KeyringExists": EXIT_USAGE,
     "SectionExists": EXIT_USAGE,
     # mano-api: the server and the request
