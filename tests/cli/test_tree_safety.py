@@ -7,11 +7,12 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import zstandard
 
 from mano_cli._errors import EXIT_CODES, EXIT_CONFLICTS, EXIT_DISK_FULL, EXIT_PARTIAL
-from tests.cli.conftest import Run
+from tests.cli.conftest import Run, env_for
 from tests.files.conftest import csv_bytes, relpath_for, sha1_b64
 
 RunFn = Callable[..., Run]
@@ -98,3 +99,43 @@ def test_verify_reads_by_default_and_fast_says_it_trusted_the_cache(
     assert result.exit_code == EXIT_PARTIAL and "1 differ" in result.stdout
     fast = cli([*args, "--fast"])
     assert "--fast" in fast.stdout and "not read" in fast.stdout
+
+
+def test_lock_refuses_a_second_passphrase_unless_forced(tmp_path: Path, cli: RunFn) -> None:
+    study = tmp_path / "study"
+    path = _tree(study, csv_bytes("gps", 50))
+    assert cli(["lock", "-s", "all", str(study)], env=LOCK).exit_code == 0
+    assert (study / ".mano-lock-check").exists()
+    second = path.with_name("2020-10-05 05_00_00+00_00.csv")
+    second.write_bytes(csv_bytes("gps", 50, seed=2))
+    other = {"MANO_LOCK_PASSPHRASE": "another passphrase"}
+    refused = cli(["lock", "-s", "all", str(study)], env=other)
+    assert refused.exit_code == 3
+    [line] = [x for x in refused.stderr.splitlines() if x.strip()]
+    assert "different passphrase" in line and "--force" in line
+    assert second.exists() and not Path(str(second) + ".zst.lock").exists()
+    assert cli(["lock", "-s", "all", str(study)], env=LOCK).exit_code == 0
+    assert not second.exists()
+
+
+def test_lock_probes_a_tree_locked_before_the_check_existed(tmp_path: Path, cli: RunFn) -> None:
+    study = tmp_path / "study"
+    path = _tree(study, csv_bytes("gps", 50))
+    assert cli(["lock", "-s", "all", str(study)], env=LOCK).exit_code == 0
+    (study / ".mano-lock-check").unlink()  # as a tree locked by an older mano
+    path.with_name("2020-10-05 05_00_00+00_00.csv").write_bytes(csv_bytes("gps", 50, seed=2))
+    other = {"MANO_LOCK_PASSPHRASE": "another passphrase"}
+    assert cli(["lock", "-s", "all", str(study)], env=other).exit_code == 3
+    forced = cli(["lock", "-s", "all", "--force", str(study)], env=other)
+    assert forced.exit_code == 0, forced.stderr
+
+
+def test_sync_lock_refuses_a_second_passphrase(emu: Any, cli: RunFn, tmp_path: Path) -> None:
+    out = tmp_path / "locked"
+    env = {**env_for(emu), "MANO_LOCK_PASSPHRASE": "data passphrase"}
+    args = ["sync", emu.study_id, "-o", str(out), "--lock", "gps", "-s", "gps"]
+    assert cli(args, env=env).exit_code == 0
+    other = {**env, "MANO_LOCK_PASSPHRASE": "another passphrase"}
+    refused = cli(args, env=other)
+    assert refused.exit_code == 3 and "different passphrase" in refused.stderr
+    assert cli([*args, "--force"], env=other).exit_code == 0

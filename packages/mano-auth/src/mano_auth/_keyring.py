@@ -31,9 +31,9 @@ from mano_auth._credentials import Credentials
 from mano_auth._errors import (
     EmptyEnvironmentVariable,
     InvalidField,
+    KeyringCorrupted,
     KeyringError,
     KeyringExists,
-    KeyringCorrupted,
     KeyringFormatError,
     KeyringNotFound,
     KeyringPermissionError,

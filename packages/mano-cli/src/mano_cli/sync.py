@@ -300,6 +300,11 @@ def sync(
             "keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt.",
         ),
     ] = None,
+    force_lock: bool = typer.Option(
+        False,
+        "--force",
+        help="With --lock: lock with this passphrase even if the folder was locked with another.",
+    ),
     keep_compressed: bool = typer.Option(
         False, "--keep-compressed", help="Store .zst files as the server sends them."
     ),
@@ -368,6 +373,8 @@ def sync(
     }
     if recheck_days is not None:
         options["recheck_days"] = recheck_days
+    if force_lock:
+        options["force_lock"] = True
     json_out = json_output or s.json
     check_output_folder(output)
     outcomes: list[_Outcome] = []

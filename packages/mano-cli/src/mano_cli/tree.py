@@ -360,6 +360,9 @@ def lock(
         False, "--keep-original", help="Keep the unlocked files (default: delete them once locked)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst.lock files."),
+    force: bool = typer.Option(
+        False, "--force", help="Lock even if the folder was locked with another passphrase."
+    ),
     json_output: bool = JSON_OPT,
 ) -> None:
     """Encrypt data files at rest (.zst.lock). Passphrase: keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt."""
@@ -386,6 +389,7 @@ def lock(
             streams=streams,
             delete_original=not keep_original,
             overwrite=overwrite,
+            force=force,
             workers=_workers(s),
             progress=p,
         ),

@@ -15,13 +15,17 @@ from mano_files._errors import (
     CorruptZstd,
     CryptoUnavailable,
     DiskFull,
+    InflationLimit,
     InvalidDataPath,
     InvalidOption,
     KeyRequired,
     LocalIOError,
     ManifestError,
     ManoFilesError,
+    PassphraseMismatch,
     PermissionDenied,
+    ReadBackMismatch,
+    SourceChanged,
     TargetExists,
     UnsupportedEncryption,
     WrongPassphrase,
@@ -57,6 +61,9 @@ if typing.TYPE_CHECKING:
     )
     from mano_files._hashcache import CACHE_NAME, HashCache
     from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
+    from mano_files._passcheck import CHECK_NAME, check_lock_passphrase
+    from mano_files._replace import Snapshot, content_hash, retire_source
+    from mano_files._settle import Conflict, FormCopy
     from mano_files._tree import (
         FileFailure,
         ProgressEvent,
@@ -84,6 +91,9 @@ _LAZY: dict[str, str] = {
         "_hashcache": "CACHE_NAME HashCache",
         "_legacy": "compress_to_zst_files decompress_zst_files set_threads",
         "_writer": "WriterProcess",
+        "_passcheck": "CHECK_NAME check_lock_passphrase",
+        "_replace": "Snapshot content_hash retire_source",
+        "_settle": "Conflict FormCopy",
         "_tree": (
             "FileFailure ProgressEvent TreeSummary VerifyReport compress_tree decompress_tree "
             "hash_tree iter_data_files load_manifest lock_tree unlock_tree verify_tree"
@@ -134,7 +144,10 @@ __all__ = [
     "WriterProcess",
     # trees
     "CACHE_NAME",
+    "CHECK_NAME",
+    "Conflict",
     "FileFailure",
+    "FormCopy",
     "HashCache",
     "ProgressEvent",
     "TreeSummary",
@@ -147,6 +160,11 @@ __all__ = [
     "lock_tree",
     "unlock_tree",
     "verify_tree",
+    # the deletion rule, the passphrase check
+    "Snapshot",
+    "check_lock_passphrase",
+    "content_hash",
+    "retire_source",
     # mano compatibility
     "compress_to_zst_files",
     "decompress_zst_files",
@@ -156,13 +174,17 @@ __all__ = [
     "CorruptZstd",
     "CryptoUnavailable",
     "DiskFull",
+    "InflationLimit",
     "InvalidDataPath",
     "InvalidOption",
     "KeyRequired",
     "LocalIOError",
     "ManifestError",
     "ManoFilesError",
+    "PassphraseMismatch",
     "PermissionDenied",
+    "ReadBackMismatch",
+    "SourceChanged",
     "TargetExists",
     "UnsupportedEncryption",
     "WrongPassphrase",

@@ -45,6 +45,7 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._hashcache import CACHE_NAME, HashCache
+from mano_files._passcheck import check_lock_passphrase
 from mano_files._paths import (
     FORM_SUFFIXES,
     SURVEY_STREAMS,
@@ -566,8 +567,11 @@ def _settle_all(
     spec: Spec,
     workers: int | None,
     progress: Progress | None,
+    before: Callable[[dict[str, Group]], None] | None = None,
 ) -> TreeSummary:
     jobs, groups, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+    if before is not None:
+        before(groups)
 
     def work(path: str, dp: DataPath) -> _Result:
         return settle(groups[path], spec)
@@ -662,11 +666,16 @@ def lock_tree(
     level: int = DEFAULT_LEVEL,
     delete_original: bool = True,
     overwrite: bool = False,
+    force: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
     fsync: bool = False,
 ) -> TreeSummary:
     """Encrypt data files at rest: compress, then encrypt to ``.csv.zst.lock`` (cryptease format).
+
+    The tree keeps one passphrase: the first lock writes an encrypted check value
+    (``.mano-lock-check`` in the study folder); a later lock with another passphrase raises
+    :class:`PassphraseMismatch` before anything is written, unless ``force``.
 
     The key is derived once for the whole run (one salt, a fresh IV per file); cryptease and
     mano 0.6.0 read the result. ``.zst`` files are encrypted as they are (no recompression).
@@ -679,6 +688,7 @@ def lock_tree(
         delete_original: Delete the unlocked file once the locked one is written (default:
             yes; keeping plaintext beside it would defeat the purpose).
         overwrite: Replace existing ``.zst.lock`` files; otherwise such files are skipped.
+        force: Lock even when the tree's check says it was locked with another passphrase.
         workers, progress, fsync: As for :func:`compress_tree`.
 
     Returns:
@@ -692,7 +702,14 @@ def lock_tree(
         sources=("plain", "zst"), target="zst.lock", done_forms=_LOCKED,
         delete=delete_original, overwrite=overwrite, key=key, level=level, fsync=fsync,
     )  # fmt: skip
-    return _settle_all(folder, streams, spec, workers, progress)
+
+    def check(groups: dict[str, Group]) -> None:
+        probe = next(
+            (g[f][0] for g in groups.values() for f in _LOCKED if f in g), None
+        )  # a tree locked before checks existed: one of its files must open
+        check_lock_passphrase(folder, key, force=force, probe=probe)
+
+    return _settle_all(folder, streams, spec, workers, progress, before=check)
 
 
 def unlock_tree(

@@ -1269,6 +1269,7 @@ def sync_study(
     use_file_hashes: bool = True,
     verify_files: bool = False,
     client: BeiweClient | None = None,
+    force_lock: bool = False,
 ) -> SyncSummary:
     """Bring ``output_folder`` up to date with the server for all or chosen participants.
 
@@ -1302,6 +1303,8 @@ def sync_study(
         verify_files: Stat every recorded file, also in unchanged folders (finds files edited
             in place to another size; ``mano verify`` compares content hashes).
         client: An open ``mano_api.BeiweClient`` to reuse.
+        force_lock: Lock with ``passphrase`` even when the folder's passphrase check says
+            it was locked with another one.
 
     Returns:
         New, updated, unchanged and failed files, bytes and per-participant details.
@@ -1309,6 +1312,7 @@ def sync_study(
     Raises:
         SyncLocked: Another run holds ``<out>/.mano-sync.lock``.
         PassphraseRequired: ``lock`` without ``passphrase``.
+        mano_files.PassphraseMismatch: ``lock`` with another passphrase than the folder's.
         ManifestError: The folder belongs to another study or its manifest is unusable.
         mano_api.ManoAPIError: Credentials, study or server problems that stop the whole run.
     """
@@ -1322,6 +1326,10 @@ def sync_study(
         workers = min(4, os.cpu_count() or 1)
     workers = max(1, int(workers))
     out.mkdir(parents=True, exist_ok=True)
+    if key is not None:  # one passphrase per tree (see mano_files.check_lock_passphrase)
+        from mano_files import check_lock_passphrase
+
+        check_lock_passphrase(out, key, force=force_lock)
     # One helper per save slot. A first sync (no manifest yet) starts them now, so their
     # interpreters come up on other cores while this one imports the HTTP stack and plans;
     # later runs start one when it first has small files to store (a re-sync with nothing new
