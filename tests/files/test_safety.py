@@ -330,3 +330,55 @@ def test_verify_reports_a_mode_000_file_as_unreadable(tmp_path: Path) -> None:
     finally:
         path.chmod(0o644)
     assert not report.ok and [f.path for f in report.failed] == [path]
+
+
+# --------------------------------------------------------------------------- case 6
+
+
+def _bomb(plain_mib: int) -> bytes:
+    """zstd data of ``plain_mib`` MiB of zeros (a few KB), streamed so memory stays small."""
+    cobj = zstandard.ZstdCompressor(level=3, write_checksum=True).compressobj()
+    chunk = bytes(1 << 20)
+    return b"".join([*(cobj.compress(chunk) for _ in range(plain_mib)), cobj.flush()])
+
+
+def test_decompress_rejects_a_zstd_bomb_with_the_default_limits(tmp_path: Path) -> None:
+    path = _one(tmp_path)
+    zst = Path(str(path) + ".zst")
+    zst.write_bytes(_bomb(100))
+    summary = decompress_tree(tmp_path, delete_zst=True)
+    assert summary.done == 0 and len(summary.failed) == 1
+    assert "decompression bomb" in summary.failed[0].reason
+    assert not path.exists() and zst.exists()
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp file
+
+
+def test_write_data_file_rejects_a_bomb_member(tmp_path: Path) -> None:
+    """What sync stores for every zip member: the bomb is refused, nothing is written."""
+    import io
+
+    from mano_files import InflationLimit, write_data_file
+
+    with pytest.raises(InflationLimit):
+        write_data_file(io.BytesIO(_bomb(100)), tmp_path / relpath_for("gps"), source_form="zst")
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_inflation_limits_are_configurable(tmp_path: Path) -> None:
+    from mano_files import InflationLimits, InvalidOption, set_inflation_limits
+
+    data = csv_bytes("gps", 40_000)  # ~2 MB, a genuine file
+    path = _one(tmp_path)
+    zst = Path(str(path) + ".zst")
+    zst.write_bytes(_zst(data))
+    try:
+        assert set_inflation_limits(max_size=1 << 20).max_size == 1 << 20
+        refused = decompress_tree(tmp_path)
+        assert len(refused.failed) == 1 and not path.exists()
+    finally:
+        set_inflation_limits(
+            **{f: getattr(InflationLimits(), f) for f in ("max_size", "max_ratio", "ratio_floor")}
+        )
+    assert decompress_tree(tmp_path).done == 1 and path.read_bytes() == data
+    with pytest.raises(InvalidOption):
+        set_inflation_limits(max_ratio=0)

@@ -54,8 +54,10 @@ if typing.TYPE_CHECKING:
     from mano_files._crypto import LockKey, derive_key
     from mano_files._datafile import (
         DEFAULT_LEVEL,
+        InflationLimits,
         StoredFile,
         read_data_file,
+        set_inflation_limits,
         sha1_b64_file,
         write_data_file,
     )
@@ -87,7 +89,10 @@ _LAZY: dict[str, str] = {
         "_atomic": "TMP_SUFFIX atomic_writer remove_stale_temp_files",
         "_coverage": "CoverageReport CoverageRow ParticipantCoverage StreamCoverage coverage",
         "_crypto": "LockKey derive_key",
-        "_datafile": "DEFAULT_LEVEL StoredFile read_data_file sha1_b64_file write_data_file",
+        "_datafile": (
+            "DEFAULT_LEVEL InflationLimits StoredFile read_data_file set_inflation_limits "
+            "sha1_b64_file write_data_file"
+        ),
         "_hashcache": "CACHE_NAME HashCache",
         "_legacy": "compress_to_zst_files decompress_zst_files set_threads",
         "_writer": "WriterProcess",
@@ -132,6 +137,7 @@ __all__ = [
     "parse_data_path",
     # single files
     "DEFAULT_LEVEL",
+    "InflationLimits",
     "LockKey",
     "StoredFile",
     "TMP_SUFFIX",
@@ -139,6 +145,7 @@ __all__ = [
     "derive_key",
     "read_data_file",
     "remove_stale_temp_files",
+    "set_inflation_limits",
     "sha1_b64_file",
     "write_data_file",
     "WriterProcess",

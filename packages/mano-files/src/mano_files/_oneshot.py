@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Final
 
+from mano_files import _datafile
 from mano_files._atomic import atomic_writer
 from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
@@ -95,6 +96,7 @@ def decompress_whole(
     plain = one_frame(data, _decompressor(), ONE_SHOT_MAX)
     if plain is None:
         return None
+    _datafile._limits.check(len(plain), len(data), src)
     _publish(final, plain, overwrite=overwrite, fsync=fsync, check=check)
     return len(data), len(plain), _sha1(plain) if want_hash else ""
 
