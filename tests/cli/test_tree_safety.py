@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import zstandard
 
 from mano_cli._errors import EXIT_CODES, EXIT_CONFLICTS, EXIT_DISK_FULL, EXIT_PARTIAL
@@ -139,3 +140,21 @@ def test_sync_lock_refuses_a_second_passphrase(emu: Any, cli: RunFn, tmp_path: P
     refused = cli(args, env=other)
     assert refused.exit_code == 3 and "different passphrase" in refused.stderr
     assert cli([*args, "--force"], env=other).exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["inf", "1e10", "nan", "-inf"])
+def test_an_absurd_timeout_is_a_usage_error(cli: RunFn, value: str) -> None:
+    result = cli(["--timeout", value, "studies"])
+    assert result.exit_code == 2, result.stderr
+    assert "--timeout" in result.stderr
+
+
+def test_an_end_in_the_far_future_means_now(emu: Any, mano: RunFn, tmp_path: Path) -> None:
+    """One request per future hour until 9999 never ended; the end is clamped to now."""
+    out = tmp_path / "study"
+    args = ["sync", emu.study_id, "-o", str(out), "-s", "gps", "--end", "9999-12-31"]
+    result = mano(args, env=env_for(emu), timeout=90)
+    assert result.exit_code == 0, result.stderr
+    files = sorted(p.name for p in out.rglob("*.csv"))
+    expected = sorted(f.zip_name.rsplit("/", 1)[1] for f in emu.files() if f.stream == "gps")
+    assert files == expected

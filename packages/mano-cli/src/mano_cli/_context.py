@@ -208,7 +208,9 @@ def parse_when(value: str | None, option: str, *, end: bool = False) -> datetime
         if len(text) == 10:
             day = date.fromisoformat(text)
             if end:
-                return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+                return _clamp_end(
+                    datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC), end
+                )
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         moment = datetime.fromisoformat(text.replace(" ", "T").removesuffix("Z"))
     except ValueError:
@@ -217,7 +219,13 @@ def parse_when(value: str | None, option: str, *, end: bool = False) -> datetime
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return _clamp_end(moment.astimezone(UTC), end)
+
+
+def _clamp_end(moment: datetime, end: bool) -> datetime:
+    """An end in the future means "up to now": there is no data to ask for after that."""
+    now = datetime.now(UTC)
+    return now if end and moment > now else moment
 
 
 def check_window(start: datetime | None, end: datetime | None) -> None:

@@ -8,6 +8,7 @@ Every command module registers itself here (one line each). Errors from any comm
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sys
 import traceback
@@ -139,6 +140,16 @@ app = typer.Typer(
 )
 
 
+#: Longest --timeout accepted: one day (larger values overflow the socket layer).
+_MAX_TIMEOUT = 86_400.0
+
+
+def _finite_timeout(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds (1 to {_MAX_TIMEOUT:.0f})")
+    return value
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -183,7 +194,13 @@ def _root(
         help="Retries per request on 5xx, maintenance or dropped connections (with backoff).",
     ),
     timeout: float | None = typer.Option(
-        None, "--timeout", min=1, metavar="SECONDS", help="Read timeout per request (default: 300)."
+        None,
+        "--timeout",
+        min=1,
+        max=_MAX_TIMEOUT,
+        callback=_finite_timeout,
+        metavar="SECONDS",
+        help="Read timeout per request (default: 300; at most one day).",
     ),
     log_file: Annotated[
         Path | None,

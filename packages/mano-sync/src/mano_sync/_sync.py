@@ -1321,6 +1321,8 @@ def sync_study(
     streams = _streams_arg(data_streams)
     start_dt = _to_utc(start, what="start")
     end_dt = _to_utc(end, what="end")
+    if end_dt is not None:  # a future end (e.g. 9999-12-31) means up to now
+        end_dt = min(end_dt, _dt.datetime.now(_dt.UTC))
     lock_streams, key = _derive_lock_key(lock, passphrase)
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
