@@ -41,6 +41,7 @@ __all__ = [
     "UsageProblem",
     "classify",
     "exit_code_epilog",
+    "is_disk_full",
 ]
 
 EXIT_OK = 0
@@ -187,7 +188,7 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, CliError):
         return Failure(exc.exit_code, _one_line(str(exc)))
     message = _one_line(str(exc)) or type(exc).__name__
-    if _is_disk_full(exc):
+    if is_disk_full(exc):
         return Failure(EXIT_DISK_FULL, message if "disk" in message else _os_error_message(exc))
     for cls in type(exc).__mro__:
         if not cls.__module__.startswith("mano_"):
@@ -207,7 +208,7 @@ def classify(exc: BaseException) -> Failure:
 _FULL: frozenset[int] = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
-def _is_disk_full(exc: BaseException) -> bool:
+def is_disk_full(exc: BaseException) -> bool:
     """Whether ``exc`` or what caused it is "no space left" (any package's wrapper)."""
     seen = 0
     current: BaseException | None = exc

@@ -7,6 +7,7 @@ manifest is told about files that changed form (so the next sync does not fetch 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -27,7 +28,15 @@ from mano_cli._context import (
     load_credentials,
     settings,
 )
-from mano_cli._errors import EXIT_USAGE, CliError, Conflicts, PartialFailure, UsageProblem
+from mano_cli._errors import (
+    EXIT_DISK_FULL,
+    EXIT_USAGE,
+    CliError,
+    Conflicts,
+    PartialFailure,
+    UsageProblem,
+    is_disk_full,
+)
 from mano_cli._output import dumps, write_text
 from mano_cli._progress import ProgressView
 
@@ -71,8 +80,24 @@ def _guard(folder: Path) -> Iterator[None]:
     from mano_sync import FolderLock
 
     with FolderLock(folder):
-        yield
-        _refresh_manifest(folder)
+        try:
+            yield
+        except BaseException:
+            # files converted before the failure are recorded too (best effort: the next
+            # command records them otherwise)
+            with contextlib.suppress(Exception):
+                _refresh_manifest(folder)
+            raise
+        try:
+            _refresh_manifest(folder)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            raise CliError(
+                f"disk full in {folder}: the sync manifest could not record the files' new "
+                "forms; free some space and run the command again",
+                exit_code=EXIT_DISK_FULL,
+            ) from exc
 
 
 def _refresh_manifest(folder: Path) -> None:

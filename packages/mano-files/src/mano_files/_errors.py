@@ -155,9 +155,10 @@ def wrap_os_error(exc: OSError, path: str | os.PathLike[str], action: str) -> Lo
             path=where,
         )
     if code in (_errno.ENOSPC, getattr(_errno, "EDQUOT", -1)):
+        folder, name = os.path.split(where)
         return DiskFull(
-            f"disk full while trying to {action} {where!r}: free some space and run again "
-            "(nothing was half-written)",
+            f"disk full in {folder or '.'!r} while trying to {action} {name!r}: free some space "
+            "and run again (nothing was half-written)",
             errno=code,
             path=where,
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mano_sync._adopt import adopt_tree, needs_adoption
-from mano_sync._errors import ManoSyncError, PassphraseRequired
+from mano_sync._errors import ManoSyncError, PassphraseRequired, disk_full_error, is_disk_full
 from mano_sync._lock import FolderLock, change_ns
 from mano_sync._manifest import MANIFEST_NAME, Manifest, folder_of, folder_state, form_suffix
 from mano_sync._names import (
@@ -163,6 +163,8 @@ def _is_fatal(exc: BaseException) -> bool:
     """Errors that no other participant or window can get past."""
     from mano_api import AccessDenied, ClientConfigurationError, StudyNotFound
 
+    if is_disk_full(exc):  # every other file would fail the same way
+        return True
     return isinstance(exc, AccessDenied | StudyNotFound | ClientConfigurationError)
 
 
@@ -1407,6 +1409,8 @@ def sync_study(
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="mano-sync") as pool:
                 results, errors = _sync_all(run, pool, pids, infos)
             if errors:
+                if is_disk_full(errors[0]):
+                    raise disk_full_error(out) from errors[0]
                 raise errors[0]
             summary = SyncSummary.combine(
                 results,
