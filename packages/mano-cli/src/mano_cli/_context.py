@@ -41,6 +41,7 @@ class Settings:
     log_file: Path | None = None
     retries: int = 5
     timeout: float | None = None
+    deadline: float | None = None
     _stderr: Console | None = field(default=None, repr=False)
     _stdout: Console | None = field(default=None, repr=False)
 

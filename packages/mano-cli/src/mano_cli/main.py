@@ -142,11 +142,13 @@ app = typer.Typer(
 
 #: Longest --timeout accepted: one day (larger values overflow the socket layer).
 _MAX_TIMEOUT = 86_400.0
+#: Longest --deadline accepted: a week.
+_MAX_DEADLINE = 604_800.0
 
 
 def _finite_timeout(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a number of seconds (1 to {_MAX_TIMEOUT:.0f})")
+        raise typer.BadParameter(f"{value} is not a finite number of seconds")
     return value
 
 
@@ -202,6 +204,16 @@ def _root(
         metavar="SECONDS",
         help="Read timeout per request (default: 300; at most one day).",
     ),
+    deadline: float | None = typer.Option(
+        None,
+        "--deadline",
+        min=1,
+        max=_MAX_DEADLINE,
+        callback=_finite_timeout,
+        envvar="MANO_DOWNLOAD_DEADLINE",
+        metavar="SECONDS",
+        help="Longest one download may take before it is cut off and retried (default: 7200).",
+    ),
     log_file: Annotated[
         Path | None,
         typer.Option(
@@ -233,6 +245,7 @@ def _root(
         log_file=log_file,
         retries=retries,
         timeout=timeout,
+        deadline=deadline,
     )
     ctx.obj = s
     configure_logging(s)
