@@ -327,12 +327,13 @@ def check_output_folder(path: Path) -> Path:
     return path
 
 
-def existing_folder(path: Path) -> Path:
-    """A folder that must already exist (tree commands)."""
+def existing_folder(path: Path, *, file_ok: bool = False) -> Path:
+    """A folder that must already exist (tree commands; with ``file_ok`` also one file)."""
     if not path.exists():
-        raise LocalProblem(f"folder {path} does not exist")
-    if not path.is_dir():
-        raise LocalProblem(f"{path} is not a folder")
+        raise LocalProblem(f"{'' if file_ok else 'folder '}{path} does not exist")
+    if not path.is_dir() and not (file_ok and path.is_file()):
+        kind = "a folder or a data file" if file_ok else "a folder"
+        raise LocalProblem(f"{path} is not {kind}")
     return path
 
 

@@ -238,7 +238,7 @@ def compress(
 ) -> None:
     """Compress data files to .zst (-1 … -22 or --level N; plain files kept unless --delete-original)."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if delete_original or overwrite:
         confirm(
@@ -276,7 +276,7 @@ def decompress(
 ) -> None:
     """Decompress .zst data files to plain files."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if delete_zst or overwrite:
         confirm(
@@ -394,7 +394,7 @@ def lock(
     from mano_cli.sync import _lock_streams
 
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = _lock_streams(stream)
     if not streams:
         raise UsageProblem("--stream is required: name the streams to lock, or 'all'")
@@ -438,7 +438,7 @@ def unlock(
 ) -> None:
     """Decrypt locked data files (.lock, .zst.lock). A wrong passphrase fails with exit code 3."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if overwrite:
         confirm(s, f"Overwrite existing unlocked files under {folder}?")
@@ -514,7 +514,7 @@ def verify(
     from mano_sync import MANIFEST_NAME, Manifest
 
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     passphrase = _passphrase(s, folder, study, new=False) if _has_locked_files(folder) else None
     expected: Any = None
