@@ -42,11 +42,16 @@ def test_conflicting_forms_exit_with_the_conflicts_code_and_list_both(
 ) -> None:
     a, b = csv_bytes("gps", 100), csv_bytes("gps", 100, seed=3)
     path = _tree(tmp_path / "study", a, b)
-    result = cli(["-y", "compress", str(tmp_path / "study"), "--delete-original"])
+    quiet = cli(["-y", "compress", str(tmp_path / "study"), "--delete-original"])
+    assert quiet.exit_code == EXIT_CONFLICTS, quiet.stderr
+    [error] = quiet.stderr.splitlines()  # one line, naming the first conflict in full
+    assert sha1_b64(a) in error and sha1_b64(b) in error
+    result = cli(["-v", "-y", "compress", str(tmp_path / "study"), "--delete-original"])
     assert result.exit_code == EXIT_CONFLICTS, result.stderr
     assert "1 conflict(s)" in result.stdout
     line = next(x for x in result.stderr.splitlines() if x.startswith("conflict:"))
-    assert sha1_b64(a) in line and sha1_b64(b) in line and f"({len(a)} bytes" in line
+    assert sha1_b64(a) in line and sha1_b64(b) in line and f"plain {len(a)} bytes" in line
+    assert str(path) in line
     assert path.read_bytes() == a and Path(str(path) + ".zst").exists()
     result = cli(["--json", "lock", "-s", "all", str(tmp_path / "study")], env=LOCK)
     assert result.exit_code == EXIT_CONFLICTS

@@ -134,6 +134,8 @@ def _state(root: Path) -> dict[str, Any]:
         for name in [*dirnames, *filenames]:
             path = Path(dirpath) / name
             rel = str(path.relative_to(root))
+            if name.startswith(".mano-") and not name.endswith(".mano-tmp"):
+                continue  # mano's own state (sync manifest, hash cache, passphrase check)
             if name.startswith("."):
                 state[rel] = "hidden"
             elif path.is_symlink():

@@ -189,11 +189,11 @@ def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> 
             "written)\n",
             None,
         )
-        for c in summary.conflicts:  # always listed: each needs a person to decide
-            s.err.print(f"conflict: {c.path}: {c.describe()}", markup=False, highlight=False)
-        for f in links:
-            s.err.print(f"not followed: {f.path}: {f.reason}", markup=False, highlight=False)
         if s.verbosity >= 1:
+            for c in summary.conflicts:
+                s.err.print(f"conflict: {c.describe()}", markup=False, highlight=False)
+            for f in links:
+                s.err.print(f"not followed: {f.path}: {f.reason}", markup=False, highlight=False)
             for f in summary.skipped_paths:
                 if f.reason != "symbolic link: left alone":
                     s.err.print(f"left alone: {f.path}: {f.reason}", markup=False, highlight=False)
@@ -208,14 +208,14 @@ def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> 
     if summary.conflicts:
         first_conflict = summary.conflicts[0]
         raise Conflicts(
-            f"{len(summary.conflicts)} file(s) exist in forms with different content; none of "
-            f"them was changed (first: {first_conflict.path}): keep the right one, delete the "
-            "other, and run again"
+            f"{len(summary.conflicts)} file(s) stored in forms with different content, none "
+            f"changed (first: {first_conflict.describe()}); keep the right form, delete the "
+            "other and run again; -v lists all"
         )
     if what == "lock" and links:
         raise PartialFailure(
             f"{len(links)} symbolic link(s) were not followed, so what they point to is not "
-            f"locked (first: {links[0].path}): lock the folders they point to"
+            f"locked (first: {links[0].path}): lock the folders they point to; -v lists all"
         )
 
 
@@ -598,8 +598,9 @@ def verify(
                 f"{len(report['extra'])} not in the manifest{note}\n",
                 None,
             )
-        for c in conflicts:
-            s.err.print(f"forms differ: {c.path}: {c.describe()}", markup=False, highlight=False)
+        if s.verbosity >= 1:
+            for c in conflicts:
+                s.err.print(f"conflict: {c.describe()}", markup=False, highlight=False)
         if s.verbosity >= 1:
             for key in ("mismatched", "missing", "extra"):
                 for rel in report[key]:

@@ -56,9 +56,13 @@ class Conflict:
     copies: tuple[FormCopy, ...]
 
     def describe(self) -> str:
-        """One line: each form's name, size and SHA-1."""
-        parts = [f"{c.path.name} ({c.size} bytes, SHA-1 {c.sha1_b64})" for c in self.copies]
-        return "forms differ: " + " vs ".join(parts) + "; nothing deleted"
+        """One line: the path, then each form's suffix, size and SHA-1."""
+        base = len(self.path.name)
+        parts = [
+            f"{c.path.name[base:] or 'plain'} {c.size} bytes SHA-1 {c.sha1_b64}"
+            for c in self.copies
+        ]
+        return f"{self.path}: forms differ: " + " vs ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
