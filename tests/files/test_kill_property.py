@@ -30,6 +30,7 @@ from mano_files import (
     compress_tree,
     decompress_tree,
     derive_key,
+    hash_tree,
     lock_tree,
     read_data_file,
     unlock_tree,
@@ -217,6 +218,12 @@ def test_killed_runs_converge_to_the_uninterrupted_result(
     conflicts = sorted(str(c.path.relative_to(reference_root)) for c in reference.conflicts)
     assert conflicts  # the template has differing pairs
     assert _run(tool, reference_root).done == 0  # converged
+    reference_check = hash_tree(reference_root, passphrase=_READ_KEY, cache=False)
+    assert not reference_check.failed
+    expected_differing = sorted(
+        str(c.path.relative_to(reference_root)) for c in reference_check.conflicts
+    )
+    assert set(conflicts) <= set(expected_differing)
 
     rng = random.Random(f"kills-{tool}")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -249,6 +256,10 @@ def test_killed_runs_converge_to_the_uninterrupted_result(
         assert final == _relinked(expected, tmp_path / "reference", dest), f"trial {trial}"
         _check_invariants(tool, _relinked(initial, tmp_path / "reference", dest), final)
         assert _run(tool, root).done == 0
+        check = hash_tree(root, passphrase=_READ_KEY, cache=False)  # what `mano verify` reads
+        assert not check.failed, (trial, check.failed)
+        differing = sorted(str(c.path.relative_to(root)) for c in check.conflicts)
+        assert differing == expected_differing, trial
         shutil.rmtree(dest)
     assert killed >= KILLS * 3 // 4, f"only {killed} of {KILLS} runs were killed mid-way"
 
