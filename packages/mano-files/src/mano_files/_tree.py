@@ -7,6 +7,10 @@ files and symbolic links alone, listing them in :attr:`TreeSummary.skipped_paths
 processed in parallel by ``workers`` threads (zstd, AES and SHA-1 release the GIL); one file
 failing never stops the others. Each operation first deletes ``.*.mano-tmp`` leftovers of
 interrupted runs.
+
+compress/decompress/lock/unlock hand all forms of one file to :mod:`mano_files._settle`,
+which deletes a source only through :func:`mano_files._replace.retire_source` (the deletion
+rule) and reports forms that differ as conflicts; a full disk stops the run at once.
 """
 
 from __future__ import annotations
