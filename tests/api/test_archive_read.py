@@ -156,3 +156,26 @@ def test_save_as_and_close_release_the_descriptor(tmp_path: Path) -> None:
     kept.unlink()
     with pytest.raises(InvalidArgument, match="closed"):
         archive.read(NAMES[0])
+
+
+def test_a_zip_bomb_member_is_rejected_alone_without_inflating_it(tmp_path: Path) -> None:
+    """A deflated member declaring 96 MiB from ~100 KB: neither CRC-read nor readable."""
+    path = tmp_path / "bomb.zip"
+    good = (b"timestamp,x\n" + b"1,2\n" * 1000, "abcd1234/gps/2020-10-05 01_00_00+00_00.csv")
+    bomb_name = "abcd1234/gps/2020-10-05 02_00_00+00_00.csv"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(good[1], good[0])
+        with zf.open(bomb_name, "w", force_zip64=True) as fh:
+            chunk = bytes(1 << 20)
+            for _ in range(96):
+                fh.write(chunk)
+    members, registry, has_registry = validate_zip(path)
+    archive = Archive(path, version=1, members=members, registry=registry, has_registry=False)
+    by_name = {m.name: m for m in archive.members()}
+    assert by_name[good[1]].rejected is None and archive.read(good[1]) == good[0]
+    assert "zip bomb" in (by_name[bomb_name].rejected or "")
+    with pytest.raises(InvalidArgument, match="rejected"):
+        archive.read(bomb_name)
+    with pytest.raises(InvalidArgument, match="rejected"):
+        archive.open(bomb_name)
+    archive.close()

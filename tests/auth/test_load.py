@@ -188,14 +188,61 @@ def test_wrong_passphrase(keyring_file: Path) -> None:
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def _fixed_encrypt(
+    path: Path, payload: bytes, passphrase: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cryptease's format with a fixed salt and IV: the same bytes on every run."""
+    from mano_auth import _cryptfile
+
+    with monkeypatch.context() as m:
+        m.setattr(_cryptfile.os, "urandom", lambda n: bytes(range(7, 7 + n)))
+        path.write_bytes(_cryptfile.encrypt(payload, passphrase))
+
+
 @pytest.mark.parametrize("attempt", range(5))
-def test_wrong_passphrase_on_tiny_keyring_is_detected(tmp_path: Path, attempt: int) -> None:
-    """An empty keyring is 2 bytes of plaintext; a wrong key must still be caught."""
+def test_wrong_passphrase_on_tiny_keyring_is_detected(
+    tmp_path: Path, attempt: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty keyring is 2 bytes of plaintext; a wrong key must still be caught.
+
+    Salt and IV are fixed, so each attempt decrypts to the same bytes on every run (with a
+    random salt about 0.2 % of wrong keys gave valid non-object JSON, and the test flaked).
+    """
     path = tmp_path / "empty.enc"
-    cryptease_encrypt(path, b"{}", PASSPHRASE)
+    _fixed_encrypt(path, b"{}", PASSPHRASE, monkeypatch)
     with pytest.raises(WrongPassphrase):
         read_keyring(path, password=f"wrong-{attempt}")
     assert read_keyring(path, password=PASSPHRASE).names == []
+
+
+@pytest.mark.parametrize("payload", [b"7", b'""', b"[]", b"null"])
+def test_a_keyring_decrypting_to_json_that_is_not_an_object_is_a_wrong_passphrase(
+    tmp_path: Path, payload: bytes
+) -> None:
+    """What a wrong key on a tiny keyring can decrypt to (a number, a string ...)."""
+    path = tmp_path / "tiny.enc"
+    cryptease_encrypt(path, payload, PASSPHRASE)
+    with pytest.raises(WrongPassphrase, match="or the file is damaged"):
+        read_keyring(path, password=PASSPHRASE)
+
+
+def test_a_truncated_keyring_is_reported_as_damaged(tmp_path: Path) -> None:
+    content = {
+        "beiwe": {"URL": "https://studies.example.org", "ACCESS_KEY": ACCESS_KEY,
+                  "SECRET_KEY": SECRET_KEY},
+        "local": {"URL": "http://127.0.0.1:8080", "ACCESS_KEY": ACCESS_KEY,
+                  "SECRET_KEY": SECRET_KEY},
+    }  # fmt: skip
+    path = tmp_path / "k.enc"
+    cryptease_encrypt(path, (json.dumps(content, indent=2) + "\n").encode(), PASSPHRASE)
+    whole = path.read_bytes()
+    assert read_keyring(path, password=PASSPHRASE).names == ["beiwe", "local"]
+    for keep in range(len(whole) - 115, len(whole) - 1, 9):
+        path.write_bytes(whole[:keep])
+        with pytest.raises(mano_auth.KeyringCorrupted, match="is damaged"):
+            read_keyring(path, password=PASSPHRASE)
+    with pytest.raises(WrongPassphrase):  # a wrong key on the damaged file is still that
+        read_keyring(path, password="not it")
 
 
 def test_missing_section_lists_sections(keyring_file: Path) -> None:

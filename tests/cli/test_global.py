@@ -150,7 +150,7 @@ def test_real_library_errors_map_to_documented_codes() -> None:
         (mano_files.CorruptZstd("x"), 5),
         (mano_files.WrongPassphrase("x"), 3),
         (mano_files.KeyRequired("x"), 3),
-        (mano_files.DiskFull("x"), 5),
+        (mano_files.DiskFull("x"), 8),
         (mano_files.PermissionDenied("x"), 5),
         (mano_sync.SyncLocked("/x/.mano-sync.lock"), 6),
         (mano_sync.PassphraseRequired("x"), 3),

@@ -19,6 +19,7 @@ def test_every_public_name_resolves_and_lazy_table_matches_all() -> None:
         "KeyRequired", "PermissionDenied", "TargetExists", "UnsupportedEncryption",
         "WrongPassphrase", "AUDIO_STREAMS", "FORMS", "FORM_SUFFIXES", "STREAMS",
         "SURVEY_STREAMS", "DataPath", "Form", "form_of", "parse_data_path",
+        "InflationLimit", "PassphraseMismatch", "ReadBackMismatch", "SourceChanged",
     }  # fmt: skip
     assert set(dir(mano_files)) >= set(mano_files.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

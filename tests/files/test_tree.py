@@ -182,19 +182,19 @@ def test_refuses_to_overwrite_unless_asked(tmp_path: Path, make_tree: Tree) -> N
     first = compress_tree(root)
     assert first.done == 19
     target = root / (relpath_for("gps") + ".zst")
-    target.write_bytes(b"sentinel")
+    sentinel = zstandard.ZstdCompressor().compress(b"sentinel,csv\n1,2")
+    target.write_bytes(sentinel)
     again = compress_tree(root)
-    assert again.done == 0 and again.skipped == 19 + 19  # 19 plain refused + 19 .zst not plain
-    refused = [s for s in again.skipped_paths if "already exists" in s.reason]
-    assert len(refused) == 19
-    assert "overwrite" in refused[0].reason
-    assert target.read_bytes() == b"sentinel"
+    # 18 pairs hold the same content (nothing to do), the gps pair differs: a conflict
+    assert again.done == 0 and again.skipped == 18
+    assert [c.path.name for c in again.conflicts] == [Path(relpath_for("gps")).name]
+    assert target.read_bytes() == sentinel
     forced = compress_tree(root, overwrite=True)
     assert forced.done == 19
-    assert target.read_bytes() != b"sentinel"
+    assert target.read_bytes() != sentinel
     (root / relpath_for("gps")).write_bytes(b"changed,csv\n1,2")
     dec = decompress_tree(root)
-    assert dec.done == 0 and dec.skipped == 38
+    assert dec.done == 0 and dec.skipped == 18 and len(dec.conflicts) == 1
     assert decompress_tree(root, overwrite=True).done == 19
 
 
@@ -382,13 +382,13 @@ def test_files_above_the_one_shot_size_stream(
     for path, data in contents.items():
         path.write_bytes(data)
     calls: list[str] = []
-    real = mano_files._tree.convert_file  # type: ignore[attr-defined]
+    real = mano_files._settle.convert_file
 
     def counting(src: str, *args: object, **kwargs: object) -> object:
         calls.append(os.path.basename(src))
         return real(src, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(mano_files._tree, "convert_file", counting)
+    monkeypatch.setattr(mano_files._settle, "convert_file", counting)
     assert compress_tree(root, delete_original=True, workers=2).done == 2
     assert calls == [big.name]  # only the big file took the streaming path
     for path, data in contents.items():

@@ -32,6 +32,14 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
 #: Extra-field bytes read along with a local header in the hope of one ``pread`` per member.
 _EXTRA_GUESS = 64
+#: Limits on members compressed at the zip level (deflate; Beiwe stores its members as they
+#: are): the declared plain size and its ratio to the compressed size, checked from 64 MiB on
+#: (deflate cannot exceed ~1032x; CSV deflates 5-10x).
+#: A member beyond them is not inflated (not even to check its CRC) and cannot be read.
+#: Generous for real data: an hour of accelerometer CSV is ~1 MB, audio a few hundred MB.
+MAX_MEMBER_BYTES = 16 << 30
+MAX_MEMBER_RATIO = 200
+_RATIO_FLOOR = 64 << 20
 
 
 def new_temp_beside(target: Path) -> tuple[int, str]:
@@ -75,6 +83,8 @@ class ArchiveMember:
         offset: Where the member's bytes start in the zip file, found (and its local header
             checked) during validation; -1 for members that are compressed at the zip level
             (Beiwe never sends those), which are read through :mod:`zipfile`.
+        rejected: Why the member cannot be read (it would inflate beyond
+            :data:`MAX_MEMBER_BYTES` or :data:`MAX_MEMBER_RATIO`), else None.
     """
 
     name: str
@@ -82,6 +92,7 @@ class ArchiveMember:
     crc: int
     is_safe: bool
     offset: int = field(default=-1, compare=False)
+    rejected: str | None = field(default=None, compare=False)
 
     @property
     def is_zstd(self) -> bool:
@@ -119,13 +130,18 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                     registry = _parse_registry(raw)
                     continue
                 offset = -1
+                rejected = None
                 if _is_plain_stored(info):
                     # one pread per chunk on a single fd: far cheaper than zf.open per member
                     offset = _check_stored_crc(fd, info)
                 else:
-                    with zf.open(info) as fh:
-                        while fh.read(_READ_CHUNK):
-                            pass
+                    rejected = _inflation_problem(info)
+                    if rejected is None:
+                        with zf.open(info) as fh:
+                            while fh.read(_READ_CHUNK):
+                                pass
+                    else:
+                        logger.warning("rejected zip member %r: %s", info.filename, rejected)
                 members.append(
                     ArchiveMember(
                         name=info.filename,
@@ -133,11 +149,25 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                         crc=info.CRC,
                         is_safe=is_safe_member_name(info.filename),
                         offset=offset,
+                        rejected=rejected,
                     )
                 )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise ArchiveValidationError(f"{type(exc).__name__}: {exc}") from exc
     return members, registry, has_registry
+
+
+def _inflation_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip-compressed member must not be inflated, or None."""
+    plain, packed = info.file_size, max(info.compress_size, 1)
+    if plain > MAX_MEMBER_BYTES:
+        return f"it would inflate to {plain} bytes (limit {MAX_MEMBER_BYTES}): a zip bomb?"
+    if plain > _RATIO_FLOOR and plain > MAX_MEMBER_RATIO * packed:
+        return (
+            f"it would inflate {plain // packed}x ({packed} to {plain} bytes; limit "
+            f"{MAX_MEMBER_RATIO}x): a zip bomb?"
+        )
+    return None
 
 
 def _is_plain_stored(info: zipfile.ZipInfo) -> bool:
@@ -248,6 +278,11 @@ class _StoredMember(io.RawIOBase):
         return n
 
 
+def _refuse_rejected(member: ArchiveMember) -> None:
+    if member.rejected is not None:
+        raise InvalidArgument(f"zip member {member.name!r} was rejected: {member.rejected}")
+
+
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
@@ -346,6 +381,7 @@ class Archive:
         known = self._by_name.get(name)
         if known is None:
             raise InvalidArgument(f"no member {name!r} in this archive")
+        _refuse_rejected(known)
         if known.offset < 0:
             return cast(BinaryIO, self._zipfile().open(name))
         return cast(BinaryIO, io.BufferedReader(_StoredMember(self._data_fd(), known)))
@@ -371,6 +407,7 @@ class Archive:
         known = self._by_name.get(name)
         if known is None:
             raise InvalidArgument(f"no member {name!r} in this archive")
+        _refuse_rejected(known)
         if known.offset < 0:
             with self._zipfile().open(name) as fh:
                 return fh.read()

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 
 from mano_api._archive import Archive, ArchiveValidationError, new_temp_beside, validate_zip
+from mano_api._deadline import Deadline
 from mano_api._errors import (
     AccessDenied,
     AmbiguousStudy,
@@ -85,6 +86,7 @@ from mano_api._streams import DataStream, parse_data_streams
 __all__ = [
     "DEFAULT_BACKOFF",
     "DEFAULT_BACKOFF_MAX",
+    "DEFAULT_DOWNLOAD_DEADLINE",
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
     "BeiweClient",
@@ -98,6 +100,9 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 300.0)
 DEFAULT_RETRIES = 5
 DEFAULT_BACKOFF = 1.0
 DEFAULT_BACKOFF_MAX = 60.0
+#: Longest one get-data attempt may take, first byte to last (2 hours: a large batch of real
+#: data takes minutes even on a slow link; a server trickling bytes is cut off, then retried).
+DEFAULT_DOWNLOAD_DEADLINE = 7200.0
 DOWNLOAD_CHUNK = 1 << 20
 JSON_CHUNK = 1 << 16
 _ERROR_BODY_LIMIT = 1 << 16
@@ -214,6 +219,8 @@ class BeiweClient:
         backoff: First retry delay in seconds; doubles each retry, with jitter (each delay is
             drawn between half and all of its nominal value).
         backoff_max: Upper bound of a single delay.
+        download_deadline: Seconds one download attempt may take in all (request to last
+            byte); past it the connection is cut and the attempt retried. None: no limit.
 
     Raises:
         ClientConfigurationError: the credentials or options cannot be used.
@@ -228,6 +235,7 @@ class BeiweClient:
         session: requests.Session | None = None,
         backoff: float = DEFAULT_BACKOFF,
         backoff_max: float = DEFAULT_BACKOFF_MAX,
+        download_deadline: float | None = DEFAULT_DOWNLOAD_DEADLINE,
     ):
         check_keys = getattr(credentials, "check_keys", None)
         if callable(check_keys):
@@ -235,6 +243,11 @@ class BeiweClient:
             # to are refused here, before any request, naming the keyring section.
             check_keys()
         self._auth: ApiAuth = coerce_auth(credentials)
+        if download_deadline is not None and not 0 < download_deadline < float("inf"):
+            raise ClientConfigurationError(
+                f"download_deadline must be a positive number of seconds, got {download_deadline!r}"
+            )
+        self.download_deadline = download_deadline
         if isinstance(timeout, int | float):
             timeout = (float(timeout), float(timeout))
         if len(timeout) != 2 or min(timeout) <= 0:
@@ -374,6 +387,15 @@ class BeiweClient:
             )
         return ConnectionFailed(
             f"could not reach {host} for {call.endpoint} ({reason}); check the URL and network",
+            endpoint=call.endpoint,
+        )
+
+    def _too_slow(self, call: _Call, deadline: Deadline, received: int) -> Timeout:
+        host = urlsplit(self.base_url).netloc
+        return Timeout(
+            f"{host} did not finish sending {call.endpoint} within {deadline.seconds:g} s "
+            f"({received} bytes received): the download was cut off; raise the deadline "
+            "(--deadline) or request less at once if the server is just slow",
             endpoint=call.endpoint,
         )
 
@@ -1272,14 +1294,16 @@ class BeiweClient:
         )
 
         def attempt(number: int) -> Archive:
+            started = time.monotonic()
             resp = self._send(call, fields)
+            deadline = Deadline(resp, self.download_deadline, started)
             fd, tmp_name = tempfile.mkstemp(
                 prefix=".mano-api-download.", suffix=".zip.mano-tmp", dir=folder
             )
             tmp = Path(tmp_name)
             received = 0
             try:
-                with resp, os.fdopen(fd, "wb") as out:
+                with resp, os.fdopen(fd, "wb") as out, deadline:
                     if progress is not None:
                         progress(0)
                     try:
@@ -1289,15 +1313,23 @@ class BeiweClient:
                             self._count(len(chunk))
                             if progress is not None:
                                 progress(received)
+                            if deadline.expired:
+                                break
                     except (
                         requests.ConnectionError,
                         requests.exceptions.ChunkedEncodingError,
                     ) as exc:
+                        if deadline.expired:
+                            raise _Retryable(self._too_slow(call, deadline, received)) from exc
                         raise _Retryable(
                             self._transport_error(exc, call, "while receiving")
                         ) from exc
                     except requests.RequestException as exc:
+                        if deadline.expired:
+                            raise _Retryable(self._too_slow(call, deadline, received)) from exc
                         raise self._transport_error(exc, call, "while receiving") from exc
+                    if deadline.expired:  # the cut came between two reads
+                        raise _Retryable(self._too_slow(call, deadline, received))
                 try:
                     members, reg, has_registry = validate_zip(tmp)
                 except ArchiveValidationError as exc:

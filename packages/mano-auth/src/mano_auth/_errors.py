@@ -13,6 +13,7 @@ to do next, and never contain a secret key, password or passphrase.
     │   ├── KeyringPermissionError      (PermissionError) the file cannot be read or written
     │   ├── NotACrypteaseFile           (ValueError) neither cryptease nor plain JSON
     │   ├── KeyringFormatError          (ValueError) decrypts, but is not {section: {...}}
+    │   ├── KeyringCorrupted            (ValueError) decrypts to JSON text cut short or damaged
     │   ├── KeyringExists               (FileExistsError) refusing to overwrite a keyring
     │   ├── SectionNotFound             (KeyError) no such section; lists the sections
     │   └── SectionExists               the section is already there (use replace=True)
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidURL",
     "KeyringError",
     "KeyringExists",
+    "KeyringCorrupted",
     "KeyringFormatError",
     "KeyringNotFound",
     "KeyringPermissionError",
@@ -97,6 +99,10 @@ class NotACrypteaseFile(KeyringError, ValueError):
 
 class KeyringFormatError(KeyringError, ValueError):
     """The keyring opens but its content is not a JSON object of sections."""
+
+
+class KeyringCorrupted(KeyringError, ValueError):
+    """The keyring decrypts to JSON text that is cut short or damaged (e.g. a truncated file)."""
 
 
 class KeyringExists(KeyringError, FileExistsError):

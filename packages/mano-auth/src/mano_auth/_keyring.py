@@ -31,6 +31,7 @@ from mano_auth._credentials import Credentials, KeyShapeWarning
 from mano_auth._errors import (
     EmptyEnvironmentVariable,
     InvalidField,
+    KeyringCorrupted,
     KeyringError,
     KeyringExists,
     KeyringFormatError,
@@ -369,24 +370,56 @@ def _caller_stacklevel() -> int:
     return level
 
 
+#: Decrypted text at least this long that reads as JSON text but does not parse was decrypted
+#: with the right key and then cut short or damaged: a wrong key gives noise, and noise that
+#: long is not printable UTF-8 opening with "{". Shorter plaintext cannot tell the two apart.
+_CORRUPT_MIN_TEXT = 16
+
+
+def _looks_like_json_text(text: str) -> bool:
+    return (
+        len(text) >= _CORRUPT_MIN_TEXT
+        and text.lstrip().startswith("{")
+        and all(ch.isprintable() or ch in "\t\r\n" for ch in text)
+    )
+
+
 def _decode_encrypted(raw: bytes, path: Path, passphrase: str) -> dict[str, Any]:
     plain = _cryptfile().decrypt(raw, passphrase)
+    wrong = WrongPassphrase(
+        f"wrong passphrase for the keyring {path} (it does not decrypt to JSON); check "
+        f"{PASSPHRASE_ENV} or the passphrase given",
+    )
     try:
-        value = json.loads(plain.decode("utf-8-sig"))
+        text = plain.decode("utf-8-sig")
     except ValueError:
         # AES-CFB8 has no integrity check: a wrong key gives noise, which is neither UTF-8 nor
         # JSON (UnicodeDecodeError is a ValueError). Never show the decrypted bytes.
-        raise WrongPassphrase(
-            f"wrong passphrase for the keyring {path} (it does not decrypt to JSON); check "
-            f"{PASSPHRASE_ENV} or the passphrase given",
-        ) from None
-    if not isinstance(value, dict):
+        raise wrong from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        if _looks_like_json_text(text):
+            raise KeyringCorrupted(
+                f"the keyring {path} is damaged: it decrypts to JSON that is cut short or "
+                f"broken (at character {getattr(exc, 'pos', '?')} of {len(text)}); restore it "
+                f"from a backup or {_CREATE_HINT}",
+                path=path,
+            ) from None
+        raise wrong from None
+    if not isinstance(value, dict) and len(text.strip()) >= _CORRUPT_MIN_TEXT // 2:
         raise KeyringFormatError(
             f"the keyring {path} decrypts to JSON that is not an object of sections "
             f'({type(value).__name__}); a keyring is {{"name": {{"URL": ..., '
             '"ACCESS_KEY": ..., "SECRET_KEY": ...}}}',
             path=path,
         )
+    if not isinstance(value, dict):
+        # a wrong key on a tiny keyring ("{}" is 2 bytes) can decrypt to a number or a string
+        raise WrongPassphrase(
+            f"wrong passphrase for the keyring {path}, or the file is damaged (it does not "
+            f"decrypt to an object of sections); check {PASSPHRASE_ENV} or --password",
+        ) from None
     return value
 
 

@@ -24,5 +24,7 @@ def open_client(s: Settings, credentials: Credentials | None = None) -> Iterator
     options: dict[str, Any] = {"retries": s.retries}
     if s.timeout is not None:
         options["timeout"] = (min(10.0, s.timeout), s.timeout)
+    if s.deadline is not None:
+        options["download_deadline"] = s.deadline
     with BeiweClient(creds, **options) as client:
         yield client

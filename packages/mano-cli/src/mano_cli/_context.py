@@ -43,6 +43,7 @@ class Settings:
     retries: int = 5
     timeout: float | None = None
     plain: bool = False
+    deadline: float | None = None
     _stderr: Console | None = field(default=None, repr=False)
     _stdout: Console | None = field(default=None, repr=False)
 
@@ -264,7 +265,9 @@ def parse_when(value: str | None, option: str, *, end: bool = False) -> datetime
         if len(text) == 10:
             day = date.fromisoformat(text)
             if end:
-                return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+                return _clamp_end(
+                    datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC), end
+                )
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         moment = datetime.fromisoformat(text.replace(" ", "T").removesuffix("Z"))
     except ValueError:
@@ -273,7 +276,13 @@ def parse_when(value: str | None, option: str, *, end: bool = False) -> datetime
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return _clamp_end(moment.astimezone(UTC), end)
+
+
+def _clamp_end(moment: datetime, end: bool) -> datetime:
+    """An end in the future means "up to now": there is no data to ask for after that."""
+    now = datetime.now(UTC)
+    return now if end and moment > now else moment
 
 
 def check_window(start: datetime | None, end: datetime | None) -> None:
@@ -374,12 +383,13 @@ def check_output_folder(path: Path) -> Path:
     return path
 
 
-def existing_folder(path: Path) -> Path:
-    """A folder that must already exist (tree commands)."""
+def existing_folder(path: Path, *, file_ok: bool = False) -> Path:
+    """A folder that must already exist (tree commands; with ``file_ok`` also one file)."""
     if not path.exists():
-        raise LocalProblem(f"folder {path} does not exist")
-    if not path.is_dir():
-        raise LocalProblem(f"{path} is not a folder")
+        raise LocalProblem(f"{'' if file_ok else 'folder '}{path} does not exist")
+    if not path.is_dir() and not (file_ok and path.is_file()):
+        kind = "a folder or a data file" if file_ok else "a folder"
+        raise LocalProblem(f"{path} is not {kind}")
     return path
 
 

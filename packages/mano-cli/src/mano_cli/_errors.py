@@ -7,7 +7,8 @@ The tree of errors the CLI raises itself::
      │    └── ConfirmationRefused  2   destructive action without a TTY and without -y
      ├── CredentialsProblem        3   no credentials, no passphrase and no TTY to ask for one
      ├── LocalProblem              5   output folder unwritable, not a folder …
-     └── PartialFailure            1   some items failed, the rest were done
+     ├── PartialFailure            1   some items failed, the rest were done
+     └── Conflicts                 7   forms of a file differ; none of them was touched
 
 Library roots are mapped in :func:`classify`; see :data:`EXIT_CODES` for the documented table.
 """
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 __all__ = [
     "EXIT_AUTH",
     "EXIT_CODES",
+    "EXIT_CONFLICTS",
+    "EXIT_DISK_FULL",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_IO",
@@ -30,6 +33,7 @@ __all__ = [
     "EXIT_USAGE",
     "CliError",
     "ConfirmationRefused",
+    "Conflicts",
     "CredentialsProblem",
     "Failure",
     "LocalProblem",
@@ -37,6 +41,7 @@ __all__ = [
     "UsageProblem",
     "classify",
     "exit_code_epilog",
+    "is_disk_full",
 ]
 
 EXIT_OK = 0
@@ -46,6 +51,8 @@ EXIT_AUTH = 3
 EXIT_SERVER = 4
 EXIT_IO = 5
 EXIT_LOCKED = 6
+EXIT_CONFLICTS = 7
+EXIT_DISK_FULL = 8
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -56,8 +63,10 @@ EXIT_CODES: dict[int, str] = {
     EXIT_USAGE: "usage error (bad option, unknown study/stream/participant, bad date)",
     EXIT_AUTH: "credentials or passphrase problem (keyring, keys, lock passphrase)",
     EXIT_SERVER: "server problem (unreachable, 5xx, maintenance, broken download)",
-    EXIT_IO: "local I/O problem (unwritable folder, corrupt file, disk full)",
+    EXIT_IO: "local I/O problem (unwritable folder, corrupt file)",
     EXIT_LOCKED: "study folder locked by another running mano",
+    EXIT_CONFLICTS: "conflicts (two forms of a file differ; both kept, listed with -v)",
+    EXIT_DISK_FULL: "disk full (nothing half-written; free space and rerun)",
     EXIT_INTERNAL: "internal error (a bug: rerun with -vv and report it)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
@@ -109,6 +118,12 @@ class PartialFailure(CliError):
     exit_code = EXIT_PARTIAL
 
 
+class Conflicts(CliError):
+    """Forms of some files differ in content; they were listed and left as they were."""
+
+    exit_code = EXIT_CONFLICTS
+
+
 @dataclass(frozen=True)
 class Failure:
     """How an exception is reported: exit code and a one-line message."""
@@ -128,6 +143,7 @@ _CODES: dict[str, int] = {
     # mano-auth: keyring, passphrases, credentials
     "ManoAuthError": EXIT_AUTH,
     "KeyringPermissionError": EXIT_IO,
+    "KeyringCorrupted": EXIT_IO,
     "KeyringExists": EXIT_USAGE,
     "SectionExists": EXIT_USAGE,
     # mano-api: the server and the request
@@ -148,6 +164,7 @@ _CODES: dict[str, int] = {
     "WrongPassphrase": EXIT_AUTH,
     "PassphraseRequired": EXIT_AUTH,
     "KeyRequired": EXIT_AUTH,
+    "DiskFull": EXIT_DISK_FULL,
     "InvalidOption": EXIT_USAGE,
     # mano-sync
     "ManoSyncError": EXIT_PARTIAL,
@@ -172,6 +189,8 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, CliError):
         return Failure(exc.exit_code, _one_line(str(exc)))
     message = _one_line(str(exc)) or type(exc).__name__
+    if is_disk_full(exc):
+        return Failure(EXIT_DISK_FULL, message if "disk" in message else _os_error_message(exc))
     for cls in type(exc).__mro__:
         if not cls.__module__.startswith("mano_"):
             continue
@@ -179,19 +198,39 @@ def classify(exc: BaseException) -> Failure:
         if code is not None:
             return Failure(code, message)
     if isinstance(exc, OSError):
-        return Failure(EXIT_IO, _os_error_message(exc))
+        full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+        return Failure(EXIT_DISK_FULL if full else EXIT_IO, _os_error_message(exc))
     return Failure(
         EXIT_INTERNAL,
         f"internal error: {type(exc).__name__}: {message} (rerun with -vv and report this)",
     )
 
 
-def _os_error_message(exc: OSError) -> str:
-    what = exc.strerror or str(exc)
-    where = f": {exc.filename}" if exc.filename else ""
+_FULL: frozenset[int] = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or what caused it is "no space left" (any package's wrapper)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if getattr(current, "errno", None) in _FULL:
+            return True
+        if "database or disk is full" in str(current):  # SQLite's SQLITE_FULL
+            return True
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False
+
+
+def _os_error_message(exc: BaseException) -> str:
+    what = getattr(exc, "strerror", None) or str(exc)
+    filename = getattr(exc, "filename", None)
+    where = f": {filename}" if filename else ""
     hint = ""
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    code = getattr(exc, "errno", None)
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = " (check the folder's permissions or choose another with -o)"
-    elif exc.errno == errno.ENOSPC:
+    elif code in _FULL:
         hint = " (free some space and rerun; finished files are kept)"
     return _one_line(f"{what}{where}{hint}")

@@ -84,6 +84,10 @@ def download(
     participants = split_values(participant)
     if output is not None:
         check_output_folder(output)
+    elif zip_file is not None and zip_file.is_dir():
+        raise UsageProblem(
+            f"--zip {zip_file} is a folder: give a file name, e.g. {zip_file / 'data.zip'}"
+        )
     elif zip_file is not None and not zip_file.parent.is_dir():
         raise LocalProblem(f"cannot write {zip_file}: folder {zip_file.parent} does not exist")
     from mano_sync import download as fetch

@@ -8,6 +8,7 @@ Every command module registers itself here (one line each). Errors from any comm
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import traceback
 from importlib import metadata
@@ -159,6 +160,18 @@ app = typer.Typer(
 )
 
 
+#: Longest --timeout accepted: one day (larger values overflow the socket layer).
+_MAX_TIMEOUT = 86_400.0
+#: Longest --deadline accepted: a week.
+_MAX_DEADLINE = 604_800.0
+
+
+def _finite_timeout(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number of seconds")
+    return value
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -206,7 +219,23 @@ def _root(
         help="Retries per request on 5xx, maintenance or dropped connections (with backoff).",
     ),
     timeout: float | None = typer.Option(
-        None, "--timeout", min=1, metavar="SECONDS", help="Read timeout per request (default: 300)."
+        None,
+        "--timeout",
+        min=1,
+        max=_MAX_TIMEOUT,
+        callback=_finite_timeout,
+        metavar="SECONDS",
+        help="Read timeout per request (default: 300; at most one day).",
+    ),
+    deadline: float | None = typer.Option(
+        None,
+        "--deadline",
+        min=1,
+        max=_MAX_DEADLINE,
+        callback=_finite_timeout,
+        envvar="MANO_DOWNLOAD_DEADLINE",
+        metavar="SECONDS",
+        help="Longest one download may take before it is cut off and retried (default: 7200).",
     ),
     log_file: Annotated[
         Path | None,
@@ -240,6 +269,7 @@ def _root(
         log_file=log_file,
         retries=retries,
         timeout=timeout,
+        deadline=deadline,
     )
     ctx.obj = s
     configure_logging(s)

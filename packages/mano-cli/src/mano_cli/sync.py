@@ -31,6 +31,7 @@ from mano_cli._context import (
 from mano_cli._errors import (
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_SERVER,
     CliError,
     CredentialsProblem,
     PartialFailure,
@@ -258,11 +259,20 @@ def _report(s: Settings, outcomes: list[_Outcome], json_output: bool, *, as_list
                 )
 
 
+def _server_failed_all(summary: SyncSummary) -> bool:
+    """Every request failed at the server (5xx, timeouts...) and nothing was saved."""
+    return (
+        summary.new + summary.updated == 0
+        and bool(summary.failed)
+        and all(f.name is None and f.reason.startswith("download failed") for f in summary.failed)
+    )
+
+
 def _finish(outcomes: list[_Outcome]) -> None:
     """Raise the error that gives the run's exit code (nothing when all went well)."""
     for o in outcomes:
         if o.summary is not None and not o.summary.ok:
-            o.exit_code = EXIT_PARTIAL
+            o.exit_code = EXIT_SERVER if _server_failed_all(o.summary) else EXIT_PARTIAL
             first = o.summary.failed[0]
             o.message = (
                 f"{o.label}: {len(o.summary.failed)} file(s) failed (first: {first}); "
@@ -320,6 +330,11 @@ def sync(
             "keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt.",
         ),
     ] = None,
+    force_lock: bool = typer.Option(
+        False,
+        "--force",
+        help="With --lock: lock with this passphrase even if the folder was locked with another.",
+    ),
     keep_compressed: bool = typer.Option(
         False, "--keep-compressed", help="Store .zst files as the server sends them."
     ),
@@ -446,6 +461,8 @@ def sync(
     }
     if recheck_days is not None:
         options["recheck_days"] = recheck_days
+    if force_lock:
+        options["force_lock"] = True
     json_out = json_output or s.json
     check_output_folder(output)
     shard_spec = _shard(shard)

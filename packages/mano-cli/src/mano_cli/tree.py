@@ -7,6 +7,7 @@ manifest is told about files that changed form (so the next sync does not fetch 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -27,7 +28,15 @@ from mano_cli._context import (
     load_credentials,
     settings,
 )
-from mano_cli._errors import EXIT_USAGE, CliError, PartialFailure, UsageProblem
+from mano_cli._errors import (
+    EXIT_DISK_FULL,
+    EXIT_USAGE,
+    CliError,
+    Conflicts,
+    PartialFailure,
+    UsageProblem,
+    is_disk_full,
+)
 from mano_cli._output import dumps, write_text
 from mano_cli._progress import ProgressView
 
@@ -72,8 +81,24 @@ def _guard(folder: Path) -> Iterator[None]:
 
     with FolderLock(folder):
         merge_shards(folder)  # what shard runs recorded: one manifest for the whole tree
-        yield
-        _refresh_manifest(folder)
+        try:
+            yield
+        except BaseException:
+            # files converted before the failure are recorded too (best effort: the next
+            # command records them otherwise)
+            with contextlib.suppress(Exception):
+                _refresh_manifest(folder)
+            raise
+        try:
+            _refresh_manifest(folder)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            raise CliError(
+                f"disk full in {folder}: the sync manifest could not record the files' new "
+                "forms; free some space and run the command again",
+                exit_code=EXIT_DISK_FULL,
+            ) from exc
 
 
 def _refresh_manifest(folder: Path) -> None:
@@ -118,33 +143,80 @@ def _run(s: Settings, label: str, folder: Path, op: Callable[[Any], TreeSummary]
         return op(_progress(view, label))
 
 
+@dataclasses.dataclass(frozen=True)
+class _F:
+    path: str
+    reason: str
+
+
+def _where(failure: Any) -> str:
+    """``path: reason``, the path once (most reasons already start with it)."""
+    path, reason = str(failure.path), str(failure.reason)
+    return reason if path in reason else f"{path}: {reason}"
+
+
 def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> None:
+    links = summary.links
     if json_output or s.json:
         data = jsonable(summary)
         data["failed"] = [{"path": str(f.path), "reason": f.reason} for f in summary.failed]
         data["skipped_paths"] = [
             {"path": str(f.path), "reason": f.reason} for f in summary.skipped_paths
         ]
+        data["conflicts"] = [
+            {
+                "path": str(c.path),
+                "copies": [
+                    {"path": str(k.path), "size": k.size, "sha1": k.sha1_b64} for k in c.copies
+                ],
+            }
+            for c in summary.conflicts
+        ]
+        data["links"] = [str(f.path) for f in links]
         data.pop("hashes", None)
         data["ok"] = summary.ok
         write_text(dumps(data), None)
     else:
         from mano_cli.sync import human_bytes
 
+        extra = ""
+        if summary.conflicts:
+            extra += f", {len(summary.conflicts)} conflict(s)"
+        if links:
+            extra += f", {len(links)} symbolic link(s) not followed"
         write_text(
-            f"{what}: {summary.done} done, {summary.skipped} skipped, {len(summary.failed)} failed "
-            f"({human_bytes(summary.bytes_in)} read, {human_bytes(summary.bytes_out)} written)\n",
+            f"{what}: {summary.done} done, {summary.skipped} skipped, {len(summary.failed)} failed"
+            f"{extra} ({human_bytes(summary.bytes_in)} read, {human_bytes(summary.bytes_out)} "
+            "written)\n",
             None,
         )
         if s.verbosity >= 1:
+            for c in summary.conflicts:
+                s.err.print(f"conflict: {c.describe()}", markup=False, highlight=False)
+            for f in links:
+                s.err.print(f"not followed: {f.path}: {f.reason}", markup=False, highlight=False)
             for f in summary.skipped_paths:
-                s.err.print(f"left alone: {f.path}: {f.reason}", markup=False, highlight=False)
+                if f.reason != "symbolic link: left alone":
+                    s.err.print(f"left alone: {f.path}: {f.reason}", markup=False, highlight=False)
             for f in summary.failed:
-                s.err.print(f"failed: {f.path}: {f.reason}", markup=False, highlight=False)
+                s.err.print(f"failed: {_where(f)}", markup=False, highlight=False)
     if summary.failed:
         first = summary.failed[0]
+        more = f"; {len(summary.conflicts)} conflict(s)" if summary.conflicts else ""
         raise PartialFailure(
-            f"{len(summary.failed)} file(s) failed (first: {first.path}: {first.reason}); -v lists all"
+            f"{len(summary.failed)} file(s) failed{more} (first: {_where(first)}); -v lists all"
+        )
+    if summary.conflicts:
+        first_conflict = summary.conflicts[0]
+        raise Conflicts(
+            f"{len(summary.conflicts)} file(s) stored in forms with different content, none "
+            f"changed (first: {first_conflict.describe()}); keep the right form, delete the "
+            "other and run again; -v lists all"
+        )
+    if what == "lock" and links:
+        raise PartialFailure(
+            f"{len(links)} symbolic link(s) were not followed, so what they point to is not "
+            f"locked (first: {links[0].path}): lock the folders they point to; -v lists all"
         )
 
 
@@ -173,7 +245,7 @@ def compress(
 ) -> None:
     """Compress data files to .zst (-0 … -22 or --level N; plain files kept unless --delete-original)."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if delete_original or overwrite:
         confirm(
@@ -211,7 +283,7 @@ def decompress(
 ) -> None:
     """Decompress .zst data files to plain files."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if delete_zst or overwrite:
         confirm(
@@ -320,13 +392,16 @@ def lock(
         False, "--keep-original", help="Keep the unlocked files (default: delete them once locked)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing .zst.lock files."),
+    force: bool = typer.Option(
+        False, "--force", help="Lock even if the folder was locked with another passphrase."
+    ),
     json_output: bool = JSON_OPT,
 ) -> None:
     """Encrypt data files at rest (.zst.lock). Passphrase: keyring SECRETS, $MANO_LOCK_PASSPHRASE or a prompt."""
     from mano_cli.sync import _lock_streams
 
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = _lock_streams(stream)
     if not streams:
         raise UsageProblem("--stream is required: name the streams to lock, or 'all'")
@@ -346,6 +421,7 @@ def lock(
             streams=streams,
             delete_original=not keep_original,
             overwrite=overwrite,
+            force=force,
             workers=_workers(s),
             progress=p,
         ),
@@ -369,7 +445,7 @@ def unlock(
 ) -> None:
     """Decrypt locked data files (.lock, .zst.lock). A wrong passphrase fails with exit code 3."""
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     if overwrite:
         confirm(s, f"Overwrite existing unlocked files under {folder}?")
@@ -433,6 +509,11 @@ def verify(
     ] = None,
     stream: list[str] | None = STREAM_OPT,
     study: str | None = STUDY_OPT,
+    fast: bool = typer.Option(
+        False,
+        "--fast",
+        help="Trust the hash cache for files whose size and mtime did not change (default: read every file).",
+    ),
     json_output: bool = JSON_OPT,
 ) -> None:
     """Check every data file: it opens, decompresses/decrypts, and matches the recorded SHA-1."""
@@ -440,7 +521,7 @@ def verify(
     from mano_sync import MANIFEST_NAME, Manifest
 
     s = settings(ctx)
-    existing_folder(folder)
+    existing_folder(folder, file_ok=True)
     streams = check_streams(stream)
     passphrase = _passphrase(s, folder, study, new=False) if _has_locked_files(folder) else None
     expected: Any = None
@@ -458,9 +539,11 @@ def verify(
                 folder,
                 passphrase=passphrase,
                 streams=streams,
+                trust_cache=fast,
                 workers=_workers(s),
                 progress=progress,
             )
+            conflicts = summary.conflicts
             report: dict[str, Any] = {
                 "checked": summary.done,
                 "matched": None,
@@ -476,9 +559,11 @@ def verify(
                 expected,
                 passphrase=passphrase,
                 streams=streams,
+                fast=fast,
                 workers=_workers(s),
                 progress=progress,
             )
+            conflicts = result.conflicts
             report = {
                 "checked": result.matched + len(result.mismatched),
                 "matched": result.matched,
@@ -489,34 +574,49 @@ def verify(
                 "unchecked": result.unchecked,
                 "manifest": str(manifest) if manifest is not None else MANIFEST_NAME,
             }
+    report["conflicts"] = [
+        {
+            "path": str(c.path),
+            "copies": [{"path": str(k.path), "size": k.size, "sha1": k.sha1_b64} for k in c.copies],
+        }
+        for c in conflicts
+    ]
+    report["fast"] = fast
+    differ = {str(c.path) for c in conflicts}
     problems = len(report["mismatched"]) + len(report["missing"]) + len(report["failed"])
+    if report["matched"] is None:  # with a manifest, differing forms are among "mismatched"
+        problems += len(conflicts)
     report["ok"] = problems == 0
     if json_output or s.json:
         write_text(dumps(report), None)
     else:
+        note = " (--fast: files unchanged since last hashed were not read)" if fast else ""
         if report["matched"] is None:
+            forms = f", {len(conflicts)} with differing forms" if conflicts else ""
             write_text(
-                f"verify: {report['checked']} files readable, {len(report['failed'])} failed "
-                "(no manifest: contents checked, hashes not compared)\n",
+                f"verify: {report['checked']} files readable, {len(report['failed'])} unreadable"
+                f"{forms} (no manifest: contents checked, hashes not compared){note}\n",
                 None,
             )
         else:
             write_text(
                 f"verify: {report['matched']} match, {len(report['mismatched'])} differ, "
                 f"{len(report['missing'])} missing, {len(report['failed'])} unreadable, "
-                f"{len(report['extra'])} not in the manifest\n",
+                f"{len(report['extra'])} not in the manifest{note}\n",
                 None,
             )
+        if s.verbosity >= 1:
+            for c in conflicts:
+                s.err.print(f"conflict: {c.describe()}", markup=False, highlight=False)
         if s.verbosity >= 1:
             for key in ("mismatched", "missing", "extra"):
                 for rel in report[key]:
                     s.err.print(f"{key}: {rel}", markup=False, highlight=False)
             for f in report["failed"]:
-                s.err.print(f"failed: {f['path']}: {f['reason']}", markup=False, highlight=False)
+                s.err.print(f"unreadable: {_where(_F(**f))}", markup=False, highlight=False)
     if problems:
-        first = (
-            report["mismatched"]
-            or report["missing"]
-            or [f"{report['failed'][0]['path']}: {report['failed'][0]['reason']}"]
-        )[0]
+        firsts = [*report["mismatched"], *report["missing"]]
+        firsts += [f"unreadable: {_where(_F(**f))}" for f in report["failed"][:1]]
+        firsts += sorted(differ)
+        first = firsts[0]
         raise PartialFailure(f"verify found {problems} problem(s) (first: {first}); -v lists all")

@@ -15,13 +15,17 @@ from mano_files._errors import (
     CorruptZstd,
     CryptoUnavailable,
     DiskFull,
+    InflationLimit,
     InvalidDataPath,
     InvalidOption,
     KeyRequired,
     LocalIOError,
     ManifestError,
     ManoFilesError,
+    PassphraseMismatch,
     PermissionDenied,
+    ReadBackMismatch,
+    SourceChanged,
     TargetExists,
     UnsupportedEncryption,
     WrongPassphrase,
@@ -50,13 +54,18 @@ if typing.TYPE_CHECKING:
     from mano_files._crypto import LockKey, derive_key
     from mano_files._datafile import (
         DEFAULT_LEVEL,
+        InflationLimits,
         StoredFile,
         read_data_file,
+        set_inflation_limits,
         sha1_b64_file,
         write_data_file,
     )
     from mano_files._hashcache import CACHE_NAME, HashCache
     from mano_files._legacy import compress_to_zst_files, decompress_zst_files, set_threads
+    from mano_files._passcheck import CHECK_NAME, check_lock_passphrase
+    from mano_files._replace import Snapshot, content_hash, retire_source
+    from mano_files._settle import Conflict, FormCopy
     from mano_files._survey_report import (
         MissedSurvey,
         QuestionStat,
@@ -91,10 +100,16 @@ _LAZY: dict[str, str] = {
         "_survey_report": "MissedSurvey QuestionStat SurveyInstance SurveyReport SurveyStats "
         "find_side_inputs survey_report",
         "_crypto": "LockKey derive_key",
-        "_datafile": "DEFAULT_LEVEL StoredFile read_data_file sha1_b64_file write_data_file",
+        "_datafile": (
+            "DEFAULT_LEVEL InflationLimits StoredFile read_data_file set_inflation_limits "
+            "sha1_b64_file write_data_file"
+        ),
         "_hashcache": "CACHE_NAME HashCache",
         "_legacy": "compress_to_zst_files decompress_zst_files set_threads",
         "_writer": "WriterProcess",
+        "_passcheck": "CHECK_NAME check_lock_passphrase",
+        "_replace": "Snapshot content_hash retire_source",
+        "_settle": "Conflict FormCopy",
         "_tree": (
             "FileFailure ProgressEvent TreeSummary VerifyReport compress_tree decompress_tree "
             "hash_tree iter_data_files load_manifest lock_tree unlock_tree verify_tree"
@@ -133,6 +148,7 @@ __all__ = [
     "parse_data_path",
     # single files
     "DEFAULT_LEVEL",
+    "InflationLimits",
     "LockKey",
     "StoredFile",
     "TMP_SUFFIX",
@@ -140,12 +156,16 @@ __all__ = [
     "derive_key",
     "read_data_file",
     "remove_stale_temp_files",
+    "set_inflation_limits",
     "sha1_b64_file",
     "write_data_file",
     "WriterProcess",
     # trees
     "CACHE_NAME",
+    "CHECK_NAME",
+    "Conflict",
     "FileFailure",
+    "FormCopy",
     "HashCache",
     "ProgressEvent",
     "TreeSummary",
@@ -158,6 +178,11 @@ __all__ = [
     "lock_tree",
     "unlock_tree",
     "verify_tree",
+    # the deletion rule, the passphrase check
+    "Snapshot",
+    "check_lock_passphrase",
+    "content_hash",
+    "retire_source",
     # mano compatibility
     "compress_to_zst_files",
     "decompress_zst_files",
@@ -167,13 +192,17 @@ __all__ = [
     "CorruptZstd",
     "CryptoUnavailable",
     "DiskFull",
+    "InflationLimit",
     "InvalidDataPath",
     "InvalidOption",
     "KeyRequired",
     "LocalIOError",
     "ManifestError",
     "ManoFilesError",
+    "PassphraseMismatch",
     "PermissionDenied",
+    "ReadBackMismatch",
+    "SourceChanged",
     "TargetExists",
     "UnsupportedEncryption",
     "WrongPassphrase",

@@ -25,6 +25,7 @@ from mano_files._crypto import LockKey, encryptor_for, read_lock_header
 from mano_files._errors import (
     CorruptFile,
     CorruptZstd,
+    InflationLimit,
     InvalidOption,
     KeyRequired,
     ManoFilesError,
@@ -37,10 +38,12 @@ from mano_files._writer import ONE_SHOT_MAX, one_frame
 __all__ = [
     "CHUNK",
     "DEFAULT_LEVEL",
+    "InflationLimits",
     "StoredFile",
     "convert_file",
     "read_data_file",
     "reading_key",
+    "set_inflation_limits",
     "sha1_b64_file",
     "validate_level",
     "write_data_file",
@@ -55,6 +58,69 @@ _AUDIO_EXTENSIONS: Final = frozenset(
 )
 
 _local = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class InflationLimits:
+    """How far zstd data may inflate before it is rejected as a decompression bomb.
+
+    Real Beiwe files stay far inside the defaults: an hour of accelerometer data is ~1 MB,
+    audio files reach a few hundred MB, and CSV compresses 5-30x.
+
+    Attributes:
+        max_size: Largest plain content of one file, in bytes (default 16 GiB).
+        max_ratio: Largest plain/compressed ratio (default 2000), checked once a file has
+            inflated past ``ratio_floor`` bytes (small files of repeated rows may go higher).
+        ratio_floor: Plain size from which the ratio is checked (default 64 MiB).
+    """
+
+    max_size: int = 16 << 30
+    max_ratio: int = 2000
+    ratio_floor: int = 64 << 20
+
+    def check(self, plain: int, packed: int, where: str) -> None:
+        """Raise :class:`InflationLimit` when ``plain`` bytes from ``packed`` exceed a limit."""
+        if plain > self.max_size:
+            raise InflationLimit(
+                f"{where}: zstd data inflates beyond {self.max_size} bytes; rejected as a "
+                "decompression bomb (raise mano_files.set_inflation_limits(max_size=...) if "
+                "the file is genuine)"
+            )
+        if plain > self.ratio_floor and plain > self.max_ratio * max(packed, 1):
+            raise InflationLimit(
+                f"{where}: zstd data inflates more than {self.max_ratio}x ({packed} bytes to "
+                f"over {plain}); rejected as a decompression bomb (raise "
+                "mano_files.set_inflation_limits(max_ratio=...) if the file is genuine)"
+            )
+
+
+_limits = InflationLimits()
+
+
+def set_inflation_limits(
+    *, max_size: int | None = None, max_ratio: int | None = None, ratio_floor: int | None = None
+) -> InflationLimits:
+    """Change the limits every decompression in this process applies; return the new ones.
+
+    Raises:
+        InvalidOption: a limit is not a positive integer.
+    """
+    global _limits
+    values = {"max_size": max_size, "max_ratio": max_ratio, "ratio_floor": ratio_floor}
+    for name, value in values.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InvalidOption(f"{name} must be a positive integer, not {value!r}")
+    current = {
+        "max_size": _limits.max_size,
+        "max_ratio": _limits.max_ratio,
+        "ratio_floor": _limits.ratio_floor,
+    }
+    current.update({k: v for k, v in values.items() if v is not None})
+    _limits = InflationLimits(**current)
+    return _limits
+
 
 _Bytes = bytes | bytearray | memoryview
 
@@ -261,7 +327,7 @@ class _SourceReader:
 class _CheckedTee:
     """Passes compressed bytes to a zstd reader while walking frames and copying them out."""
 
-    __slots__ = ("_checker", "_src", "_tee", "_wrong_key")
+    __slots__ = ("_checker", "_src", "_tee", "_wrong_key", "consumed")
 
     def __init__(
         self, src: _Readable, checker: _FrameChecker, tee: _Writable | None, wrong_key: bool
@@ -270,10 +336,12 @@ class _CheckedTee:
         self._checker = checker
         self._tee = tee
         self._wrong_key = wrong_key
+        self.consumed = 0
 
     def read(self, n: int = -1, /) -> bytes:
         data = self._src.read(n)
         if data:
+            self.consumed += len(data)
             try:
                 self._checker.feed(data)
             except CorruptZstd as exc:
@@ -395,6 +463,7 @@ class _PlainRaw(io.RawIOBase):
             self._src = self._zr
         self._where = source.where
         self._eof = False
+        self._plain = 0
 
     def readable(self) -> bool:
         return True
@@ -409,6 +478,9 @@ class _PlainRaw(io.RawIOBase):
             return b"".join(chunks)
         try:
             data = self._src.read(n)
+            if self._tee is not None:
+                self._plain += len(data)
+                _limits.check(self._plain, self._tee.consumed, self._where)
             if not data:
                 self._eof = True
                 if self._tee is not None:
@@ -622,8 +694,10 @@ def _convert_stream(
             with _decompressor().stream_reader(
                 cast(IO[bytes], tee), read_size=1 << 17, read_across_frames=True, closefd=False
             ) as zr:
+                limits = _limits
                 while chunk := zr.read(CHUNK):
                     plain_size += len(chunk)
+                    limits.check(plain_size, tee.consumed, source.where)
                     if digest is not None:
                         digest.update(chunk)
                     if not target_compressed:
@@ -694,6 +768,7 @@ def _one_shot(
         plain = _one_frame(data)
         if plain is None:
             return None
+        _limits.check(len(plain), len(data), where)
         sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
         return (plain if target_form == "plain" else data), len(plain), sha1
     if src_form == "plain":
@@ -811,8 +886,12 @@ def convert_file(
     overwrite: bool,
     fsync: bool = False,
     want_hash: bool = False,
+    check: Callable[[], None] | None = None,
 ) -> tuple[int, int, str, str | None]:
     """Convert one file on disk (used by the tree operations).
+
+    ``check`` runs once the new file is written, before it is renamed into place; raising
+    there leaves nothing behind (the tree operations check that the source did not change).
 
     Returns:
         (bytes_in, bytes_out, final_path, sha1_b64 or None).
@@ -832,6 +911,8 @@ def convert_file(
             written, _plain, sha1 = _convert_stream(
                 opened, out, target_form, key, level, hint, want_hash
             )
+            if check is not None:
+                check()
     except ManoFilesError:
         raise
     except OSError as exc:

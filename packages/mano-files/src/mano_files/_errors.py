@@ -8,8 +8,12 @@ exceptions are mixed in where callers expect them, so ``except ValueError`` and
      ├── InvalidDataPath(ValueError)         not a Beiwe data file path / name
      ├── InvalidOption(ValueError)           bad level, form, stream name or worker count
      ├── CorruptFile(ValueError)             content does not match its form
-     │    └── CorruptZstd                    truncated or damaged zstd data
+     │    ├── CorruptZstd                    truncated or damaged zstd data
+     │    │    └── InflationLimit            zstd data inflating beyond the configured limits
+     │    └── ReadBackMismatch               a new file does not read back as its source
+     ├── SourceChanged                       a file changed while it was being read
      ├── WrongPassphrase(ValueError)         a locked file does not open with the passphrase
+     │    └── PassphraseMismatch             not the passphrase the tree was locked with
      ├── KeyRequired(ValueError)             a locked file was met without a passphrase
      ├── UnsupportedEncryption(ValueError)   the cryptease header names an unknown cipher or KDF
      ├── ManifestError(ValueError)           a manifest for verify cannot be read
@@ -32,13 +36,17 @@ __all__ = [
     "CorruptZstd",
     "CryptoUnavailable",
     "DiskFull",
+    "InflationLimit",
     "InvalidDataPath",
     "InvalidOption",
     "KeyRequired",
     "LocalIOError",
     "ManifestError",
     "ManoFilesError",
+    "PassphraseMismatch",
     "PermissionDenied",
+    "ReadBackMismatch",
+    "SourceChanged",
     "TargetExists",
     "UnsupportedEncryption",
     "WrongPassphrase",
@@ -65,8 +73,24 @@ class CorruptZstd(CorruptFile):
     """Zstandard data is truncated, damaged or fails its checksum."""
 
 
+class InflationLimit(CorruptZstd):
+    """zstd data inflates beyond the configured ratio or size (a decompression bomb)."""
+
+
+class ReadBackMismatch(CorruptFile):
+    """A newly written file does not read back to the content read from its source."""
+
+
+class SourceChanged(ManoFilesError):
+    """A file changed (size, modification time or inode) while it was being read."""
+
+
 class WrongPassphrase(ManoFilesError, ValueError):
     """A locked file does not decrypt to plausible content with the given passphrase."""
+
+
+class PassphraseMismatch(WrongPassphrase):
+    """The passphrase differs from the one the tree's passphrase check was written with."""
 
 
 class KeyRequired(ManoFilesError, ValueError):
@@ -131,9 +155,10 @@ def wrap_os_error(exc: OSError, path: str | os.PathLike[str], action: str) -> Lo
             path=where,
         )
     if code in (_errno.ENOSPC, getattr(_errno, "EDQUOT", -1)):
+        folder, name = os.path.split(where)
         return DiskFull(
-            f"disk full while trying to {action} {where!r}: free some space and run again "
-            "(nothing was half-written)",
+            f"disk full in {folder or '.'!r} while trying to {action} {name!r}: free some space "
+            "and run again (nothing was half-written)",
             errno=code,
             path=where,
         )

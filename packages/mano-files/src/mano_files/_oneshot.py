@@ -11,9 +11,13 @@ and raises the usual errors; nothing is written before a conversion has fully su
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+from collections.abc import Callable
 from typing import Final
 
+from mano_files import _datafile
 from mano_files._atomic import atomic_writer
 from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
@@ -46,20 +50,39 @@ def _read_small(path: str) -> bytes | None:
         os.close(fd)
 
 
-def _publish(final: str, data: bytes, *, overwrite: bool, fsync: bool) -> None:
+#: Called after the new file is written and before it is renamed into place; raising stops
+#: the rename (e.g. :meth:`mano_files._replace.Snapshot.check` when the source changed).
+BeforePublish = Callable[[], None]
+
+
+def _sha1(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def _publish(
+    final: str, data: bytes, *, overwrite: bool, fsync: bool, check: BeforePublish | None
+) -> None:
     with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
         view = memoryview(data)
         while view:
             view = view[out.write(view) or 0 :]
+        if check is not None:
+            check()
 
 
 def decompress_whole(
-    src: str, final: str, *, overwrite: bool, fsync: bool
-) -> tuple[int, int] | None:
+    src: str,
+    final: str,
+    *,
+    overwrite: bool,
+    fsync: bool,
+    check: BeforePublish | None = None,
+    want_hash: bool = False,
+) -> tuple[int, int, str] | None:
     """Decompress a small single-frame ``.zst`` file to ``final`` in one go.
 
     Returns:
-        ``(bytes_in, bytes_out)``, or None when the streaming path must handle the file
+        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the streaming path must handle the file
         (nothing was written then).
 
     Raises:
@@ -73,17 +96,25 @@ def decompress_whole(
     plain = one_frame(data, _decompressor(), ONE_SHOT_MAX)
     if plain is None:
         return None
-    _publish(final, plain, overwrite=overwrite, fsync=fsync)
-    return len(data), len(plain)
+    _datafile._limits.check(len(plain), len(data), src)
+    _publish(final, plain, overwrite=overwrite, fsync=fsync, check=check)
+    return len(data), len(plain), _sha1(plain) if want_hash else ""
 
 
 def compress_whole(
-    src: str, final: str, *, level: int, overwrite: bool, fsync: bool
-) -> tuple[int, int] | None:
+    src: str,
+    final: str,
+    *,
+    level: int,
+    overwrite: bool,
+    fsync: bool,
+    check: BeforePublish | None = None,
+    want_hash: bool = False,
+) -> tuple[int, int, str] | None:
     """Compress a small plain file to ``final`` (checksum and content size in the frame).
 
     Returns:
-        ``(bytes_in, bytes_out)``, or None when the file is too big for one call.
+        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the file is too big for one call.
 
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
@@ -92,5 +123,5 @@ def compress_whole(
     if data is None:
         return None
     packed = _compressor(level).compress(data)
-    _publish(final, packed, overwrite=overwrite, fsync=fsync)
-    return len(data), len(packed)
+    _publish(final, packed, overwrite=overwrite, fsync=fsync, check=check)
+    return len(data), len(packed), _sha1(data) if want_hash else ""

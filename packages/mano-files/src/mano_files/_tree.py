@@ -7,6 +7,10 @@ files and symbolic links alone, listing them in :attr:`TreeSummary.skipped_paths
 processed in parallel by ``workers`` threads (zstd, AES and SHA-1 release the GIL); one file
 failing never stops the others. Each operation first deletes ``.*.mano-tmp`` leftovers of
 interrupted runs.
+
+compress/decompress/lock/unlock hand all forms of one file to :mod:`mano_files._settle`,
+which deletes a source only through :func:`mano_files._replace.retire_source` (the deletion
+rule) and reports forms that differ as conflicts; a full disk stops the run at once.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ from mano_files._crypto import LockKey, derive_key
 from mano_files._datafile import (
     DEFAULT_LEVEL,
     _hash_path,
-    convert_file,
     reading_key,
     validate_level,
 )
 from mano_files._errors import (
+    DiskFull,
     InvalidDataPath,
     InvalidOption,
     LocalIOError,
@@ -45,7 +49,7 @@ from mano_files._errors import (
     wrap_os_error,
 )
 from mano_files._hashcache import CACHE_NAME, HashCache
-from mano_files._oneshot import compress_whole, decompress_whole
+from mano_files._passcheck import check_lock_passphrase
 from mano_files._paths import (
     FORM_SUFFIXES,
     SURVEY_STREAMS,
@@ -55,8 +59,10 @@ from mano_files._paths import (
     plain_name,
     validate_streams,
 )
+from mano_files._settle import Conflict, FormCopy, Group, Spec, settle
 
 __all__ = [
+    "Conflict",
     "FileFailure",
     "ProgressEvent",
     "TreeSummary",
@@ -74,7 +80,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["done", "skipped", "failed"]
+Outcome = Literal["done", "skipped", "failed", "conflict"]
 _RACY_NS: Final = 100_000_000  # files changed this close to being hashed are not cached
 
 _default_workers: int | None = None
@@ -107,7 +113,7 @@ class ProgressEvent:
 
     Attributes:
         path: The file handled.
-        outcome: ``done``, ``skipped`` or ``failed``.
+        outcome: ``done``, ``skipped``, ``failed`` or ``conflict`` (forms that differ).
         bytes_in: Bytes read (the file's size).
         bytes_out: Bytes written.
         completed: Files finished so far, this one included.
@@ -138,6 +144,8 @@ class TreeSummary:
         skipped_paths: Entries worth telling the user about that were left alone: refused
             overwrites, hidden files, symbolic links, files that are not Beiwe data.
         hashes: For :func:`hash_tree`: ``{plain relpath: sha1_b64}``; empty otherwise.
+        conflicts: Files stored in several forms whose contents differ; none of their forms
+            was changed or deleted (for :func:`hash_tree`: forms hashed to different values).
     """
 
     done: int
@@ -147,11 +155,17 @@ class TreeSummary:
     bytes_out: int
     skipped_paths: list[FileFailure] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when no file failed."""
-        return not self.failed
+        """True when no file failed and no forms of a file disagree."""
+        return not self.failed and not self.conflicts
+
+    @property
+    def links(self) -> list[FileFailure]:
+        """Symbolic links left alone (never followed: what lies behind them was not handled)."""
+        return [p for p in self.skipped_paths if p.reason == _SYMLINK]
 
 
 Progress = Callable[[ProgressEvent], None]
@@ -213,6 +227,7 @@ _AT: Final = os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
 _by_name = operator.attrgetter("name")
 
 
+_LOCKED: Final[tuple[Form, ...]] = ("zst.lock", "lock")
 _HIDDEN: Final = "hidden entry: left alone"
 _SYMLINK: Final = "symbolic link: left alone"
 _SPECIAL: Final = "not a regular file: left alone"
@@ -356,16 +371,22 @@ _Job = tuple[str, DataPath]
 class _Tally:
     """One worker's counts when no callback needs each result on the calling thread."""
 
-    __slots__ = ("bytes_in", "bytes_out", "done", "failed", "skipped", "skipped_paths")
+    __slots__ = (
+        "bytes_in", "bytes_out", "conflicts", "done", "failed", "skipped", "skipped_paths"
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.done = self.skipped = self.bytes_in = self.bytes_out = 0
         self.failed: list[FileFailure] = []
         self.skipped_paths: list[FileFailure] = []
+        self.conflicts: list[Conflict] = []
 
     def add(self, path: str, result: _Result) -> None:
-        outcome, b_in, b_out, reason, _extra = result
-        if outcome == "done":
+        outcome, b_in, b_out, reason, extra = result
+        if outcome == "conflict":
+            self.conflicts.append(extra)
+            logger.warning("%s: %s", path, reason)
+        elif outcome == "done":
             self.done += 1
             self.bytes_in += b_in
             self.bytes_out += b_out
@@ -376,6 +397,15 @@ class _Tally:
         else:
             self.failed.append(FileFailure(Path(path), reason or "failed"))
             logger.warning("%s: %s", path, reason)
+
+    def merge(self, other: _Tally) -> None:
+        self.done += other.done
+        self.skipped += other.skipped
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.failed.extend(other.failed)
+        self.skipped_paths.extend(other.skipped_paths)
+        self.conflicts.extend(other.conflicts)
 
 
 class _Feed:
@@ -426,11 +456,11 @@ def _run(
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise InvalidOption(f"workers must be a positive integer, not {workers!r}")
     total = len(jobs) + pre_done
-    done = skipped = bytes_in = bytes_out = 0
-    failed: list[FileFailure] = []
     if not jobs:  # e.g. a warm hash cache: no threads to start
-        return TreeSummary(done, skipped, failed, bytes_in, bytes_out, skipped_paths)
+        return TreeSummary(0, 0, [], 0, 0, skipped_paths)
     completed = pre_done
+    main = _Tally()
+    full: list[DiskFull] = []  # the disk filled up: stop at once, report it once
     results: queue.SimpleQueue[tuple[str, DataPath, _Result] | None] = queue.SimpleQueue()
     stop = threading.Event()
     n_threads = max(1, min(n_workers, len(jobs)))
@@ -452,6 +482,10 @@ def _run(
                 path, dp = job
                 try:
                     result = work(path, dp)
+                except DiskFull as exc:
+                    full.append(exc)
+                    stop.set()
+                    return
                 except ManoFilesError as exc:
                     result = ("failed", 0, 0, str(exc), None)
                 except OSError as exc:
@@ -472,13 +506,6 @@ def _run(
         if quiet:
             for future in futures:
                 future.result()
-            for tally in tallies:
-                done += tally.done
-                skipped += tally.skipped
-                bytes_in += tally.bytes_in
-                bytes_out += tally.bytes_out
-                failed.extend(tally.failed)
-                skipped_paths.extend(tally.skipped_paths)
         finished = 0
         while finished < n_threads:
             try:
@@ -491,17 +518,7 @@ def _run(
             path, dp, result = item
             outcome, b_in, b_out, reason, _extra = result
             completed += 1
-            if outcome == "done":
-                done += 1
-                bytes_in += b_in
-                bytes_out += b_out
-            elif outcome == "skipped":
-                skipped += 1
-                if reason:
-                    skipped_paths.append(FileFailure(Path(path), reason))
-            else:
-                failed.append(FileFailure(Path(path), reason or "failed"))
-                logger.warning("%s: %s", path, reason)
+            main.add(path, result)
             if on_result is not None:
                 on_result(path, dp, result)
             if progress is not None:
@@ -513,62 +530,57 @@ def _run(
     finally:
         stop.set()
         pool.shutdown(wait=True)
-    return TreeSummary(done, skipped, failed, bytes_in, bytes_out, skipped_paths)
+    if full:
+        raise full[0]
+    for tally in tallies:
+        main.merge(tally)
+    skipped_paths.extend(main.skipped_paths)
+    return TreeSummary(
+        main.done, main.skipped, main.failed, main.bytes_in, main.bytes_out, skipped_paths,
+        conflicts=main.conflicts,
+    )  # fmt: skip
 
 
 def _prepare(
     folder: str | os.PathLike[str], streams: Iterable[str] | None, clean_tmp: bool
-) -> tuple[list[_Job], list[FileFailure]]:
+) -> tuple[list[_Job], dict[str, Group], list[FileFailure]]:
+    """Walk ``folder``: one job per plain path, with every form of it found (its group)."""
     if clean_tmp and Path(folder).is_dir():
         remove_stale_temp_files(folder)
     skipped_paths: list[FileFailure] = []
-    jobs = [(path, dp) for path, dp, _entry in _walk(folder, streams, skipped_paths)]
-    return jobs, skipped_paths
+    jobs: list[_Job] = []
+    groups: dict[str, Group] = {}
+    by_plain: dict[str, Group] = {}
+    for path, dp, entry in _walk(folder, streams, skipped_paths):
+        if dp.form == "plain":
+            plain = path
+        else:
+            plain = path[: len(path) - len(FORM_SUFFIXES[dp.form])]
+        group = by_plain.get(plain)
+        if group is None:
+            group = by_plain[plain] = {}
+            groups[path] = group
+            jobs.append((path, dp))
+        group[dp.form] = (path, entry)
+    return jobs, groups, skipped_paths
 
 
-def _target_exists(final: str) -> _Result:
-    name = os.path.basename(final)
-    return ("skipped", 0, 0, f"{name} already exists (use overwrite to replace it)", None)
+def _settle_all(
+    folder: str | os.PathLike[str],
+    streams: Iterable[str] | None,
+    spec: Spec,
+    workers: int | None,
+    progress: Progress | None,
+    before: Callable[[dict[str, Group]], None] | None = None,
+) -> TreeSummary:
+    jobs, groups, skipped_paths = _prepare(folder, streams, clean_tmp=True)
+    if before is not None:
+        before(groups)
 
+    def work(path: str, dp: DataPath) -> _Result:
+        return settle(groups[path], spec)
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise wrap_os_error(exc, path, "delete") from exc
-
-
-def _convert_job(
-    path: str,
-    dp: DataPath,
-    target_form: Form,
-    *,
-    key: LockKey | None,
-    level: int,
-    overwrite: bool,
-    delete_source: bool,
-    fsync: bool,
-) -> _Result:
-    plain = os.path.join(os.path.dirname(path), dp.plain_name)
-    final = plain + FORM_SUFFIXES[target_form]
-    if not overwrite and os.path.lexists(final):
-        return _target_exists(final)
-    sizes = None
-    if target_form == "plain" and dp.form == "zst":
-        sizes = decompress_whole(path, final, overwrite=overwrite, fsync=fsync)
-    elif target_form == "zst" and dp.form == "plain":
-        sizes = compress_whole(path, final, level=level, overwrite=overwrite, fsync=fsync)
-    if sizes is not None:
-        size_in, size_out = sizes
-    else:
-        size_in, size_out, _final, _sha = convert_file(
-            path, plain, target_form, key=key, level=level, overwrite=overwrite, fsync=fsync
-        )
-    if delete_source:
-        _unlink(path)
-    return ("done", size_in, size_out, None, None)
+    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
 
 
 # --------------------------------------------------------------------------- operations
@@ -601,17 +613,11 @@ def compress_tree(
         A :class:`TreeSummary`; locked and already compressed files count as skipped.
     """
     validate_level(level)
-    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
-
-    def work(path: str, dp: DataPath) -> _Result:
-        if dp.form != "plain":
-            return ("skipped", 0, 0, None, None)
-        return _convert_job(
-            path, dp, "zst", key=None, level=level, overwrite=overwrite,
-            delete_source=delete_original, fsync=fsync,
-        )  # fmt: skip
-
-    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+    spec = Spec(
+        sources=("plain",), target="zst", done_forms=("zst",), blockers=_LOCKED,
+        delete=delete_original, overwrite=overwrite, level=level, fsync=fsync,
+    )  # fmt: skip
+    return _settle_all(folder, streams, spec, workers, progress)
 
 
 def decompress_tree(
@@ -635,17 +641,11 @@ def decompress_tree(
     Returns:
         A :class:`TreeSummary`; damaged ``.zst`` files are failures (nothing is written).
     """
-    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
-
-    def work(path: str, dp: DataPath) -> _Result:
-        if dp.form != "zst":
-            return ("skipped", 0, 0, None, None)
-        return _convert_job(
-            path, dp, "plain", key=None, level=DEFAULT_LEVEL, overwrite=overwrite,
-            delete_source=delete_zst, fsync=fsync,
-        )  # fmt: skip
-
-    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+    spec = Spec(
+        sources=("zst",), target="plain", done_forms=("plain",), blockers=_LOCKED,
+        delete=delete_zst, overwrite=overwrite, fsync=fsync,
+    )  # fmt: skip
+    return _settle_all(folder, streams, spec, workers, progress)
 
 
 def _writing_key(passphrase: str | LockKey) -> LockKey:
@@ -670,11 +670,16 @@ def lock_tree(
     level: int = DEFAULT_LEVEL,
     delete_original: bool = True,
     overwrite: bool = False,
+    force: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
     fsync: bool = False,
 ) -> TreeSummary:
     """Encrypt data files at rest: compress, then encrypt to ``.csv.zst.lock`` (cryptease format).
+
+    The tree keeps one passphrase: the first lock writes an encrypted check value
+    (``.mano-lock-check`` in the study folder); a later lock with another passphrase raises
+    :class:`PassphraseMismatch` before anything is written, unless ``force``.
 
     The key is derived once for the whole run (one salt, a fresh IV per file); cryptease and
     mano 0.6.0 read the result. ``.zst`` files are encrypted as they are (no recompression).
@@ -687,6 +692,7 @@ def lock_tree(
         delete_original: Delete the unlocked file once the locked one is written (default:
             yes; keeping plaintext beside it would defeat the purpose).
         overwrite: Replace existing ``.zst.lock`` files; otherwise such files are skipped.
+        force: Lock even when the tree's check says it was locked with another passphrase.
         workers, progress, fsync: As for :func:`compress_tree`.
 
     Returns:
@@ -695,18 +701,19 @@ def lock_tree(
     validate_level(level)
     if not isinstance(passphrase, LockKey):
         _reading_key(passphrase)  # validates before the walk
-    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
     key = _writing_key(passphrase)
+    spec = Spec(
+        sources=("plain", "zst"), target="zst.lock", done_forms=_LOCKED,
+        delete=delete_original, overwrite=overwrite, key=key, level=level, fsync=fsync,
+    )  # fmt: skip
 
-    def work(path: str, dp: DataPath) -> _Result:
-        if dp.form not in ("plain", "zst"):
-            return ("skipped", 0, 0, None, None)
-        return _convert_job(
-            path, dp, "zst.lock", key=key, level=level, overwrite=overwrite,
-            delete_source=delete_original, fsync=fsync,
-        )  # fmt: skip
+    def check(groups: dict[str, Group]) -> None:
+        probe = next(
+            (g[f][0] for g in groups.values() for f in _LOCKED if f in g), None
+        )  # a tree locked before checks existed: one of its files must open
+        check_lock_passphrase(folder, key, force=force, probe=probe)
 
-    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+    return _settle_all(folder, streams, spec, workers, progress, before=check)
 
 
 def unlock_tree(
@@ -739,18 +746,12 @@ def unlock_tree(
         workers, progress, fsync: As for :func:`compress_tree`.
     """
     key = _reading_key(passphrase)
-    jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
     target: Form = "zst" if keep_compressed else "plain"
-
-    def work(path: str, dp: DataPath) -> _Result:
-        if dp.form not in ("lock", "zst.lock"):
-            return ("skipped", 0, 0, None, None)
-        return _convert_job(
-            path, dp, target, key=key, level=DEFAULT_LEVEL, overwrite=overwrite,
-            delete_source=delete_locked, fsync=fsync,
-        )  # fmt: skip
-
-    return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
+    spec = Spec(
+        sources=("zst.lock", "lock"), target=target, done_forms=(target,),
+        delete=delete_locked, overwrite=overwrite, key=key, fsync=fsync,
+    )  # fmt: skip
+    return _settle_all(folder, streams, spec, workers, progress)
 
 
 def _find_cache_root(folder: Path) -> Path:
@@ -769,6 +770,7 @@ def hash_tree(
     passphrase: str | LockKey | None = None,
     streams: Iterable[str] | None = None,
     cache: bool = True,
+    trust_cache: bool = True,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> TreeSummary:
@@ -783,12 +785,15 @@ def hash_tree(
         passphrase: Needed to hash ``.lock`` files (otherwise they fail with KeyRequired).
         streams: Only these streams (default: all).
         cache: Use and update the persistent cache.
+        trust_cache: Take the hash of a file whose size and mtime match the cache from the
+            cache (fast); False reads every file and refreshes the cache.
         workers, progress: As for :func:`compress_tree`.
 
     Returns:
         A :class:`TreeSummary` whose ``hashes`` maps each file's plain relative path
         (``<pid>/<stream>/[<survey>/]<name>``, no ``.zst``/``.lock``) to its ``sha1_b64``;
-        ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed.
+        ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed. A file stored in
+        several forms whose contents differ is listed in ``conflicts``.
     """
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
@@ -814,6 +819,7 @@ def hash_tree(
         return tail if os.sep == "/" else tail.replace(os.sep, "/")
 
     misses: list[_Job] = []
+    differing: dict[str, str] = {}  # plain relpath -> plain path, when forms hash differently
     hits = hit_bytes = 0
     hit_events: list[tuple[str, int]] = []  # only collected for the progress callback
     wanted = validate_streams(streams) if streams is not None else None
@@ -834,7 +840,8 @@ def hash_tree(
             # fast path: a cached file is a known data file, no need to parse its name
             entry = cached.pop(name, None)
             if (
-                entry is not None
+                trust_cache
+                and entry is not None
                 and st is not None
                 and entry[0] == st.st_size
                 and entry[1] == st.st_mtime_ns
@@ -846,7 +853,9 @@ def hash_tree(
                     in_wanted = wanted is None or tail[1] in wanted
                 if in_wanted:
                     plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                    hashes[folder_key + plain] = str(entry[2])
+                    rel_key = folder_key + plain
+                    if hashes.setdefault(rel_key, str(entry[2])) != entry[2]:
+                        differing[rel_key] = prefix + plain
                     hits += 1
                     hit_bytes += st.st_size
                     if progress is not None:
@@ -883,7 +892,8 @@ def hash_tree(
     def on_result(path: str, dp: DataPath, result: _Result) -> None:
         if result[0] == "done":
             sha1, row = result[4]
-            hashes[dp.plain_relpath] = sha1
+            if hashes.setdefault(dp.plain_relpath, sha1) != sha1:
+                differing[dp.plain_relpath] = os.path.join(os.path.dirname(path), dp.plain_name)
             if row is not None:
                 new_rows.append(row)
 
@@ -912,7 +922,22 @@ def hash_tree(
         summary.bytes_out,
         summary.skipped_paths,
         hashes,
+        [_describe_forms(plain, key) for _rel, plain in sorted(differing.items())],
     )
+
+
+def _describe_forms(plain: str, key: LockKey | None) -> Conflict:
+    """The forms of ``plain`` on disk with their sizes and plain SHA-1 (a rare, slow path)."""
+    copies = []
+    for suffix in FORM_SUFFIXES.values():
+        path = plain + suffix
+        try:
+            size = os.lstat(path).st_size
+            sha1 = _hash_path(path, key)[0]
+        except (OSError, ManoFilesError):
+            continue
+        copies.append(FormCopy(Path(path), size, sha1))
+    return Conflict(Path(plain), tuple(copies))
 
 
 def _shift(progress: Progress, total: int) -> Progress:
@@ -946,6 +971,9 @@ class VerifyReport:
         extra: Present locally, absent from the manifest.
         failed: Local files that could not be hashed.
         unchecked: Manifest entries without a usable hash (empty or null values).
+        conflicts: Files stored in several forms whose contents differ (each is also in
+            ``mismatched`` when the manifest lists it).
+        fast: Hashes of files unchanged since they were last hashed came from the cache.
     """
 
     matched: int
@@ -954,11 +982,13 @@ class VerifyReport:
     extra: list[str]
     failed: list[FileFailure]
     unchecked: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    fast: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when nothing is mismatched, missing or failed."""
-        return not (self.mismatched or self.missing or self.failed)
+        """True when nothing is mismatched, missing, failed or in conflicting forms."""
+        return not (self.mismatched or self.missing or self.failed or self.conflicts)
 
 
 def _normalise_key(key: str) -> str:
@@ -1022,16 +1052,21 @@ def verify_tree(
     passphrase: str | LockKey | None = None,
     streams: Iterable[str] | None = None,
     cache: bool = True,
+    fast: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """Recompute hashes (via :func:`hash_tree`) and compare them with a manifest.
+    """Read every data file, hash it (via :func:`hash_tree`) and compare with a manifest.
+
+    Every form of a file is read and must match (``X.csv`` and ``X.csv.zst`` both).
 
     Args:
         folder: The study folder (manifest keys are relative to it:
             ``<pid>/<stream>/[<survey>/]<name>``, any form suffix).
         manifest: ``{relpath: sha1}`` (base64 or hex) or the path of a JSON file holding one.
         passphrase, streams, cache, workers, progress: As for :func:`hash_tree`.
+        fast: Trust the hash cache for files whose size and mtime did not change (a file
+            edited in place with its mtime restored then goes unnoticed); default: read all.
 
     Returns:
         A :class:`VerifyReport`.
@@ -1043,9 +1078,14 @@ def verify_tree(
             k: v for k, v in expected.items() if k.split("/")[1:2] and k.split("/")[1] in chosen
         }
     summary = hash_tree(
-        folder, passphrase=passphrase, streams=streams, cache=cache, workers=workers,
-        progress=progress,
+        folder, passphrase=passphrase, streams=streams, cache=cache, trust_cache=fast,
+        workers=workers, progress=progress,
     )  # fmt: skip
+    differing = {
+        _normalise_key(str(c.path.relative_to(Path(folder).absolute())))
+        for c in summary.conflicts
+        if c.path.is_relative_to(Path(folder).absolute())
+    }
     failed_plain = set()
     for failure in summary.failed:
         try:
@@ -1063,9 +1103,11 @@ def verify_tree(
                 missing.append(rel)
         elif want is None:
             unchecked.append(rel)
-        elif have == want:
+        elif have == want and rel not in differing:
             matched += 1
         else:
             mismatched.append(rel)
     extra = sorted(set(summary.hashes) - set(expected))
-    return VerifyReport(matched, mismatched, missing, extra, summary.failed, unchecked)
+    return VerifyReport(
+        matched, mismatched, missing, extra, summary.failed, unchecked, summary.conflicts, fast
+    )

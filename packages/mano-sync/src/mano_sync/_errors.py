@@ -16,6 +16,9 @@ whole run; per-file and per-participant problems are collected in the returned s
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 __all__ = [
     "ConfigError",
     "ManifestError",
@@ -23,6 +26,8 @@ __all__ = [
     "PassphraseRequired",
     "SyncLocked",
     "UnsafeMember",
+    "disk_full_error",
+    "is_disk_full",
 ]
 
 
@@ -96,3 +101,32 @@ class ConfigError(ManoSyncError, ValueError):
         if line is not None:
             where += f", line {line}"
         super().__init__(reason if path is None and line is None else f"{where}: {reason}")
+
+
+def disk_full_error(out: Path) -> Exception:
+    """The one error a full disk stops a run with (mano_files.DiskFull, naming the folder)."""
+    from mano_files import DiskFull
+
+    return DiskFull(
+        f"disk full while syncing into {out}: free some space and run again (files already "
+        "saved are kept and recorded; nothing is half-written)",
+        errno=errno.ENOSPC,
+        path=str(out),
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is "no space left on device" or a quota."""
+    current: BaseException | None = exc
+    for _ in range(8):
+        if current is None:
+            return False
+        if getattr(current, "errno", None) in _FULL_ERRNOS:
+            return True
+        if "database or disk is full" in str(current):  # SQLite
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})

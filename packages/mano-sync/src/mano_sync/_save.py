@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import zstandard
 
-from mano_sync._errors import UnsafeMember
+from mano_sync._errors import UnsafeMember, is_disk_full
 from mano_sync._manifest import Manifest, ManifestFile, form_suffix, utc_now_iso
 from mano_sync._names import (
     MemberName,
@@ -411,6 +411,8 @@ def save_archive(
             if mtime_ns is None:
                 mtime_ns = os.stat(stored.path).st_mtime_ns
         except Exception as exc:  # one bad member must not stop the others
+            if is_disk_full(exc):  # ... but a full disk stops them all
+                raise
             logger.warning("could not write %s: %s", path, exc)
             c = counts(pid)
             with lock:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mano_sync._adopt import adopt_tree, needs_adoption
-from mano_sync._errors import ManoSyncError, PassphraseRequired
+from mano_sync._errors import ManoSyncError, PassphraseRequired, disk_full_error, is_disk_full
 from mano_sync._lock import FolderLock, change_ns
 from mano_sync._manifest import MANIFEST_NAME, Manifest, folder_of, folder_state, form_suffix
 from mano_sync._names import (
@@ -170,6 +170,8 @@ def _is_fatal(exc: BaseException) -> bool:
     """Errors that no other participant or window can get past."""
     from mano_api import AccessDenied, ClientConfigurationError, StudyNotFound
 
+    if is_disk_full(exc):  # every other file would fail the same way
+        return True
     return isinstance(exc, AccessDenied | StudyNotFound | ClientConfigurationError)
 
 
@@ -1277,6 +1279,7 @@ def sync_study(
     verify_files: bool = False,
     client: BeiweClient | None = None,
     shard: Shard | None = None,
+    force_lock: bool = False,
 ) -> SyncSummary:
     """Bring ``output_folder`` up to date with the server for all or chosen participants.
 
@@ -1312,6 +1315,8 @@ def sync_study(
         client: An open ``mano_api.BeiweClient`` to reuse.
         shard: Sync only this slice of the participants; shards of one folder may run at
             the same time, on several nodes (see ``mano_sync._shardstate``).
+        force_lock: Lock with ``passphrase`` even when the folder's passphrase check says
+            it was locked with another one.
 
     Returns:
         New, updated, unchanged and failed files, bytes and per-participant details.
@@ -1319,6 +1324,7 @@ def sync_study(
     Raises:
         SyncLocked: Another run holds ``<out>/.mano-sync.lock``.
         PassphraseRequired: ``lock`` without ``passphrase``.
+        mano_files.PassphraseMismatch: ``lock`` with another passphrase than the folder's.
         ManifestError: The folder belongs to another study or its manifest is unusable.
         mano_api.ManoAPIError: Credentials, study or server problems that stop the whole run.
     """
@@ -1327,11 +1333,17 @@ def sync_study(
     streams = _streams_arg(data_streams)
     start_dt = _to_utc(start, what="start")
     end_dt = _to_utc(end, what="end")
+    if end_dt is not None:  # a future end (e.g. 9999-12-31) means up to now
+        end_dt = min(end_dt, _dt.datetime.now(_dt.UTC))
     lock_streams, key = _derive_lock_key(lock, passphrase)
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
     workers = max(1, int(workers))
     out.mkdir(parents=True, exist_ok=True)
+    if key is not None:  # one passphrase per tree (see mano_files.check_lock_passphrase)
+        from mano_files import check_lock_passphrase
+
+        check_lock_passphrase(out, key, force=force_lock)
     # One helper per save slot. A first sync (no manifest yet) starts them now, so their
     # interpreters come up on other cores while this one imports the HTTP stack and plans;
     # later runs start one when it first has small files to store (a re-sync with nothing new
@@ -1410,6 +1422,8 @@ def sync_study(
             with cf.ThreadPoolExecutor(workers, thread_name_prefix="mano-sync") as pool:
                 results, errors = _sync_all(run, pool, pids, infos)
             if errors:
+                if is_disk_full(errors[0]):
+                    raise disk_full_error(out) from errors[0]
                 raise errors[0]
             save_side_inputs(c, study_id, out, manifest)  # Forest's settings/history JSON
             summary = SyncSummary.combine(

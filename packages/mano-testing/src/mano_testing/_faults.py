@@ -7,6 +7,8 @@ Kinds (values in brackets, ``N`` defaults to 1, ``always`` means every matching 
 - ``truncate=N``: the next N matching get-data responses end early with status 200, a properly
   terminated chunked body and no central directory.
 - ``slow=SECONDS``: sleep before the first byte of every matching response.
+- ``trickle=SECONDS``: every matching get-data response sends its body one byte every SECONDS
+  after the headers (a server that never stalls long enough for a read timeout, never ends).
 - ``downtime=N``: the next N requests answer 503 with the maintenance body. Without an
   endpoint it matches every endpoint (the downtime middleware runs first).
 - ``content_type=N``: the next N matching responses carry a wrong ``Content-Type``.
@@ -26,7 +28,7 @@ from mano_testing._errors import FaultSpecError
 
 __all__ = ["FAULT_KINDS", "Faults"]
 
-FAULT_KINDS = ("5xx", "reset", "truncate", "slow", "downtime", "content_type")
+FAULT_KINDS = ("5xx", "reset", "truncate", "slow", "downtime", "content_type", "trickle")
 
 
 @dataclass(slots=True)
@@ -73,9 +75,9 @@ class Faults:
             if not endpoint and kind != "downtime":
                 endpoint = "get-data"
             value_text = value_text.strip()
-            if kind == "slow":
+            if kind in ("slow", "trickle"):
                 if not sep or not value_text:
-                    raise FaultSpecError(f"{item!r}: slow needs seconds, e.g. slow=0.5")
+                    raise FaultSpecError(f"{item!r}: {kind} needs seconds, e.g. {kind}=0.5")
                 try:
                     value = float(value_text)
                 except ValueError:
@@ -122,6 +124,14 @@ class Faults:
         with self._lock:
             return sum(
                 rule.value for rule in self._rules if rule.kind == "slow" and rule.endpoint in path
+            )
+
+    def trickle(self, path: str) -> float:
+        """Seconds between body bytes of a response to ``path`` (0: send normally)."""
+        with self._lock:
+            return max(
+                (r.value for r in self._rules if r.kind == "trickle" and r.endpoint in path),
+                default=0.0,
             )
 
     def remaining(self) -> dict[str, float]:

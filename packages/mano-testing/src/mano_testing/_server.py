@@ -323,6 +323,20 @@ class _Handler(BaseHTTPRequestHandler):
         if cut:
             self._reset()
 
+    def _trickling(self, path: str) -> Callable[[bytes | memoryview], None] | None:
+        """A body writer sending one byte per ``trickle`` interval, or None without the fault."""
+        interval = self.state.faults.trickle(path)
+        if interval <= 0:
+            return None
+        write = self.wfile.write
+
+        def trickle(data: bytes | memoryview) -> None:
+            for i in range(len(data)):  # ends when the client hangs up (the write fails)
+                write(bytes(data[i : i + 1]))
+                time.sleep(interval)
+
+        return trickle
+
     def _reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a dying worker would."""
         try:
@@ -583,7 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-Frame-Options", "DENY")
             self.end_headers()
 
-        out = _ChunkedWriter(self.wfile.write, send_headers)
+        out = _ChunkedWriter(self._trickling(path) or self.wfile.write, send_headers)
         sent_registry = bool(registry)
         values = set(registry.values()) if registry else set()
         builder = ZipBuilder(datetime.now())
