@@ -16,6 +16,13 @@ import pytest
 from mano_testing import Emulator
 from tests.cli.conftest import Run
 
+#: Forest's side inputs, which every sync refreshes at the study folder's root.
+SIDE_INPUT_SUFFIXES = (
+    "_surveys_and_settings.json",
+    "_intervention_data.json",
+    "_surveys_history_data.json",
+)
+
 
 @dataclass
 class Lab:
@@ -114,7 +121,9 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in folder.rglob("*")
-        if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        if p.is_file()
+        and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        and not (p.parent == folder and p.name.endswith(SIDE_INPUT_SUFFIXES))
     }
 
 

@@ -24,10 +24,13 @@ def _ok(result: Run) -> Run:
 
 
 def _data(folder: Path) -> dict[str, bytes]:
+    """The participants' data files (not the side-input JSON files sync keeps at the root)."""
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        if p.is_file()
+        and p.parent != folder
+        and not any(x.startswith(".") for x in p.relative_to(folder).parts)
     }
 
 

@@ -21,6 +21,13 @@ from mano_api import BeiweClient
 KEYRING_PASSPHRASE = "keyring passphrase"
 DATA_PASSPHRASE = "data passphrase for the study"
 
+#: Forest's side inputs, which every sync refreshes at the study folder's root.
+SIDE_INPUT_SUFFIXES = (
+    "_surveys_and_settings.json",
+    "_intervention_data.json",
+    "_surveys_history_data.json",
+)
+
 
 def encrypt_like_crypt_py(plain: Path, target: Path, passphrase: str) -> Path:
     """``crypt.py --encrypt PLAIN --output-file TARGET``: cryptease's own library calls."""
@@ -68,7 +75,9 @@ def files_under(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        if p.is_file()
+        and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        and not (p.parent == folder and p.name.endswith(SIDE_INPUT_SUFFIXES))
     }
 
 

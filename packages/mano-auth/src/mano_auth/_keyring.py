@@ -418,7 +418,7 @@ def _decode_encrypted(raw: bytes, path: Path, passphrase: str) -> dict[str, Any]
         # a wrong key on a tiny keyring ("{}" is 2 bytes) can decrypt to a number or a string
         raise WrongPassphrase(
             f"wrong passphrase for the keyring {path}, or the file is damaged (it does not "
-            f"decrypt to an object of sections); check {PASSPHRASE_ENV} or --password",
+            f"decrypt to an object of sections); check {PASSPHRASE_ENV} or the passphrase given",
         ) from None
     return value
 
