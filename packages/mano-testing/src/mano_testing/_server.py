@@ -109,6 +109,9 @@ class ServerState:
     log: list[RequestRecord] = field(default_factory=list)
     hostile: list[tuple[str, bytes]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    # storage paths the statistics tasks never count (late unchunked uploads: the server's
+    # summary statistics and data quantities are computed from chunked data only)
+    unstated: set[str] = field(default_factory=set)
     # bumped (under ``lock``) whenever stored content changes; keys the per-participant caches
     content_version: int = 0
     cache: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
