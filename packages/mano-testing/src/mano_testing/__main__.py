@@ -124,9 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "participants": emu.participants,
     }
     print(json.dumps(info), flush=True)
-    threading.Thread(
-        target=_read_commands, args=(emu, sys.stdin, sys.stdout), daemon=True
-    ).start()
+    threading.Thread(target=_read_commands, args=(emu, sys.stdin, sys.stdout), daemon=True).start()
     try:
         emu.serve_forever()
     except KeyboardInterrupt:
