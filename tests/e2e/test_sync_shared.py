@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import mano_sync._policy as policy
 import mano_sync._sync as sync_module
 from mano_api import ConnectionFailed
 from mano_sync import sync_study
@@ -89,7 +90,7 @@ def test_many_participants_are_split_into_bounded_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "study"
-    monkeypatch.setattr(sync_module, "MAX_BATCH", 2)
+    monkeypatch.setattr(policy, "MAX_BATCH", 2)
     with Emulator(participants=5, days=2, seed=34) as emu:
         assert sync_study(emu.credentials, emu.study_id, out).ok
         with_data = [p for p in emu.participants if emu.files(p)]
