@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mano_sync._record import LocalTree
 from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, SyncSummary, sync_study
+from mano_sync._record import LocalTree
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
 

@@ -17,8 +17,13 @@ The windows themselves are sized by :class:`mano_sync._plan.WindowPlanner`.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mano_sync import _policy
@@ -40,9 +45,28 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Asker"]
+__all__ = ["Asker", "Sweep"]
 
 Ranges = list[tuple[int, int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """One request of the unchunked sweep (:meth:`Asker.sweeps`).
+
+    Attributes:
+        pids: Participants asked for.
+        start: First hour (``None``: from the beginning).
+        end: Last hour, inclusive (``None``: up to now).
+        streams: The unchunked streams asked for.
+        registry: Every unchunked file held in that range, keyed by exact storage path.
+    """
+
+    pids: list[str]
+    start: int | None
+    end: int | None
+    streams: tuple[str, ...]
+    registry: dict[str, str]
 
 
 def _normalise_hash(value: object) -> str | None:
@@ -91,20 +115,68 @@ class Asker:
         self.end = end
         self.recheck_days = recheck_days
         self.use_file_hashes = use_file_hashes
+        # get-participant-file-hashes: None = not tried this run, True = works, False = failed
+        self._hashes_state: bool | None = None
+        self._hashes_lock = threading.Lock()
+        base = getattr(client, "base_url", "") or ""
+        self._hashes_key = f"file_hashes_failed:{base}"
 
     def hash_ranges(self, pid: str) -> list[tuple[int, int | None]]:
-        """Hours the server's file-hash list says changed (when that endpoint works)."""
-        if not self.use_file_hashes:
+        """Hours the server's file-hash list says changed (when that endpoint works).
+
+        The deployed server answers 500 whenever a participant has data. After a failure the
+        manifest remembers it for this server and the endpoint is not called again for
+        ``FILE_HASHES_RETRY_SECONDS`` (a week); within a run the first call is made alone, so
+        at most one call fails per run.
+        """
+        with self._hashes_lock:
+            if not self._hashes_usable():
+                return []
+            if self._hashes_state is None:  # the first call of the run: the others wait
+                hashes = self._file_hashes(pid)
+                self._hashes_state = hashes is not None
+                if hashes is None:
+                    return []
+                return self._hash_list_ranges(pid, hashes)
+        hashes = self._file_hashes(pid)
+        if hashes is None:
+            with self._hashes_lock:
+                self._hashes_state = False
             return []
+        return self._hash_list_ranges(pid, hashes)
+
+    def _hashes_usable(self) -> bool:
+        if not self.use_file_hashes or self._hashes_state is False:
+            return False
+        if self._hashes_state is None:
+            failed = self.manifest.get_meta(self._hashes_key)
+            if failed is not None:
+                try:
+                    when = _dt.datetime.fromisoformat(failed).timestamp()
+                except ValueError:
+                    when = 0.0
+                if time.time() - when < _policy.FILE_HASHES_RETRY_SECONDS:
+                    self._hashes_state = False
+                    return False
+        return True
+
+    def _file_hashes(self, pid: str) -> dict[str, str] | None:
         try:
             hashes = self.client.file_hashes(pid)
-        except Exception as exc:  # optional endpoint (SPEC §4.3): ignore any failure
+        except Exception as exc:  # optional endpoint: ignore any failure
             logger.debug("file hashes unavailable for %s: %s", pid, exc)
             hashes = None
         if hashes is None:
-            # Current servers fail it for everyone with data: do not ask again this run.
-            self.use_file_hashes = False
-            return []
+            logger.info(
+                "get-participant-file-hashes fails on this server; not asking it again for %d days",
+                _policy.FILE_HASHES_RETRY_SECONDS // 86400,
+            )
+            self.manifest.set_meta(
+                self._hashes_key, _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            )
+        return hashes
+
+    def _hash_list_ranges(self, pid: str, hashes: dict[str, str]) -> list[tuple[int, int | None]]:
         if not hashes:
             return []
         known: dict[tuple[str, str, int], set[str]] = {}
@@ -208,14 +280,22 @@ class Asker:
             return window  # one hour holds that many files: send it whole
         return planner.shorten(window, cut)
 
-    def registry_for(self, pid: str, window: Window) -> dict[str, str]:
-        """What we hold in a window, as the registry the server compares (SPEC §4.1.6 rule 2)."""
+    def registry_for(
+        self, pid: str, window: Window, streams: tuple[str, ...] | None = None
+    ) -> dict[str, str]:
+        """What we hold in a window, as the registry the server compares.
+
+        Chunked files go under their storage path without ``CHUNKED_DATA/`` with their SHA-1,
+        so the server compares content; unchunked files (they never change) under their exact
+        storage path with a non-empty value, which the server skips by presence. ``streams``
+        narrows the run's streams.
+        """
         registry: dict[str, str] = {}
         stop = window.stop
-        streams = self.streams
+        wanted = self.streams if streams is None else streams
         rows = self.manifest.registry_rows(pid, window.start, None if stop is None else stop - 1)
         for path, stream, key, sha1, md5, zip_name in rows:
-            if streams is not None and stream not in streams:
+            if wanted is not None and stream not in wanted:
                 continue
             value = sha1 or md5
             if key is None:
@@ -236,6 +316,68 @@ class Asker:
         if not registry:
             registry[SENTINEL_KEY] = SENTINEL_VALUE
         return registry
+
+    # the unchunked sweep ------------------------------------------------------------------
+
+    def sweep_streams(self) -> tuple[str, ...]:
+        """The unchunked streams of this run (the sweep asks for these)."""
+        return tuple(s for s in self.stream_names if s in UNCHUNKED_STREAMS)
+
+    def sweeps(self, pids: Iterable[str]) -> list[Sweep]:
+        """Requests that bring every unchunked file of ``pids`` not held yet, at any age.
+
+        Survey answers and audio are stored with the phone's creation time as time bin and
+        counted by no server statistic, so a late one can land in any old hour, also before
+        the first day the statistics know. One request over all time (or the user's range)
+        per batch of participants finds them all: its registry names every unchunked file
+        held, by exact storage path, and the server sends only the others. A batch holds at
+        most ``MAX_BATCH`` participants and ``MAX_REGISTRY`` registry entries; a participant
+        holding more is split into consecutive time ranges.
+        """
+        streams = self.sweep_streams()
+        if not streams:
+            return []
+        lo = floor_hour(self.start.timestamp()) if self.start else None
+        hi = floor_hour(self.end.timestamp()) if self.end else None
+        limit = max(1, _policy.MAX_REGISTRY)
+        whole: list[tuple[str, int]] = []
+        out: list[Sweep] = []
+        for pid in sorted(pids):
+            bins = self.manifest.time_bins(pid, streams, lo, None if hi is None else hi + HOUR - 1)
+            if len(bins) <= limit:
+                whole.append((pid, len(bins)))
+                continue
+            begin, i = lo, 0
+            while len(bins) - i > limit:
+                end = floor_hour(bins[i + limit - 1]) - HOUR
+                if end < floor_hour(bins[i]):
+                    end = floor_hour(bins[i + limit - 1])  # one hour holds that many: whole
+                j = bisect.bisect_right(bins, end + HOUR - 1)
+                out.append(self._sweep([pid], begin, end, streams))
+                begin, i = end + HOUR, j
+            out.append(self._sweep([pid], begin, hi, streams))
+        batch: list[str] = []
+        size = 0
+        for pid, n in whole:
+            if batch and (size + n > limit or len(batch) >= _policy.MAX_BATCH):
+                out.append(self._sweep(batch, lo, hi, streams))
+                batch, size = [], 0
+            batch.append(pid)
+            size += n
+        if batch:
+            out.append(self._sweep(batch, lo, hi, streams))
+        return out
+
+    def _sweep(
+        self, pids: list[str], start: int | None, end: int | None, streams: tuple[str, ...]
+    ) -> Sweep:
+        window = Window(EARLIEST if start is None else start, end)
+        registry: dict[str, str] = {}
+        for pid in pids:
+            registry.update(self.registry_for(pid, window, streams))
+        if len(registry) > 1:
+            registry.pop(SENTINEL_KEY, None)
+        return Sweep(pids, start, end, streams, registry)
 
     def recheck_start(
         self, pid: str, info: ParticipantInfo, extra: list[tuple[int, int | None]]

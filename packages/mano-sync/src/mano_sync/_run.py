@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import datetime as _dt
 import logging
 import queue
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mano_sync import _policy
-from mano_sync._ask import Asker
+from mano_sync._ask import Asker, Sweep
 from mano_sync._fetch import Fetcher, Stopped, is_fatal
 from mano_sync._lock import FolderLock
 from mano_sync._manifest import Manifest, folder_of
@@ -376,6 +377,130 @@ class _Run:
             summaries.append(self._finish(pid, infos[pid], counts[pid], [], int(i == 0), got))
         return summaries
 
+    # the unchunked sweep ------------------------------------------------------------------
+
+    def sweep(self, sweep: Sweep) -> dict[str, ParticipantSummary]:
+        """One request of the unchunked sweep; per participant what it brought.
+
+        Raises:
+            Exception: When the request fails (nothing was recorded).
+        """
+        start = None if sweep.start is None else _dt.datetime.fromtimestamp(sweep.start, _dt.UTC)
+        end = None if sweep.end is None else _dt.datetime.fromtimestamp(sweep.end, _dt.UTC)
+        for pid in sweep.pids:
+            self.emit("request", pid, f"{', '.join(sweep.streams)}: files not held, any time")
+        archive = self.fetcher.get(
+            sweep.pids, start, end, sweep.registry, owner=None, streams=sweep.streams
+        )
+        counts = {pid: SaveCounts() for pid in sweep.pids}
+        received = dict.fromkeys(sweep.pids, 0)
+        for member in archive:
+            who = member.name.split("/", 1)[0]
+            if who in received:
+                received[who] += member.size
+
+        def on_file(p: str, _path: str) -> None:
+            self.add_file(p)
+            self.emit("file", p, _path)
+
+        with archive, self.save_slot() as save_ctx:
+            stray = save_archive(
+                save_ctx,
+                archive,
+                participants=sweep.pids,
+                streams=sweep.streams,
+                counts=lambda p: counts.get(p) or SaveCounts(),
+                on_file=on_file,
+                should_stop=self.stop.is_set,
+            )
+        self.stray.extend(stray)
+        overhead = max(0, archive.size - sum(received.values()))
+        share, rest = divmod(overhead, len(sweep.pids))
+        out: dict[str, ParticipantSummary] = {}
+        for i, pid in enumerate(sweep.pids):
+            c = counts[pid]
+            if (c.new or c.updated) and not self.stop.is_set():
+                self.local.mark_verified(pid, {folder_of(p) for p in c.paths})
+            if c.failed:
+                self.manifest.update_participant(pid, success=False)
+            out[pid] = ParticipantSummary(
+                participant=pid,
+                new=c.new,
+                updated=c.updated,
+                failed=tuple(c.failed),
+                bytes_downloaded=received[pid] + share + (rest if i == 0 else 0),
+                files_downloaded=c.received,
+                requests=int(i == 0),
+            )
+        return out
+
+
+def _merge(base: ParticipantSummary, more: ParticipantSummary) -> ParticipantSummary:
+    """A participant's summary with what the sweep brought added."""
+    return dataclasses.replace(
+        base,
+        new=base.new + more.new,
+        updated=base.updated + more.updated,
+        # files the sweep rewrote were counted unchanged before
+        unchanged=max(0, base.unchanged - more.updated),
+        failed=base.failed + more.failed,
+        bytes_downloaded=base.bytes_downloaded + more.bytes_downloaded,
+        files_downloaded=base.files_downloaded + more.files_downloaded,
+        requests=base.requests + more.requests,
+    )
+
+
+def _sweep_all(
+    run: _Run,
+    pool: cf.ThreadPoolExecutor,
+    pids: list[str],
+    results: list[ParticipantSummary],
+    errors: list[BaseException],
+) -> list[ParticipantSummary]:
+    """Run the unchunked sweep (:meth:`Asker.sweeps`) for ``pids`` after their windows.
+
+    It comes last so its registries hold everything this run already saved (nothing is sent
+    twice). A failed shared request is retried per participant; a participant whose sweep
+    still fails gets a failure in its summary (the next run's sweep asks again).
+    """
+    if not pids:
+        return results
+    extra: dict[str, list[ParticipantSummary]] = {}
+    pending: dict[cf.Future[dict[str, ParticipantSummary]], Sweep] = {}
+    for sweep in run.ask.sweeps(pids):
+        pending[pool.submit(run.sweep, sweep)] = sweep
+    while pending:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            sweep = pending.pop(fut)
+            try:
+                for pid, part in fut.result().items():
+                    extra.setdefault(pid, []).append(part)
+            except Exception as exc:
+                if is_fatal(exc):
+                    run.stop.set()
+                    errors.append(exc)
+                    continue
+                if len(sweep.pids) > 1 and not run.stop.is_set():
+                    logger.info(
+                        "a shared request failed (%s); asking for %s one by one", exc, sweep.pids
+                    )
+                    for p in sweep.pids:
+                        for alone in run.ask.sweeps([p]):
+                            pending[pool.submit(run.sweep, alone)] = alone
+                    continue
+                for p in sweep.pids:
+                    run.manifest.update_participant(p, success=False)
+                    reason = f"download of {', '.join(sweep.streams)} failed: {exc}"
+                    failure = ParticipantSummary(p, failed=(SyncFailure(p, None, reason),))
+                    extra.setdefault(p, []).append(failure)
+    merged: list[ParticipantSummary] = []
+    for summary in results:
+        for part in extra.pop(summary.participant, []):
+            summary = _merge(summary, part)
+        merged.append(summary)
+    return merged
+
 
 def sync_all(
     run: _Run, pool: cf.ThreadPoolExecutor, pids: list[str], infos: dict[str, ParticipantInfo]
@@ -466,6 +591,14 @@ def sync_all(
                 results.extend(outcome)
             else:
                 results.append(outcome)
+        if not errors and not run.stop.is_set():
+            # participants whose requests failed are left to the next run
+            whole = {
+                r.participant
+                for r in results
+                if not r.skipped and not any(f.name is None for f in r.failed)
+            }
+            results = _sweep_all(run, pool, [p for p in pids if p in whole], results, errors)
     except BaseException:
         run.stop.set()
         for f in pending:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mano_sync._adopt import adopt_tree, needs_adoption
+from mano_sync._errors import ManoSyncError
 from mano_sync._fetch import open_client, request_archive
 from mano_sync._inputs import STUDY_ID_RE, TimeArg, derive_lock_key, streams_arg, to_utc
 from mano_sync._lock import FolderLock
@@ -203,7 +204,7 @@ def sync_study(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     version: int = 2,
-    recheck_days: float | None = DEFAULT_RECHECK_DAYS,
+    recheck_days: float | str | None = DEFAULT_RECHECK_DAYS,
     request_bytes: int = DEFAULT_REQUEST_BYTES,
     use_file_hashes: bool = True,
     verify_files: bool = False,
@@ -213,8 +214,10 @@ def sync_study(
 
     The first run fetches everything from each participant's first data; later runs fetch only
     what is new or changed: the last ``recheck_days`` of each participant's data are
-    re-checked with a registry of content hashes (the server skips what is unchanged), and
-    missing or altered local files are fetched again. Files recorded in the manifest are
+    re-checked with a registry of content hashes (the server skips what is unchanged), days
+    whose server statistics changed are re-checked, missing or altered local files are fetched
+    again, and survey answers and audio not held yet are fetched whatever their age (they count
+    in no server statistic, and phones upload them days late). Files recorded in the manifest are
     trusted while their folder is unchanged since they were last verified (no entry created,
     removed or renamed); the files of any changed folder are stat-ed one by one. A run can be
     killed at any moment; the next one resumes.
@@ -233,11 +236,16 @@ def sync_study(
         workers: Participants synced in parallel (default ``min(4, cpu count)``).
         progress: Callback receiving :class:`SyncProgress` events.
         version: get-data version (2, falling back to 1 when the server lacks v2).
-        recheck_days: Days before each participant's last data to re-check for late uploads;
-            ``None`` re-checks everything (by hash, still transferring only changes).
+        recheck_days: Days before each participant's last data whose hourly chunks are
+            re-checked for late rewrites; ``"all"`` (or ``None``) re-checks every stream's
+            whole history with the full hash registry, still transferring only what changed
+            (the weekly companion of a nightly run). Late survey answers and audio are found
+            at any age on every run: one request per batch of participants asks for every
+            unchunked file not held yet.
         request_bytes: Target archive size per request.
-        use_file_hashes: Ask get-participant-file-hashes for changed files (ignored when the
-            server fails it, as current servers do).
+        use_file_hashes: Ask get-participant-file-hashes for changed files. After a failure
+            (the deployed server fails it whenever data exist) the manifest remembers it for
+            this server and it is not called again for a week; at most one call fails per run.
         verify_files: Stat every recorded file, also in unchanged folders (finds files edited
             in place to another size; ``mano verify`` compares content hashes).
         client: An open ``mano_api.BeiweClient`` to reuse.
@@ -252,6 +260,12 @@ def sync_study(
         mano_api.ManoAPIError: Credentials, study or server problems that stop the whole run.
     """
     t0 = time.monotonic()
+    if isinstance(recheck_days, str):
+        if recheck_days.strip().lower() != "all":
+            raise ManoSyncError(
+                f"recheck_days must be a number of days or 'all', not {recheck_days!r}"
+            )
+        recheck_days = None
     out = Path(output_folder)
     streams = streams_arg(data_streams)
     start_dt = to_utc(start, what="start")
