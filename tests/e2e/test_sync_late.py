@@ -15,7 +15,6 @@ from mano_sync import Manifest, sync_study
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, fast_client
 
-
 FAULTS = "5xx=2,reset=1,truncate=1"
 
 
