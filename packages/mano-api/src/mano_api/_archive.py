@@ -60,6 +60,9 @@ class ArchiveMember:
         offset: Where the member's bytes start in the zip file, found (and its local header
             checked) during validation; -1 for members that are compressed at the zip level
             (Beiwe never sends those), which are read through :mod:`zipfile`.
+        damaged: The member's bytes do not match its CRC-32 although the zip is complete;
+            reading it raises :class:`ArchiveValidationError`. One damaged member does not
+            make the others unusable.
     """
 
     name: str
@@ -67,6 +70,7 @@ class ArchiveMember:
     crc: int
     is_safe: bool
     offset: int = field(default=-1, compare=False)
+    damaged: bool = field(default=False, compare=False)
 
     @property
     def is_zstd(self) -> bool:
@@ -104,9 +108,14 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                     registry = _parse_registry(raw)
                     continue
                 offset = -1
+                damaged = False
                 if _is_plain_stored(info):
                     # one pread per chunk on a single fd: far cheaper than zf.open per member
-                    offset = _check_stored_crc(fd, info)
+                    offset, damaged = _check_stored_crc(fd, info)
+                    if damaged:
+                        logger.warning(
+                            "%s: bad CRC-32; the other members are usable", info.filename
+                        )
                 else:
                     with zf.open(info) as fh:
                         while fh.read(_READ_CHUNK):
@@ -118,6 +127,7 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                         crc=info.CRC,
                         is_safe=is_safe_member_name(info.filename),
                         offset=offset,
+                        damaged=damaged,
                     )
                 )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
@@ -155,8 +165,9 @@ def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
     return data
 
 
-def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
-    """Check a stored member's local header and CRC-32; return where its bytes start.
+def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> tuple[int, bool]:
+    """Check a stored member's local header and CRC-32; return where its bytes start and
+    whether they fail their CRC-32 (the zip's structure is sound, this member is damaged).
 
     The first ``pread`` takes the header with up to a chunk of data: all of a small member
     (the usual Beiwe file) in one call.
@@ -176,9 +187,7 @@ def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
         crc = zlib.crc32(_pread_exact(fd, n, at, info.filename), crc)
         at += n
         remaining -= n
-    if crc != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return int(offset)
+    return int(offset), crc != info.CRC
 
 
 def _parse_registry(raw: bytes) -> dict[str, str]:

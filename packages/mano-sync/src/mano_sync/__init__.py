@@ -26,6 +26,7 @@ from mano_sync._errors import (
     SyncLocked,
     UnsafeMember,
 )
+from mano_sync._extract import extract
 from mano_sync._lock import LOCK_NAME, FolderLock
 from mano_sync._manifest import MANIFEST_NAME, Manifest, ManifestFile, ParticipantState
 from mano_sync._names import MemberName, parse_member
@@ -99,6 +100,7 @@ __all__ = [
     "backfill",
     "compare_with_server",
     "download",
+    "extract",
     "parse_member",
     "save",
     "sync_study",

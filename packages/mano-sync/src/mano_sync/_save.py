@@ -31,6 +31,7 @@ from mano_sync._names import (
     parse_storage_key,
     storage_key_from_member,
 )
+from mano_sync._safety import SafeFolders
 from mano_sync._types import SyncFailure
 
 if TYPE_CHECKING:
@@ -287,6 +288,7 @@ def save_archive(
     stream_set = frozenset(streams) if streams is not None else None
     stray: list[SyncFailure] = []
     items: list[_Item] = []
+    safe = SafeFolders(ctx.out)
     for member in archive.members():
         try:
             name = parse_member(member.name, participants=pids, streams=stream_set, zst=zst)
@@ -302,6 +304,13 @@ def save_archive(
                 counts(failure.participant).failed.append(failure)
             else:
                 stray.append(failure)
+            continue
+        problem = safe.problem(name.folder)
+        if problem is not None:
+            logger.warning("refused zip member %r: %s", member.name, problem)
+            c = counts(name.participant)
+            c.failed.append(SyncFailure(name.participant, member.name, problem))
+            c.write_errors += 1
             continue
         items.append(_Item(member.name, name, None, None, size=member.size, member=member))
     if not items:  # nothing new or changed (a re-check that found nothing): no bookkeeping

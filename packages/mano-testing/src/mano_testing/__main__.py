@@ -60,6 +60,8 @@ def _commands(emu: Emulator) -> dict[str, Callable[..., Any]]:
         "late_upload": emu.late_upload,
         "late_data": emu.late_data,
         "remove_object": emu.remove_object,
+        "damage": emu.damage,
+        "repair": emu.repair,
         "set_faults": emu.set_faults,
         "reset_log": emu.reset_log,
     }

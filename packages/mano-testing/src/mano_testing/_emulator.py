@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -527,6 +528,24 @@ class Emulator:
             state.changed()
         return sorted(spec.zip_name for spec in new)
 
+    def damage(self, zip_name: str, kind: str = "zstd") -> None:
+        """Serve a file damaged until :meth:`repair`: ``"zstd"``, its stored object is no valid
+        zstd frame (v2; the zip's CRC-32 matches the bad bytes); ``"crc"``, its bytes fail
+        the CRC-32 the zip records (damaged on the way). The rest of every zip stays sound."""
+        if kind not in ("zstd", "crc"):
+            raise InvalidOptionError(f"damage kind must be 'zstd' or 'crc', not {kind!r}")
+        for f in self.files(study=None):
+            if f.zip_name == zip_name:
+                with self._state.lock:
+                    self._state.damaged[f.storage_path] = kind
+                return
+        raise UnknownFileError(f"no file named {zip_name!r}")
+
+    def repair(self) -> None:
+        """Serve every damaged file intact again."""
+        with self._state.lock:
+            self._state.damaged.clear()
+
     def remove_object(self, zip_name: str) -> None:
         """Make a file's stored object vanish (the server silently omits it, SPEC 4.1.6)."""
         for f in self.files(study=None):
@@ -548,11 +567,16 @@ class Emulator:
         """The active fault rules."""
         return self._state.faults
 
-    def add_hostile_member(self, name: str, data: bytes) -> None:
+    def add_hostile_member(self, name: str, data: bytes, *, bad_crc: bool = False) -> None:
         """Append a member with this exact name and content to every get-data zip (before the
-        registry, not listed in it) to test clients against path traversal and junk."""
+        registry, not listed in it) to test clients against path traversal and junk.
+
+        With ``bad_crc`` the zip records a CRC-32 that does not match the bytes (a member
+        damaged in storage or on the way; the rest of the zip stays sound).
+        """
+        crc = (zlib.crc32(data) ^ 0xFFFFFFFF) if bad_crc else None
         with self._state.lock:
-            self._state.hostile.append((name, bytes(data)))
+            self._state.hostile.append((name, bytes(data), crc))
 
     def clear_hostile_members(self) -> None:
         """Remove every hostile member."""
