@@ -135,3 +135,36 @@ def test_failed_file_hashes_call_is_not_repeated_for_a_week(tmp_path: Path, faul
         emu.reset_log()
         assert _sync(emu, out, faults, workers=4).ok
         assert _hash_calls(emu) == 1
+
+
+def test_sweep_registries_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A participant holding more unchunked files than MAX_REGISTRY is swept in time ranges."""
+    import mano_sync._fetch as fetch_module
+    import mano_sync._policy as policy
+
+    out = tmp_path / "study"
+    with Emulator(participants=3, days=10, seed=46) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out).ok
+        pid = next(p for p in emu.participants if emu.files(p, "survey_answers"))
+        new = emu.late_upload(pid, "survey_answers", age_days=5, count=3)
+        new += emu.late_upload(pid, "ambient_audio", age_days=60)
+        sizes: list[int] = []
+        real = fetch_module.request_archive
+
+        def spy(*args: object, **kwargs: object) -> object:
+            registry = kwargs.get("registry")
+            streams = kwargs.get("streams")
+            if streams and set(streams) <= {"survey_answers", "audio_recordings", "ambient_audio"}:
+                sizes.append(len(registry) if isinstance(registry, dict) else 0)  # the sweep
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(policy, "MAX_REGISTRY", 5)
+        monkeypatch.setattr(fetch_module, "request_archive", spy)
+        emu.reset_log()
+        summary = sync_study(emu.credentials, emu.study_id, out)
+        assert summary.ok and summary.new == len(new) and summary.updated == 0
+        assert sorted(get_data_names(emu)) == sorted(new)
+        unchunked = sum(1 for f in emu.files(pid) if not f.chunked)
+        assert unchunked > 5 and len(sizes) >= unchunked // 5
+        assert max(sizes) <= 5 + 2  # cut at hour boundaries: an hour may hold one or two more
+        assert_tree_matches(out, emu.files())
