@@ -467,8 +467,31 @@ def _sweep_all(
         return results
     extra: dict[str, list[ParticipantSummary]] = {}
     pending: dict[cf.Future[dict[str, ParticipantSummary]], Sweep] = {}
-    for sweep in run.ask.sweeps(pids):
-        pending[pool.submit(run.sweep, sweep)] = sweep
+    try:
+        for sweep in run.ask.sweeps(pids):
+            pending[pool.submit(run.sweep, sweep)] = sweep
+        _drain_sweeps(run, pool, pending, extra, errors)
+    except BaseException:
+        run.stop.set()
+        for fut in pending:
+            fut.cancel()
+        raise
+    merged: list[ParticipantSummary] = []
+    for summary in results:
+        for part in extra.pop(summary.participant, []):
+            summary = _merge(summary, part)
+        merged.append(summary)
+    return merged
+
+
+def _drain_sweeps(
+    run: _Run,
+    pool: cf.ThreadPoolExecutor,
+    pending: dict[cf.Future[dict[str, ParticipantSummary]], Sweep],
+    extra: dict[str, list[ParticipantSummary]],
+    errors: list[BaseException],
+) -> None:
+    """Collect the sweeps' results; a failed shared one is asked again per participant."""
     while pending:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
         for fut in done:
@@ -494,12 +517,6 @@ def _sweep_all(
                     reason = f"download of {', '.join(sweep.streams)} failed: {exc}"
                     failure = ParticipantSummary(p, failed=(SyncFailure(p, None, reason),))
                     extra.setdefault(p, []).append(failure)
-    merged: list[ParticipantSummary] = []
-    for summary in results:
-        for part in extra.pop(summary.participant, []):
-            summary = _merge(summary, part)
-        merged.append(summary)
-    return merged
 
 
 def sync_all(
