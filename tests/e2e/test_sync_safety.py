@@ -105,3 +105,31 @@ def test_a_link_inside_the_study_folder_is_followed(tmp_path: Path) -> None:
         summary = sync_study(emu.credentials, emu.study_id, out)
         assert summary.ok, summary.failed
         assert sorted(p.name for p in (out / ".moved").iterdir())
+
+
+def test_sync_never_replaces_a_locked_file_by_plaintext(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    with Emulator(participants=1, days=2, seed=64) as emu:
+        assert sync_study(emu.credentials, emu.study_id, out).ok
+        env = {**_env(emu), "MANO_LOCK_PASSPHRASE": "correct-horse"}
+        locked = subprocess.run(
+            [sys.executable, "-m", "mano_cli", "-y", "lock", str(out), "-s", "gps"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert locked.returncode == 0, locked.stderr
+        rewritten = emu.late_data(count=10_000)  # every chunk changes, gps too
+        gps = sorted(n for n in rewritten if "/gps/" in n)
+        assert gps
+        summary = sync_study(emu.credentials, emu.study_id, out, recheck_days="all")
+        assert {f.name.removesuffix(".zst") for f in summary.failed} == set(gps)
+        assert all("locked here" in f.reason for f in summary.failed)
+        for name in gps:
+            assert not (out / name).exists() and (out / (name + ".zst.lock")).is_file()
+        assert summary.updated == len(rewritten) - len(gps)
+        # with the passphrase the new content is stored locked again
+        again = sync_study(
+            emu.credentials, emu.study_id, out, lock=["gps"], passphrase="correct-horse"
+        )
+        assert again.ok and again.updated == len(gps)
+        for name in gps:
+            assert not (out / name).exists() and (out / (name + ".zst.lock")).is_file()

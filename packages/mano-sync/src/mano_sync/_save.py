@@ -125,6 +125,9 @@ class SaveCounts:
     paths: list[str] = field(default_factory=list)
 
 
+_LOCKED_FORMS = frozenset({"lock", "zst.lock"})
+
+
 def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
@@ -396,6 +399,20 @@ def save_archive(
             return
         pid = item.name.participant
         form = form_of(item)
+        if row is not None and row.form in _LOCKED_FORMS and form not in _LOCKED_FORMS:
+            # never put plaintext where the tree holds a locked copy
+            if ctx.key is None:
+                c = counts(pid)
+                reason = (
+                    f"{row.disk_path} is locked here and the server's copy changed; not "
+                    f"replaced by an unencrypted one (sync with --lock {item.name.stream} and "
+                    "the study's passphrase)"
+                )
+                with lock:
+                    c.failed.append(SyncFailure(pid, item.raw, reason))
+                    c.write_errors += 1
+                return
+            form = "zst.lock"
         try:
             src: BinaryIO | bytes
             if item.size < ONE_SHOT_MAX_BYTES:
