@@ -493,7 +493,7 @@ def rows_sync(ctx: Context) -> list[Row]:
                 )
                 if pipe_s
                 else None,
-                target=None,
+                target=1.5,
                 meaning="pipeline time / mano time",
                 ref_reason=why_pipe or f"the shell pipeline failed: {guarded.error}",
                 note="plain files on disk at the end on both sides; the pipeline keeps no "
@@ -509,6 +509,31 @@ def rows_sync(ctx: Context) -> list[Row]:
             expected,
         )
         best = max(floor_side.seconds, curl_side.seconds if curl_side else 0.0)
+        # the physical limit of a first sync: the larger of the transfer (curl of the same v2
+        # bytes) and the disk's cost of the files alone (writing them from memory)
+        limit_side = (
+            floor_side
+            if curl_side is None or floor_side.seconds >= curl_side.seconds
+            else curl_side
+        )
+        rows.append(
+            ratio_row(
+                id="sync_limit",
+                mano=mano_side,
+                reference=Side(
+                    f"limit = max(curl, write-only): {limit_side.label}",
+                    limit_side.command,
+                    limit_side.samples,
+                    limit_side.bytes,
+                    expected,
+                ),
+                target=0.4,
+                meaning="max(curl time, write-only time) / mano time",
+                note=f"curl {curl_side.seconds if curl_side else float('nan'):.3f} s, writing "
+                f"the files only {floor_side.seconds:.3f} s: a first sync can finish no "
+                "sooner than the larger of the two on this machine.",
+            )
+        )
         rows.append(
             ratio_row(
                 id="sync_floor",

@@ -25,8 +25,10 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
      "≥ 0.7× curl", "issue 7"),
     ("sync_zst_curl", "first sync keeping the .zst files (`keep_compressed=True`) vs curl",
      CONTEXT, "issue 10"),
+    ("sync_limit", "first sync vs its physical limit: max(curl of the same v2 bytes, writing the "
+     "same plain files from memory)", "≥ 0.4× the limit", "issue 20"),
     ("sync_pipeline", "first sync vs a shell pipeline doing the same job "
-     "(curl → unzip → `zstd -d -r --rm`)", CONTEXT, "issue 10"),
+     "(curl → unzip → `zstd -d -r --rm`)", "≥ 1.5× the pipeline", "issue 20"),
     ("sync_floor", "first sync vs only writing the same plain files (temp file + rename, data "
      "already in memory)", CONTEXT, "issue 7"),
     ("sync_mano06", "first sync vs mano 0.6.0 `backfill` of the same participants",
@@ -64,6 +66,7 @@ GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
     "sync": (
         "sync_curl",
         "sync_zst_curl",
+        "sync_limit",
         "sync_pipeline",
         "sync_floor",
         "sync_mano06",

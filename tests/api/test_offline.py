@@ -20,8 +20,8 @@ from mano_api import (
     RedirectedToHTTPS,
     Study,
     TLSError,
-    TruncatedDownload,
 )
+from mano_api._archive import ArchiveValidationError
 from tests.api.fake import FakeAdapter, Reply, session_with
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "beiwe-api" / "fixtures"
@@ -116,13 +116,17 @@ def test_truncated_then_good_archive_is_retried(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_crc_mismatch_is_detected(tmp_path: Path) -> None:
-    good = _zip_bytes({"a/gps/x.csv": b"hello world" * 100})
+def test_crc_mismatch_is_retried_then_only_that_member_is_unusable(tmp_path: Path) -> None:
+    good = _zip_bytes({"a/gps/x.csv": b"hello world" * 100, "a/gps/y.csv": b"fine" * 10})
     bad = good.replace(b"hello world", b"hellO world", 1)
-    client, _ = make_client({"/get-data/v2": [Reply(200, bad)]}, retries=1)
-    with pytest.raises(TruncatedDownload, match="gave up after 2 attempts") as info:
-        client.download(STUDY_ID, tmp_dir=tmp_path)
-    assert "CRC" in str(info.value)
+    client, _ = make_client({"/get-data/v2": [Reply(200, bad), Reply(200, bad)]}, retries=1)
+    with client.download(STUDY_ID, tmp_dir=tmp_path) as archive:
+        assert archive.attempts == 2  # asked again once, then handed out
+        damaged = {m.name: m.damaged for m in archive.members()}
+        assert damaged == {"a/gps/x.csv": True, "a/gps/y.csv": False}
+        assert archive.read("a/gps/y.csv") == b"fine" * 10
+        with pytest.raises(ArchiveValidationError, match="CRC"):
+            archive.read("a/gps/x.csv")
     assert list(tmp_path.iterdir()) == []
 
 

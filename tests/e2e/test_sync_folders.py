@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import mano_sync._sync as sync_module
 from mano_sync import FolderLock, Manifest, ManifestFile, SyncProgress, SyncSummary, sync_study
+from mano_sync._record import LocalTree
 from mano_testing import Emulator
 from tests.sync.helpers import assert_tree_matches, get_data_names
 
@@ -217,7 +217,7 @@ def test_file_system_that_never_moves_folder_times_is_not_trusted(
 ) -> None:
     """Some FUSE and object-store mounts report fixed folder times: trust nothing there."""
     frozen = types.SimpleNamespace(st_ino=1, st_mtime_ns=10**9, st_ctime_ns=10**9)
-    monkeypatch.setattr(sync_module._Run, "_folder_stat", lambda self, folder: frozen)
+    monkeypatch.setattr(LocalTree, "_folder_stat", lambda self, folder: frozen)
     out = tmp_path / "study"
     with Emulator(participants=1, days=2, seed=27) as emu:
         files = _first_sync(emu, out)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import mano_sync._policy as policy
 import mano_sync._sync as sync_module
 from mano_api import ConnectionFailed
 from mano_sync import sync_study
@@ -21,7 +22,7 @@ def _get_data_requests(emu: Emulator) -> int:
     return sum(1 for r in emu.request_log if r.path.startswith("/get-data"))
 
 
-def test_noop_resync_is_one_request_for_a_small_study(tmp_path: Path) -> None:
+def test_noop_resync_is_two_requests_for_a_small_study(tmp_path: Path) -> None:
     out = tmp_path / "study"
     with Emulator(participants=5, days=3, seed=31) as emu:
         first = sync_study(emu.credentials, emu.study_id, out)
@@ -33,13 +34,14 @@ def test_noop_resync_is_one_request_for_a_small_study(tmp_path: Path) -> None:
         again = sync_study(emu.credentials, emu.study_id, out)
         assert again.ok and again.new == again.updated == 0
         assert again.unchanged == len(emu.files())
-        assert _get_data_requests(emu) == 1
+        # the shared re-check of recent days, and the sweep for late survey answers and audio
+        assert _get_data_requests(emu) == 2
         assert get_data_names(emu) == []
         # every participant still gets its summary; the request and its bytes are counted once
         synced = {p.participant: p for p in again.participants.values() if not p.skipped}
         assert set(synced) == set(with_data)
         assert not any(p.failed for p in synced.values())
-        assert again.requests == sum(p.requests for p in synced.values()) == 1
+        assert again.requests == sum(p.requests for p in synced.values()) == 2
         served = sum(r.bytes_sent for r in emu.request_log if r.path.startswith("/get-data"))
         assert again.bytes_downloaded == served > 0
 
@@ -55,7 +57,7 @@ def test_shared_recheck_brings_late_data(tmp_path: Path) -> None:
             emu.reset_log()
             again = sync_study(emu.credentials, emu.study_id, out, client=client)
         assert again.ok and again.updated == 5 and again.new == 0
-        assert _get_data_requests(emu) == 1
+        assert _get_data_requests(emu) == 2  # the shared re-check and the unchunked sweep
         assert get_data_names(emu) == rewritten
         per = {p.participant: p.updated for p in again.participants.values()}
         for pid in {name.split("/", 1)[0] for name in rewritten}:
@@ -89,7 +91,7 @@ def test_many_participants_are_split_into_bounded_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "study"
-    monkeypatch.setattr(sync_module, "MAX_BATCH", 2)
+    monkeypatch.setattr(policy, "MAX_BATCH", 2)
     with Emulator(participants=5, days=2, seed=34) as emu:
         assert sync_study(emu.credentials, emu.study_id, out).ok
         with_data = [p for p in emu.participants if emu.files(p)]
@@ -97,4 +99,4 @@ def test_many_participants_are_split_into_bounded_batches(
         again = sync_study(emu.credentials, emu.study_id, out)
         assert again.ok and again.new == again.updated == 0
         # pairs share a request; an odd one out has its own
-        assert _get_data_requests(emu) == (len(with_data) + 1) // 2
+        assert _get_data_requests(emu) == 2 * ((len(with_data) + 1) // 2)  # re-checks, sweeps

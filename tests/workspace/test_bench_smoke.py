@@ -19,6 +19,7 @@ RUN = ROOT / "benchmarks" / "run.py"
 ROW_IDS = {
     "sync_curl",
     "sync_zst_curl",
+    "sync_limit",
     "sync_pipeline",
     "sync_floor",
     "sync_mano06",

@@ -85,6 +85,9 @@ class ArchiveMember:
             (Beiwe never sends those), which are read through :mod:`zipfile`.
         rejected: Why the member cannot be read (it would inflate beyond
             :data:`MAX_MEMBER_BYTES` or :data:`MAX_MEMBER_RATIO`), else None.
+        damaged: The member's bytes do not match its CRC-32 although the zip is complete;
+            reading it raises :class:`ArchiveValidationError`. One damaged member does not
+            make the others unusable.
     """
 
     name: str
@@ -93,6 +96,7 @@ class ArchiveMember:
     is_safe: bool
     offset: int = field(default=-1, compare=False)
     rejected: str | None = field(default=None, compare=False)
+    damaged: bool = field(default=False, compare=False)
 
     @property
     def is_zstd(self) -> bool:
@@ -131,9 +135,14 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                     continue
                 offset = -1
                 rejected = None
+                damaged = False
                 if _is_plain_stored(info):
                     # one pread per chunk on a single fd: far cheaper than zf.open per member
-                    offset = _check_stored_crc(fd, info)
+                    offset, damaged = _check_stored_crc(fd, info)
+                    if damaged:
+                        logger.warning(
+                            "%s: bad CRC-32; the other members are usable", info.filename
+                        )
                 else:
                     rejected = _inflation_problem(info)
                     if rejected is None:
@@ -150,6 +159,7 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                         is_safe=is_safe_member_name(info.filename),
                         offset=offset,
                         rejected=rejected,
+                        damaged=damaged,
                     )
                 )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
@@ -200,8 +210,9 @@ def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
     return data
 
 
-def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
-    """Check a stored member's local header and CRC-32; return where its bytes start.
+def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> tuple[int, bool]:
+    """Check a stored member's local header and CRC-32; return where its bytes start and
+    whether they fail their CRC-32 (the zip's structure is sound, this member is damaged).
 
     The first ``pread`` takes the header with up to a chunk of data: all of a small member
     (the usual Beiwe file) in one call.
@@ -221,9 +232,7 @@ def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> int:
         crc = zlib.crc32(_pread_exact(fd, n, at, info.filename), crc)
         at += n
         remaining -= n
-    if crc != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return int(offset)
+    return int(offset), crc != info.CRC
 
 
 def _parse_registry(raw: bytes) -> dict[str, str]:

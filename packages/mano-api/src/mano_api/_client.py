@@ -1343,6 +1343,19 @@ class BeiweClient:
                             attempts=number + 1,
                         )
                     ) from exc
+                damaged = [m.name for m in members if m.damaged]
+                if damaged and number < self.retries:
+                    # usually bytes damaged on the way: ask again while attempts remain; then
+                    # hand out the archive, whose other members are sound
+                    raise _Retryable(
+                        TruncatedDownload(
+                            f"{len(damaged)} member(s) of the archive from {endpoint} fail their "
+                            f"CRC-32 (first: {damaged[0]})",
+                            endpoint=endpoint,
+                            bytes_received=received,
+                            attempts=number + 1,
+                        )
+                    )
                 archive = Archive(
                     tmp,
                     version=version,

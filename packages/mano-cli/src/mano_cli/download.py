@@ -67,9 +67,20 @@ def download(
             "--zip", metavar="FILE", help="Keep the raw zip at FILE instead of extracting."
         ),
     ] = None,
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace an existing --zip FILE, or files in DIR whose content differs from the "
+        "server's (identical files are never rewritten; locked files never replaced).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Download data once (no incremental state) into DIR, or as a raw zip with --zip."""
+    """Download data once (no incremental state) into DIR, or as a raw zip with --zip.
+
+    Nothing hidden is left in DIR. Run again into the same DIR, files already there with the
+    server's content are reported unchanged and left alone; a file that differs is not
+    replaced without --overwrite. Use `mano sync` to keep a folder up to date.
+    """
     s = settings(ctx)
     if v1 and v2:
         raise UsageProblem("--v1 and --v2 cannot be used together")
@@ -90,8 +101,12 @@ def download(
         )
     elif zip_file is not None and not zip_file.parent.is_dir():
         raise LocalProblem(f"cannot write {zip_file}: folder {zip_file.parent} does not exist")
+    elif zip_file is not None and zip_file.is_dir():
+        raise UsageProblem(f"--zip {zip_file} is a folder; give a file name (or -o DIR to extract)")
+    elif zip_file is not None and os.path.lexists(zip_file) and not overwrite:
+        raise UsageProblem(f"{zip_file} already exists; pass --overwrite to replace it")
     from mano_sync import download as fetch
-    from mano_sync import save
+    from mano_sync import extract
 
     credentials = load_credentials(s)
     with open_client(s, credentials) as client:
@@ -128,13 +143,13 @@ def download(
                 failed: tuple[Any, ...] = ()
             else:
                 assert output is not None
-                saved = save(
+                saved = extract(
                     archive,
                     output,
-                    study_id=found.id,
                     participants=participants,
                     data_streams=streams,
                     keep_compressed=keep_compressed,
+                    overwrite=overwrite,
                 )
                 failed = saved.failed
                 result = {

@@ -358,6 +358,14 @@ def sync(
         metavar="DAYS",
         help="Days of recent data re-checked for late uploads (default: the library's).",
     ),
+    recheck: str | None = typer.Option(
+        None,
+        "--recheck",
+        metavar="all|DAYS",
+        help="'all': re-check the whole history of every stream with content hashes, still "
+        "transferring only what changed (run it weekly beside the nightly sync); DAYS: as "
+        "--recheck-days.",
+    ),
     verify_files: bool = typer.Option(
         False,
         "--verify-files",
@@ -459,7 +467,11 @@ def sync(
         "version": 1 if v1 else 2,
         "verify_files": verify_files,
     }
-    if recheck_days is not None:
+    if recheck is not None:
+        if recheck_days is not None:
+            raise UsageProblem("give --recheck or --recheck-days, not both")
+        options["recheck_days"] = _recheck_value(recheck)
+    elif recheck_days is not None:
         options["recheck_days"] = recheck_days
     if force_lock:
         options["force_lock"] = True
@@ -726,6 +738,19 @@ def _check_participants(client: BeiweClient, study: Study, wanted: list[str] | N
             f"unknown participant(s) {', '.join(unknown)} in study {study.name}; "
             f"`mano participants {study.id}` lists them"
         )
+
+
+def _recheck_value(text: str) -> str | float:
+    """``--recheck all`` or a number of days."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not 0 <= days < 1e6:
+        raise UsageProblem(f"--recheck takes 'all' or a number of days, not {text!r}")
+    return days
 
 
 def _keyring_exists(s: Settings) -> bool:

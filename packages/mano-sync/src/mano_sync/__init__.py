@@ -28,6 +28,7 @@ from mano_sync._errors import (
     SyncLocked,
     UnsafeMember,
 )
+from mano_sync._extract import extract
 from mano_sync._jobs import (
     LOCK_PASSPHRASE_VAR,
     STUDY_FILE_NAME,
@@ -130,6 +131,7 @@ __all__ = [
     "backfill",
     "compare_with_server",
     "download",
+    "extract",
     "parse_member",
     "save",
     "save_side_inputs",

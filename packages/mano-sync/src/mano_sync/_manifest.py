@@ -354,6 +354,22 @@ class Manifest:
             ).fetchone()
         return None if row is None else int(row[0])
 
+    def time_bins(
+        self, participant: str, streams: Iterable[str], start: int | None, end: int | None
+    ) -> list[int]:
+        """Sorted time bins of a participant's files of ``streams`` within ``[start, end]``."""
+        names = list(streams)
+        sql = (
+            "SELECT time_bin FROM files WHERE participant = ? AND time_bin >= ? "
+            f"AND stream IN ({','.join('?' * len(names))})"
+        )
+        args: list[object] = [participant, -(2**62) if start is None else start, *names]
+        if end is not None:
+            sql += " AND time_bin <= ?"
+            args.append(end)
+        with self._lock:
+            return sorted(int(r[0]) for r in self._db.execute(sql, args))
+
     def registry_rows(
         self, participant: str, start: int, end: int | None
     ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:

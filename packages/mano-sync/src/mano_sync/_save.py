@@ -31,6 +31,7 @@ from mano_sync._names import (
     parse_storage_key,
     storage_key_from_member,
 )
+from mano_sync._safety import SafeFolders
 from mano_sync._types import SyncFailure
 
 if TYPE_CHECKING:
@@ -122,6 +123,9 @@ class SaveCounts:
     bytes_written: int = 0
     failed: list[SyncFailure] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+
+
+_LOCKED_FORMS = frozenset({"lock", "zst.lock"})
 
 
 def _b64(digest: bytes) -> str:
@@ -287,6 +291,7 @@ def save_archive(
     stream_set = frozenset(streams) if streams is not None else None
     stray: list[SyncFailure] = []
     items: list[_Item] = []
+    safe = SafeFolders(ctx.out)
     for member in archive.members():
         try:
             name = parse_member(member.name, participants=pids, streams=stream_set, zst=zst)
@@ -302,6 +307,13 @@ def save_archive(
                 counts(failure.participant).failed.append(failure)
             else:
                 stray.append(failure)
+            continue
+        problem = safe.problem(name.folder)
+        if problem is not None:
+            logger.warning("refused zip member %r: %s", member.name, problem)
+            c = counts(name.participant)
+            c.failed.append(SyncFailure(name.participant, member.name, problem))
+            c.write_errors += 1
             continue
         items.append(_Item(member.name, name, None, None, size=member.size, member=member))
     if not items:  # nothing new or changed (a re-check that found nothing): no bookkeeping
@@ -387,6 +399,20 @@ def save_archive(
             return
         pid = item.name.participant
         form = form_of(item)
+        if row is not None and row.form in _LOCKED_FORMS and form not in _LOCKED_FORMS:
+            # never put plaintext where the tree holds a locked copy
+            if ctx.key is None:
+                c = counts(pid)
+                reason = (
+                    f"{row.disk_path} is locked here and the server's copy changed; not "
+                    f"replaced by an unencrypted one (sync with --lock {item.name.stream} and "
+                    "the study's passphrase)"
+                )
+                with lock:
+                    c.failed.append(SyncFailure(pid, item.raw, reason))
+                    c.write_errors += 1
+                return
+            form = "zst.lock"
         try:
             src: BinaryIO | bytes
             if item.size < ONE_SHOT_MAX_BYTES:

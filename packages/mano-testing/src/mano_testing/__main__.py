@@ -2,6 +2,17 @@
 
 The first line on stdout is one JSON object with ``url``, ``access_key``, ``secret_key``,
 ``study_id``, ``study_name`` and ``participants`` so scripts can read it; logs go to stderr.
+
+While it serves, each line written to its stdin is a command for the running study, one JSON
+object naming an :class:`~mano_testing.Emulator` method and its keyword arguments::
+
+    {"late_upload": {"stream": "survey_answers", "age_days": 100}}
+    {"late_data": {"count": 2, "age_days": 100}}
+    {"set_faults": {"faults": "5xx=2"}}
+    {"reset_log": {}}
+
+and gets one JSON line back on stdout: ``{"ok": <the method's result>}`` or
+``{"error": "<message>"}``. A test in another process changes the server's data this way.
 """
 
 from __future__ import annotations
@@ -10,7 +21,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from mano_testing._emulator import Emulator
 from mano_testing._errors import ManoTestingError
@@ -40,6 +53,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     return parser
+
+
+def _commands(emu: Emulator) -> dict[str, Callable[..., Any]]:
+    return {
+        "late_upload": emu.late_upload,
+        "late_data": emu.late_data,
+        "remove_object": emu.remove_object,
+        "damage": emu.damage,
+        "repair": emu.repair,
+        "set_faults": emu.set_faults,
+        "reset_log": emu.reset_log,
+    }
+
+
+def _answer(emu: Emulator, line: str) -> dict[str, Any]:
+    """Run one stdin command line (see the module docstring)."""
+    try:
+        command = json.loads(line)
+        if not isinstance(command, dict) or len(command) != 1:
+            raise ValueError("a command is one JSON object with one key, the method's name")
+        ((name, kwargs),) = command.items()
+        method = _commands(emu).get(name)
+        if method is None:
+            raise ValueError(f"unknown command {name!r}; choose from {sorted(_commands(emu))}")
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"the arguments of {name!r} must be a JSON object")
+        return {"ok": method(**kwargs)}
+    except (ManoTestingError, ValueError, TypeError) as exc:
+        return {"error": str(exc)}
+
+
+def _read_commands(emu: Emulator, source: TextIO, sink: TextIO) -> None:
+    """Answer commands from ``source`` until it ends (a daemon thread of ``serve``)."""
+    for line in source:
+        if line.strip():
+            print(json.dumps(_answer(emu, line)), file=sink, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "participants": emu.participants,
     }
     print(json.dumps(info), flush=True)
+    threading.Thread(target=_read_commands, args=(emu, sys.stdin, sys.stdout), daemon=True).start()
     try:
         emu.serve_forever()
     except KeyboardInterrupt:

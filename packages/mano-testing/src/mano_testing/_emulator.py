@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -21,7 +22,10 @@ from mano_testing._synth import (
     ALL_DATA_STREAMS,
     CHUNKED_STREAMS,
     DEFAULT_START,
+    IOS,
+    UNCHUNKED_STREAMS,
     FileSpec,
+    _spec,
     build_world,
     hash_key_name,
 )
@@ -409,15 +413,22 @@ class Emulator:
                 progress(done, len(todo))
         return total
 
-    def late_data(self, participant: str | None = None, count: int = 3) -> list[str]:
+    def late_data(
+        self, participant: str | None = None, count: int = 3, *, age_days: float | None = None
+    ) -> list[str]:
         """Rewrite ``count`` existing hourly chunks with late-arriving rows.
 
         The files keep their names and storage paths but get new rows, so new content, new
-        MD5 and SHA-1 (as the server's chunk merger does when late uploads arrive).
+        MD5 and SHA-1 (as the server's chunk merger does when late uploads arrive); the
+        statistics of their days change with their sizes, as the server's do.
 
         Args:
             participant: Only chunks of this participant (default: any in the main study).
             count: How many chunks to rewrite.
+            age_days: Rewrite the chunks of the latest hour with data at least this many days
+                before the participant's newest data (an hour older than any re-check window)
+                instead of random ones; with ``participant=None`` the first participant with
+                data is used.
 
         Returns:
             The v1 zip names of the rewritten files, sorted.
@@ -427,12 +438,129 @@ class Emulator:
             candidates = [f for f in candidates if f.study_id == self.study_id]
         if not candidates:
             raise UnknownFileError("no hourly chunk to rewrite")
-        chosen = self._late.sample(candidates, min(count, len(candidates)))
+        if age_days is None:
+            chosen = self._late.sample(candidates, min(count, len(candidates)))
+        else:
+            pid = candidates[0].participant
+            limit = self._newest(pid) - timedelta(days=age_days)
+            older = [f for f in candidates if f.participant == pid and f.time_bin <= limit]
+            if not older:
+                raise UnknownFileError(
+                    f"{pid} has no hourly chunk {age_days} days before its newest data"
+                )
+            hour = max(f.time_bin for f in older)
+            chosen = [f for f in older if f.time_bin == hour][:count]
         with self._state.lock:
             for f in chosen:
                 self._state.generations[f.storage_path] = f.generation + 1
             self._state.changed()
         return sorted(f.zip_name for f in chosen)
+
+    def _newest(self, participant: str) -> datetime:
+        """Time bin of the participant's newest stored file."""
+        newest = max((f.time_bin for f in self.files(participant)), default=None)
+        if newest is None:
+            raise UnknownFileError(f"{participant} has no data")
+        return newest
+
+    def late_upload(
+        self,
+        participant: str | None = None,
+        stream: str = "survey_answers",
+        age_days: float = 10,
+        count: int = 1,
+        *,
+        twice: bool = False,
+    ) -> list[str]:
+        """Add unchunked files that a phone uploads late, as the server receives them.
+
+        An unchunked file's time bin is its creation time on the phone (whole seconds), so a
+        backlog uploaded after days offline lands in old time bins. The server stores it
+        under its raw upload path and does not touch summary statistics or data quantities
+        (its statistics come from chunked data only), so nothing but the file itself shows
+        that it arrived.
+
+        Args:
+            participant: The patient id (default: the first participant of the main study
+                with data).
+            stream: ``"survey_answers"``, ``"audio_recordings"`` or ``"ambient_audio"``.
+            age_days: How many days before the participant's newest data the files were
+                created (more than the data's span puts them before its first day).
+            count: Files to add, one minute apart.
+            twice: Each file is submitted twice in the same second (two storage paths, one
+                zip name: the server serves the second as ``_2``).
+
+        Returns:
+            The v1 zip names of the new files, sorted (a name twice with ``twice``).
+
+        Raises:
+            UnknownFileError: Unknown participant, a participant without data or (for
+                survey answers and audio) without such a survey, or a chunked stream.
+        """
+        if stream not in UNCHUNKED_STREAMS:
+            raise UnknownFileError(
+                f"late_upload adds unchunked files ({', '.join(sorted(UNCHUNKED_STREAMS))}); "
+                f"use late_data for {stream!r}"
+            )
+        state = self._state
+        world = state.world
+        if participant is None:
+            with_data = [p for p in self.participants if self.files(p)]
+            if not with_data:
+                raise UnknownFileError("no participant has data")
+            participant = with_data[0]
+        if participant not in world.participants:
+            raise UnknownFileError(f"no participant {participant!r}")
+        person = world.participants[participant]
+        study = world.studies[person.study_id]
+        survey_id: str | None = None
+        rows, ext = 16, "mp4"
+        if stream != "ambient_audio":
+            kind = "tracking_survey" if stream == "survey_answers" else "audio_survey"
+            surveys = [x for x in study.surveys if x.survey_type == kind and not x.deleted]
+            if not surveys:
+                raise UnknownFileError(f"the study of {participant} has no {kind}")
+            survey_id = surveys[0].object_id
+            if stream == "survey_answers":
+                rows, ext = len(surveys[0].questions), "csv"
+            else:
+                ext = "mp4" if person.os_type == IOS else "wav"
+        rows = max(1, round(rows * (world.scale if stream != "survey_answers" else 1)))
+        first = self._newest(participant) - timedelta(days=age_days)
+        first = first.replace(microsecond=0) + timedelta(seconds=self._late.randrange(3600))
+        new: list[FileSpec] = []
+        with state.lock:
+            for i in range(count):
+                second = int(first.timestamp()) + 60 * i
+                time_bin = datetime.fromtimestamp(second, UTC)
+                for copy in range(2 if twice else 1):
+                    t_ms = second * 1000 + (117 if copy == 0 else 862)
+                    spec = _spec(world, person, stream, time_bin, t_ms, survey_id, ext, rows)
+                    if spec.storage_path in world.files:
+                        continue
+                    world.add_file(spec)
+                    state.unstated.add(spec.storage_path)
+                    new.append(spec)
+            state.changed()
+        return sorted(spec.zip_name for spec in new)
+
+    def damage(self, zip_name: str, kind: str = "zstd") -> None:
+        """Serve a file damaged until :meth:`repair`: ``"zstd"``, its stored object is no valid
+        zstd frame (v2; the zip's CRC-32 matches the bad bytes); ``"crc"``, its bytes fail
+        the CRC-32 the zip records (damaged on the way). The rest of every zip stays sound."""
+        if kind not in ("zstd", "crc"):
+            raise InvalidOptionError(f"damage kind must be 'zstd' or 'crc', not {kind!r}")
+        for f in self.files(study=None):
+            if f.zip_name == zip_name:
+                with self._state.lock:
+                    self._state.damaged[f.storage_path] = kind
+                return
+        raise UnknownFileError(f"no file named {zip_name!r}")
+
+    def repair(self) -> None:
+        """Serve every damaged file intact again."""
+        with self._state.lock:
+            self._state.damaged.clear()
 
     def remove_object(self, zip_name: str) -> None:
         """Make a file's stored object vanish (the server silently omits it, SPEC 4.1.6)."""
@@ -455,11 +583,16 @@ class Emulator:
         """The active fault rules."""
         return self._state.faults
 
-    def add_hostile_member(self, name: str, data: bytes) -> None:
+    def add_hostile_member(self, name: str, data: bytes, *, bad_crc: bool = False) -> None:
         """Append a member with this exact name and content to every get-data zip (before the
-        registry, not listed in it) to test clients against path traversal and junk."""
+        registry, not listed in it) to test clients against path traversal and junk.
+
+        With ``bad_crc`` the zip records a CRC-32 that does not match the bytes (a member
+        damaged in storage or on the way; the rest of the zip stays sound).
+        """
+        crc = (zlib.crc32(data) ^ 0xFFFFFFFF) if bad_crc else None
         with self._state.lock:
-            self._state.hostile.append((name, bytes(data)))
+            self._state.hostile.append((name, bytes(data), crc))
 
     def clear_hostile_members(self) -> None:
         """Remove every hostile member."""

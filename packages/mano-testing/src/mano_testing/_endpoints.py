@@ -190,8 +190,12 @@ def _cached(state: ServerState, key: tuple[str, str], compute: Callable[[], _T])
 
 
 def _sized_files(state: ServerState, pid: str) -> list[tuple[FileSpec, int]]:
-    """A participant's files with their plain sizes."""
-    return _cached(state, ("sized", pid), lambda: _sizes(state, _files_of(state, pid)))
+    """A participant's files with their plain sizes, as the statistics count them."""
+
+    def counted() -> list[FileSpec]:
+        return [s for s in _files_of(state, pid) if s.storage_path not in state.unstated]
+
+    return _cached(state, ("sized", pid), lambda: _sizes(state, counted()))
 
 
 # -- study-scoped -------------------------------------------------------------------------------

@@ -107,8 +107,15 @@ class ServerState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     generations: dict[str, int] = field(default_factory=dict)
     log: list[RequestRecord] = field(default_factory=list)
-    hostile: list[tuple[str, bytes]] = field(default_factory=list)
+    # (name, data, CRC-32 written in the zip or None for the true one)
+    hostile: list[tuple[str, bytes, int | None]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    # storage paths the statistics tasks never count (late unchunked uploads: the server's
+    # summary statistics and data quantities are computed from chunked data only)
+    unstated: set[str] = field(default_factory=set)
+    # storage path -> "zstd" (the stored object is damaged: its bytes are no zstd frame) or
+    # "crc" (the bytes are damaged on the way: the zip records the true CRC-32 of other bytes)
+    damaged: dict[str, str] = field(default_factory=dict)
     # bumped (under ``lock``) whenever stored content changes; keys the per-participant caches
     content_version: int = 0
     cache: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
@@ -568,7 +575,7 @@ class _Handler(BaseHTTPRequestHandler):
         self,
         specs: list[tuple[FileSpec, int]],
         registry: dict[str, str],
-        hostile: list[tuple[str, bytes]],
+        hostile: list[tuple[str, bytes, int | None]],
         path: str,
         *,
         version: int,
@@ -627,6 +634,12 @@ class _Handler(BaseHTTPRequestHandler):
                 data, crc = store.zst(spec, generation), blob.zst_crc
             else:
                 data, crc = store.plain(spec, generation), blob.plain_crc
+            damage = state.damaged.get(spec.storage_path)
+            if damage == "zstd":
+                data = b"\x28\xb5\x2f\xfd" + bytes(reversed(data[4:]))
+                crc = _crc(data)
+            elif damage == "crc":
+                crc ^= 0xFFFFFFFF
             header = builder.local_header(name, crc, len(data))
             if len(names) == cut_at:
                 cut(header, data)
@@ -640,8 +653,9 @@ class _Handler(BaseHTTPRequestHandler):
                 out_registry[spec.storage_path] = blob.sha1_b64
             else:
                 out_registry[spec.storage_path] = blob.md5_b64 if spec.chunked else ""
-        for name, data in hostile:
-            out.write(builder.local_header(name, _crc(data), len(data)))
+        for name, data, recorded in hostile:
+            member_crc = _crc(data) if recorded is None else recorded
+            out.write(builder.local_header(name, member_crc, len(data)))
             out.write(data)
         if not web_form:
             reg = json.dumps(out_registry).encode()
