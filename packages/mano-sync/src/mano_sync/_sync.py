@@ -66,7 +66,7 @@ MAX_REGISTRY = 4000
 #: Most participants whose recent days are re-checked in one shared request.
 MAX_BATCH = 10
 #: Registry entry sent when there is nothing to send, so the server answers with SHA-1
-#: registry values (SPEC §4.1.6: MD5s, and "" for unchunked files, otherwise). It matches
+#: registry values (docs/beiwe-server.md#registry: MD5s, and "" for unchunked files, otherwise). It matches
 #: no storage path and no content hash.
 SENTINEL_KEY = "mano-sync/no-such-file"
 SENTINEL_VALUE = "-"
@@ -613,7 +613,9 @@ class _Run:
             return []
         try:
             hashes = self.client.file_hashes(pid)
-        except Exception as exc:  # optional endpoint (SPEC §4.3): ignore any failure
+        except (
+            Exception
+        ) as exc:  # optional endpoint (docs/beiwe-server.md#file-hashes): ignore any failure
             logger.debug("file hashes unavailable for %s: %s", pid, exc)
             hashes = None
         if hashes is None:
@@ -724,7 +726,7 @@ class _Run:
         return planner.shorten(window, cut)
 
     def registry_for(self, pid: str, window: Window) -> dict[str, str]:
-        """What we hold in a window, as the registry the server compares (SPEC §4.1.6 rule 2)."""
+        """What we hold in a window, as the registry the server compares (docs/beiwe-server.md#registry, rule 2)."""
         registry: dict[str, str] = {}
         stop = window.stop
         streams = self.streams
@@ -1143,7 +1145,7 @@ def _sync_all(
 
 
 def _normalise_hash(value: object) -> str | None:
-    """Accept base64 or hex SHA-1 values (SPEC §4.3); ``None`` for anything else."""
+    """Accept base64 or hex SHA-1 values (docs/beiwe-server.md#file-hashes); ``None`` for anything else."""
     if not isinstance(value, str) or not value:
         return None
     if len(value) == 40 and all(c in "0123456789abcdefABCDEF" for c in value):
@@ -1163,7 +1165,7 @@ def _study_statistics(
 ) -> dict[str, _ParticipantInfo]:
     """Per participant: bytes per day (summary statistics) and in total.
 
-    Data quantities are the sums of the same daily rows (SPEC §3.5), so they are asked for
+    Data quantities are the sums of the same daily rows (docs/beiwe-server.md#data-quantities), so they are asked for
     only when summary statistics fail or are empty. All-zero numbers usually mean the server
     never computed statistics, so then nobody is skipped and windows adapt instead.
     """
