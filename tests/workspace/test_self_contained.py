@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_DOC = ROOT / "docs" / "beiwe-server.md"
 #: What a clone cannot resolve: a folder beside the repository, sections of a document it does
 #: not have, numbers of an issue tracker it cannot see.
-OUTSIDE = re.compile(r"\.\./shared|/work/shared|SPEC §|SPEC\.md|SPEC (section )?[0-9]|[Ii]ssues? #?[0-9]+")
+OUTSIDE = re.compile(
+    r"\.\./shared|/work/shared|SPEC \u00a7|SPEC\.md|SPEC (section )?[0-9]|[Ii]ssues? #?[0-9]+"
+)
 
 
 def _tracked(*patterns: str) -> list[Path]:
