@@ -7,9 +7,10 @@ Usage (from the repository root)::
     hatch run bench --quick      # under 5 minutes on 2 cores
     hatch run bench --smoke      # seconds: proves the harness works (CI runs it)
 
-Writes ``benchmarks/results/latest.json`` (every run of every side, machine, versions) and
-``benchmarks/results/latest.md`` (the table), and prints the table. ``--smoke`` writes to
-``benchmarks/results/work/smoke/`` instead (or ``--out``) so it never replaces real results.
+Prints the table and writes ``latest.json`` (every run of every side, machine, versions) and
+``latest.md`` (the table) to ``benchmarks/results/work/<mode>/`` (untracked), or to ``--out``.
+Only ``--record`` writes the published ``benchmarks/results/latest.json`` and ``latest.md``, so
+a newcomer's run never changes the repository.
 Exit status: 0 when every row was measured or is "not measured" for a stated reason (a missing
 reference tool); 1 when a mano measurement failed (an exception, or wrong output).
 See ``benchmarks/README.md`` for the method.
@@ -68,7 +69,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--smoke", action="store_true", help="seconds; proves the harness works")
     mode.add_argument("--quick", action="store_true", help="under 5 minutes on 2 cores")
-    parser.add_argument("--out", type=Path, help="where latest.json / latest.md go")
+    parser.add_argument(
+        "--out", type=Path, help="where latest.json / latest.md go (default: results/work/MODE)"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="publish: write benchmarks/results/latest.json and latest.md (tracked in git)",
+    )
     parser.add_argument(
         "--work",
         type=Path,
@@ -133,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
-    out = args.out or (BENCH / "results" / "work" / "smoke" if args.smoke else BENCH / "results")
+    if args.record and (args.smoke or args.out):
+        print("--record publishes a real run: not with --smoke or --out", file=sys.stderr)
+        return 2
+    out = args.out or (BENCH / "results" if args.record else BENCH / "results" / "work" / mode.name)
     temp_work = args.work is None and args.smoke
     work = args.work or (
         Path(tempfile.mkdtemp(prefix="mano-bench-")) if temp_work else BENCH / "results" / "work"

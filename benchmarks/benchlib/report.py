@@ -87,8 +87,8 @@ class Row:
     Attributes:
         id: Stable key (``compress``, ``sync_vs_curl``, ...).
         title: What is compared.
-        goal: The goal as the issue states it (``≥ 1.2× zstd -r``).
-        source: Which issue set the goal.
+        goal: The goal (``≥ 1.2× zstd -r``).
+        source: Where the goal is written down (a link inside the repository).
         status: ``measured``, ``not measured`` (a reason in ``note``), or ``error``.
         mano: mano's side.
         reference: The reference side, measured in the same run.

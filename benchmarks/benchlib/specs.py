@@ -1,4 +1,4 @@
-"""Every row of the table: its title, the goal as its issue states it, and which issue set it.
+"""Every row of the table: its title, its goal, and where the goal is written down.
 
 One place, so a row keeps its title and goal even when its group fails before measuring.
 """
@@ -18,43 +18,45 @@ class RowSpec(TypedDict):
 
 
 CONTEXT: Final = "— (context, no goal)"
+#: Where every goal is written down and explained.
+GOALS: Final = "benchmarks/README.md#rows-references-and-goals"
 
 _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
     # group "sync"
     ("sync_curl", "first sync of an emulated study (v2) vs curl of the same bytes",
-     "≥ 0.7× curl", "issue 7"),
+     "≥ 0.7× curl", GOALS),
     ("sync_zst_curl", "first sync keeping the .zst files (`keep_compressed=True`) vs curl",
-     CONTEXT, "issue 10"),
+     CONTEXT, GOALS),
     ("sync_limit", "first sync vs its physical limit: max(curl of the same v2 bytes, writing the "
-     "same plain files from memory)", "≥ 0.4× the limit", "issue 20"),
+     "same plain files from memory)", "≥ 0.4× the limit", GOALS),
     ("sync_pipeline", "first sync vs a shell pipeline doing the same job "
-     "(curl → unzip → `zstd -d -r --rm`)", "≥ 1.5× the pipeline", "issue 20"),
+     "(curl → unzip → `zstd -d -r --rm`)", "≥ 1.5× the pipeline", GOALS),
     ("sync_floor", "first sync vs only writing the same plain files (temp file + rename, data "
-     "already in memory)", CONTEXT, "issue 7"),
+     "already in memory)", CONTEXT, GOALS),
     ("sync_mano06", "first sync vs mano 0.6.0 `backfill` of the same participants",
-     "≥ 20× mano 0.6.0", "issue 7"),
-    ("sync_rss", "peak RSS of the sync process", "≤ 200 MB", "issue 7"),
+     "≥ 20× mano 0.6.0", GOALS),
+    ("sync_rss", "peak RSS of the sync process", "≤ 200 MB", GOALS),
     # group "download"
-    ("download_rss", "one ~1 GB get-data v2 download: client peak RSS", "< 150 MB", "issue 5"),
+    ("download_rss", "one ~1 GB get-data v2 download: client peak RSS", "< 150 MB", GOALS),
     # group "resync"
     ("resync", "no-op re-sync vs first sync (time)", "≤ 5% of first sync (≥ 50k files in full)",
-     "issue 7"),
+     GOALS),
     # group "compress"
-    ("compress", "compress tree (level 2) vs `zstd -r -2`", "≥ 1.2× zstd -r", "issue 6"),
-    ("decompress", "decompress tree vs `zstd -d -r`", "≥ 1.2× zstd -d -r", "issue 6"),
+    ("compress", "compress tree (level 2) vs `zstd -r -2`", "≥ 1.2× zstd -r", GOALS),
+    ("decompress", "decompress tree vs `zstd -d -r`", "≥ 1.2× zstd -d -r", GOALS),
     ("compress_parallel", "compress tree vs `zstd -2` on every core (xargs -P)", CONTEXT,
-     "issue 10"),
+     GOALS),
     # group "lock"
     ("lock_openssl", "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, "
-     "every core", CONTEXT, "issue 10"),
+     "every core", CONTEXT, GOALS),
     ("lock_mano06", "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)",
-     "≥ 5× mano 0.6.0", "issue 6"),
+     "≥ 5× mano 0.6.0", GOALS),
     # group "hash"
-    ("hash_cold", "hash tree, empty cache (cold) vs `sha1sum`", "≥ 0.7× sha1sum", "issue 6"),
-    ("hash_warm", "hash tree, warm cache vs cold", "≥ 20× cold", "issue 6"),
+    ("hash_cold", "hash tree, empty cache (cold) vs `sha1sum`", "≥ 0.7× sha1sum", GOALS),
+    ("hash_warm", "hash tree, warm cache vs cold", "≥ 20× cold", GOALS),
     # group "report"
     ("report", "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing",
-     "seconds at 100k files (≤ 10 s per 100k files)", "issue 9"),
+     "seconds at 100k files (≤ 10 s per 100k files)", GOALS),
 )  # fmt: skip
 
 SPECS: Final[dict[str, RowSpec]] = {

@@ -1,6 +1,6 @@
 """Deterministic synthetic Beiwe study trees: hourly CSVs of every stream, KB to MB each.
 
-The layout and formats follow ``SPEC.md`` (sections 4.1.4 and 5): ``<pid>/<stream>/[<survey
+The layout and formats follow ``docs/beiwe-server.md`` (#member-names, #streams): ``<pid>/<stream>/[<survey
 id>/]<YYYY-MM-DD HH_MM_SS+00_00>.<ext>``, a ``timestamp`` (epoch ms) and ``UTC time`` column,
 rows sorted, ``\\n`` line ends, no trailing newline. Half of the participants are Android, half
 iOS, so together they cover all 19 streams. Sizes at ``scale=1`` are those of a phone sampling

@@ -1,4 +1,4 @@
-"""Every error status of SPEC 2.3 and 4.1.7 surfaces as the right exception and message."""
+"""Every error status of docs/beiwe-server.md#checks and #get-data-errors surfaces as the right exception and message."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from mano_api import (
 from mano_api._archive import ArchiveValidationError
 from tests.api.fake import FakeAdapter, Reply, session_with
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "beiwe-api" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # recorded real responses
 SECRET = "S3cr3tKeyValue+/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL"
 CREDS = {"URL": "https://beiwe.example.org/", "ACCESS_KEY": "AccessKey123", "SECRET_KEY": SECRET}
 STUDY_ID = "123lrVdb0g6tf3PeJr5ZtZC8"

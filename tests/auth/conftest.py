@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 # Distinctive values so a leak test can search every captured string for them.
-ACCESS_KEY = "AcCeSs" + "Zq7/Xw3+" * 7 + "Kk"  # 64 chars, SPEC 2.3 alphabet
+ACCESS_KEY = "AcCeSs" + "Zq7/Xw3+" * 7 + "Kk"  # 64 chars, alphabet of docs/beiwe-server.md#auth
 SECRET_KEY = "SeCrEt" + "Pm4+Tn8/" * 7 + "Qq"  # 64 chars
 PASSPHRASE = "correct horse battery staple 7"
 STUDY_PASSPHRASE = "study-data-passphrase-Xyzzy"

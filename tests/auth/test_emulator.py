@@ -47,7 +47,7 @@ def test_keyring_section_from_emulator_authenticates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["=", "-", "_"])
 def test_keys_we_reject_are_keys_the_server_rejects(bad: str) -> None:
-    """Our SPEC 2.3 check agrees with the server: such a key is a 400, not a 403."""
+    """Our key check (docs/beiwe-server.md#checks) agrees with the server: such a key is a 400, not a 403."""
     with Emulator(participants=1, days=1, seed=3) as emu:
         access, secret = emu.access_key, emu.secret_key
         status, body = _post(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
 import shutil
-import signal
+import subprocess
 import sys
 import termios
 import time
@@ -18,6 +17,13 @@ import pytest
 
 def _echo_off(fd: int) -> bool:
     return not termios.tcgetattr(fd)[3] & termios.ECHO
+
+
+_LAUNCHER = (
+    "import fcntl, os, sys, termios\n"
+    "fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # stdin (the pty) becomes the controlling terminal\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'mano_cli', *sys.argv[1:]])\n"
+)
 
 
 def _run_in_pty(
@@ -31,14 +37,22 @@ def _run_in_pty(
     Each answer is ``(text to wait for, reply, hidden)``; a hidden reply is sent only once the
     child has turned echo off (getpass flushes anything typed earlier).
     """
-    pid, fd = pty.fork()
-    if pid == 0:  # child: the pty is its controlling terminal
-        os.environ.update({"NO_COLOR": "1", "COLUMNS": "80"})
-        if not no_color:
-            os.environ.pop("NO_COLOR")
-        os.environ.pop("TERM", None)
-        os.environ["TERM"] = "xterm-256color"
-        os.execv(sys.executable, [sys.executable, "-m", "mano_cli", *args])
+    # A fresh process, not pty.fork(): forking this (multi-threaded: emulators) process could
+    # deadlock, and Python 3.12+ warns about it. subprocess spawns without running Python code in
+    # the child; the small launcher makes the pty its controlling terminal, then becomes mano.
+    fd, child_end = os.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "TERM": "xterm-256color"}
+    if not no_color:
+        env.pop("NO_COLOR")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, *args],
+        stdin=child_end,
+        stdout=child_end,
+        stderr=child_end,
+        env=env,
+        start_new_session=True,  # a session leader without a terminal, so it can take the pty
+    )
+    os.close(child_end)
     output = b""
     seen = 0
     pending = list(answers)
@@ -62,11 +76,11 @@ def _run_in_pty(
                 seen = output.index(wait_for, seen) + len(wait_for)
                 pending.pop(0)
         else:
-            os.kill(pid, signal.SIGKILL)
+            process.kill()
     finally:
-        _, status = os.waitpid(pid, 0)
+        code = process.wait(timeout=60)
         os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+    return code, output.decode("utf-8", "replace")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Parsing Beiwe data paths (SPEC 4.1.4) and the stream list (SPEC 5)."""
+"""Parsing Beiwe data paths (docs/beiwe-server.md#member-names) and the stream list (#streams)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 import mano_files
 from mano_files import STREAMS, DataPath, InvalidDataPath, form_of, parse_data_path
 
-FIXTURE = (
-    Path(__file__).resolve().parents[3] / "shared/beiwe-api/fixtures/real-get-data-v1-response.zip"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "real-get-data-v1-response.zip"
 
 
 def test_streams_are_the_19_of_the_spec() -> None:

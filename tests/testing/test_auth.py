@@ -1,4 +1,4 @@
-"""SPEC 2.3: order of checks, status codes, empty bodies, scopes and methods."""
+"""docs/beiwe-server.md#checks: order of checks, status codes, empty bodies, scopes and methods."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 3 and 4.3: JSON shapes of the non-download endpoints, consistent with the data."""
+"""docs/beiwe-server.md#json-endpoints and #file-hashes: JSON shapes of the non-download endpoints, consistent with the data."""
 
 from __future__ import annotations
 

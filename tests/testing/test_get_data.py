@@ -1,4 +1,4 @@
-"""SPEC 4.1: get-data parameters, edge cases, zip layout and the registry."""
+"""docs/beiwe-server.md#get-data: get-data parameters, edge cases, zip layout and the registry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One test per SPEC section 6 quirk, named after it."""
+"""One test per quirk of docs/beiwe-server.md#quirks, named after it."""
 
 from __future__ import annotations
 

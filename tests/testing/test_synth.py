@@ -1,4 +1,4 @@
-"""Synthetic studies: determinism, formats per SPEC 5, gaps, late data, scale and data_dir."""
+"""Synthetic studies: determinism, formats per docs/beiwe-server.md#streams, gaps, late data, scale and data_dir."""
 
 from __future__ import annotations
 
@@ -16,13 +16,7 @@ from mano_testing._synth import header_for
 from tests.testing._http import get_data
 
 Factory = Callable[..., Emulator]
-FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "beiwe-api"
-    / "fixtures"
-    / "real-get-data-v1-response.zip"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "real-get-data-v1-response.zip"
 ANDROID_ONLY = {"app_log", "bluetooth", "calls", "texts", "wifi"}
 IOS_ONLY = {"devicemotion", "ios_log", "proximity", "reachability"}
 

@@ -1,4 +1,4 @@
-"""The server's data streams (SPEC section 5) and their validation."""
+"""The server's data streams (docs/beiwe-server.md#streams) and their validation."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ ENV_SECRET_KEY = "BEIWE_SECRET_KEY"
 ENV_USERNAME = "BEIWE_USERNAME"
 ENV_PASSWORD = "BEIWE_PASSWORD"
 
-# SPEC 2.3: the server answers 400 to a key with any other character (note '=', '-', '_').
+# docs/beiwe-server.md#checks: the server answers 400 to a key with any other character (note '=', '-', '_').
 _KEY_RE = re.compile(r"[A-Za-z0-9/+]+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDACTED = "***"
@@ -167,7 +167,7 @@ def validate_key(value: object, *, label: str, secret: bool, strict: bool = True
     """Check an access or secret key against what the server accepts; return it stripped.
 
     Surrounding whitespace (a copy-paste newline) is removed; anything else outside
-    ``[A-Za-z0-9/+]`` is refused, because the server answers 400 to it (SPEC 2.3).
+    ``[A-Za-z0-9/+]`` is refused, because the server answers 400 to it (docs/beiwe-server.md#auth).
 
     Args:
         value: The key.

@@ -25,7 +25,7 @@ to do next, and never contain a secret key, password or passphrase.
     │   ├── InvalidField                a field has the wrong type or is empty
     │   ├── InvalidURL                  the URL cannot be used
     │   │   └── InsecureURL             http:// to a non-loopback host (use https://)
-    │   └── InvalidKey                  a key has characters the server rejects (SPEC 2.3)
+    │   └── InvalidKey                  a key has characters the server rejects (400)
     ├── EnvironmentVariableError
     │   ├── MissingEnvironmentVariable  BEIWE_URL and friends are not set
     │   └── EmptyEnvironmentVariable    a variable is set but empty

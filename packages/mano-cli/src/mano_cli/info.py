@@ -371,7 +371,7 @@ def file_hashes(
     if result is None:
         raise CliError(
             "the server cannot list file hashes for this participant (a known server bug, "
-            "SPEC 4.3); `mano sync` works without them",
+            "see docs/beiwe-server.md#file-hashes); `mano sync` works without them",
             exit_code=EXIT_SERVER,
         )
     write_text(dumps(dict(sorted(result.items()))), output)

@@ -797,7 +797,14 @@ def demo(
 ) -> None:
     """Sync a synthetic study from the built-in Beiwe emulator into FOLDER (no credentials, no network)."""
     from mano_sync import MANIFEST_NAME, sync_study
-    from mano_testing import Emulator
+
+    try:
+        from mano_testing import Emulator
+    except ImportError:  # the emulator is the optional `demo` extra of mano-cli
+        raise UsageProblem(
+            "mano demo needs the built-in Beiwe emulator, which is not installed: "
+            "pip install 'mano-cli[demo]' (from a clone: pip install ./packages/mano-testing)"
+        ) from None
 
     s = settings(ctx)
     if folder.exists() and not folder.is_dir():

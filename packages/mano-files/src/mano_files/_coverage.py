@@ -17,7 +17,7 @@ Definitions (all times UTC, all hours clock hours ``HH:00``–``HH:59``):
 * **Expected hours** of a stream: the participant's active period, for every stream that is
   *expected* for that participant; 0 for the others. A stream is expected unless
 
-  - the study settings are known and switch it off (``device_settings`` booleans, SPEC §3.4; the
+  - the study settings are known and switch it off (``device_settings`` booleans, docs/beiwe-server.md#study-settings; the
     survey streams are expected only when the study has surveys of the matching type), or
   - the settings are unknown and no participant of the tree has any file of the stream (the study
     evidently does not collect it), or
@@ -62,7 +62,7 @@ from mano_files._paths import STREAMS
 
 logger = logging.getLogger(__name__)
 
-#: Every stream the server knows (SPEC §5), in its documented order.
+#: Every stream the server knows (docs/beiwe-server.md#streams), in its documented order.
 _ALL_STREAMS: tuple[str, ...] = STREAMS
 
 SENSOR_STREAMS: frozenset[str] = frozenset(
@@ -82,7 +82,7 @@ IOS_ONLY_STREAMS: frozenset[str] = frozenset(
 )
 ANDROID_ONLY_STREAMS: frozenset[str] = frozenset({"app_log", "bluetooth", "calls", "texts", "wifi"})
 
-# device_settings boolean -> stream it switches (SPEC §3.4); the names happen to be equal.
+# device_settings boolean -> stream it switches (docs/beiwe-server.md#study-settings); the names happen to be equal.
 _SETTING_STREAMS: tuple[str, ...] = (
     "accelerometer",
     "ambient_audio",
@@ -184,7 +184,7 @@ class ParticipantCoverage:
         bytes: Bytes on disk.
         completeness: ``hours_with_data / active_hours`` (``None`` without data).
         score: Mean share of expected sensor streams, else ``completeness`` (sort key).
-        streams: Per-stream coverage, in SPEC order (streams with data or expected).
+        streams: Per-stream coverage, in the server's stream order (streams with data or expected).
     """
 
     participant: str
@@ -252,7 +252,7 @@ class CoverageReport:
 
     @property
     def streams(self) -> tuple[str, ...]:
-        """Every stream listed for any participant, in SPEC order."""
+        """Every stream listed for any participant, in the server's stream order."""
         seen = {s.stream for p in self.participants for s in p.streams}
         return tuple(s for s in _stream_order(seen))
 

@@ -25,7 +25,7 @@ __all__ = [
     "validate_streams",
 ]
 
-#: The 19 data streams the server accepts (SPEC §5), also the stream folder names.
+#: The 19 data streams the server accepts (docs/beiwe-server.md#streams), also the stream folder names.
 STREAMS: Final[tuple[str, ...]] = (
     "accelerometer",
     "audio_recordings",

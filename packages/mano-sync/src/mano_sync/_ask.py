@@ -70,7 +70,7 @@ class Sweep:
 
 
 def _normalise_hash(value: object) -> str | None:
-    """Accept base64 or hex SHA-1 values (SPEC §4.3); ``None`` for anything else."""
+    """Accept base64 or hex SHA-1 values (docs/beiwe-server.md#file-hashes); ``None`` for anything else."""
     if not isinstance(value, str) or not value:
         return None
     if len(value) == 40 and all(c in "0123456789abcdefABCDEF" for c in value):

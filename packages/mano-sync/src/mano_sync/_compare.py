@@ -8,7 +8,7 @@ Two questions, answered honestly:
 
    * for hourly chunks: key = storage path without ``CHUNKED_DATA/`` (rebuilt from the file
      name), value = base64 SHA-1 of the local plain content -> the server compares hashes
-     (SPEC §4.1.6 rule 2), so a chunk that grew on the server comes back;
+     (docs/beiwe-server.md#registry, rule 2), so a chunk that grew on the server comes back;
    * for unchunked files (survey answers, voice recordings, ambient audio): the exact storage
      path recorded in the sync manifest when there is one (rule 1), and every voice recording's
      hash (rule 3). Unchunked files we cannot name are re-sent by the server; we then match them
@@ -23,7 +23,7 @@ Two questions, answered honestly:
    A locked file without a key cannot be hashed: it is not put in the registry, and when the
    server re-sends it the file is reported as *unverified* rather than missing.
 
-2. **How much** data per participant and stream: the server's data quantities (SPEC §3.5) next
+2. **How much** data per participant and stream: the server's data quantities (docs/beiwe-server.md#data-quantities) next
    to the local bytes. These are NOT expected to match: the server sums the sizes of the raw
    uploads (before it merges them into hourly chunks and adds the ``UTC time`` column), while
    local files are the chunks, often compressed or encrypted. ``local_plain_bytes`` (known for
@@ -72,7 +72,7 @@ class StreamQuantity:
     Attributes:
         participant: Patient id.
         stream: Data stream.
-        server_bytes: The server's data quantity (sum of raw upload sizes; SPEC §3.5).
+        server_bytes: The server's data quantity (sum of raw upload sizes; docs/beiwe-server.md#data-quantities).
         local_files: Data files in the folder.
         local_bytes: Their size on disk (compressed/encrypted when they are).
         local_plain_bytes: Their plain size when known for every file, else ``None``.

@@ -1,6 +1,6 @@
 """Zip member names, on-disk paths and server storage paths (registry keys).
 
-Three names exist for one Beiwe file (SPEC §4.1.4-§4.1.6):
+Three names exist for one Beiwe file (docs/beiwe-server.md#member-names to #registry):
 
 * the zip member name ``<pid>/<stream>/[<survey>/]<YYYY-MM-DD HH_MM_SS+00_00>[_N].<ext>[.zst]``,
   which is also the on-disk path below the output folder (minus ``.zst``; ``_N`` only when
@@ -38,7 +38,7 @@ __all__ = [
 
 CHUNKED_PREFIX = "CHUNKED_DATA/"
 
-#: The 19 data streams the server accepts (SPEC §5): mano-files' list, shared by the tree tools.
+#: The 19 data streams the server accepts (docs/beiwe-server.md#streams): mano-files' list, shared by the tree tools.
 ALL_STREAMS: tuple[str, ...] = STREAMS
 UNCHUNKED_STREAMS = frozenset({"survey_answers", "audio_recordings", "ambient_audio"})
 #: camelCase upload folder of the unchunked streams (storage paths) and back.
@@ -268,7 +268,7 @@ def parse_storage_key(key: str) -> StorageSlot | None:
 
 
 def storage_key_from_member(member: MemberName, study_id: str) -> str | None:
-    """Rebuild the full storage path of an hourly chunk from its member name (SPEC §4.1.6).
+    """Rebuild the full storage path of an hourly chunk from its member name (docs/beiwe-server.md#storage-paths).
 
     Returns:
         ``CHUNKED_DATA/<study>/<pid>/<stream>/[<survey>/]<YYYY-MM-DDTHH:00:00>.csv``, or ``None``
@@ -286,7 +286,7 @@ def registry_key_to_send(storage_key: str) -> str:
     """The key to send for a stored file: storage path minus ``CHUNKED_DATA/`` (rule 2).
 
     Sending the full ``CHUNKED_DATA/`` path would make the server skip the file by presence
-    alone, even after it changed (SPEC §4.1.6 rule 1). Unchunked paths have no prefix and are
+    alone, even after it changed (docs/beiwe-server.md#registry, rule 1). Unchunked paths have no prefix and are
     sent as they are (rule 1: presence skips them, which is right -- uploads never change).
     """
     if storage_key.startswith(CHUNKED_PREFIX):

@@ -41,7 +41,7 @@ def study_statistics(
 ) -> dict[str, ParticipantInfo]:
     """Per participant: bytes per day (summary statistics) and in total.
 
-    Data quantities are the sums of the same daily rows (SPEC §3.5), so they are asked for
+    Data quantities are the sums of the same daily rows (docs/beiwe-server.md#data-quantities), so they are asked for
     only when summary statistics fail or are empty. All-zero numbers usually mean the server
     never computed statistics, so then nobody is skipped and windows adapt instead.
     """

@@ -44,9 +44,9 @@ class SyntheticFile:
     for the new version.
 
     Attributes:
-        zip_name: v1 member name (SPEC 4.1.4), before any ``_2`` collision suffix; the v2
+        zip_name: v1 member name (docs/beiwe-server.md#member-names), before any ``_2`` collision suffix; the v2
             member name is ``zip_name + ".zst"``.
-        storage_path: Registry key (SPEC 4.1.5), ``CHUNKED_DATA/...`` for chunked streams.
+        storage_path: Registry key (docs/beiwe-server.md#storage-paths), ``CHUNKED_DATA/...`` for chunked streams.
         stream: Data stream (zip folder name).
         participant: Patient id.
         survey_id: Survey object id for survey answers/timings and audio, else None.
@@ -563,7 +563,7 @@ class Emulator:
             self._state.damaged.clear()
 
     def remove_object(self, zip_name: str) -> None:
-        """Make a file's stored object vanish (the server silently omits it, SPEC 4.1.6)."""
+        """Make a file's stored object vanish (the server silently omits it, docs/beiwe-server.md#registry)."""
         for f in self.files(study=None):
             if f.zip_name == zip_name:
                 with self._state.lock:

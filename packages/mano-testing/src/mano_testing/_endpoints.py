@@ -1,4 +1,4 @@
-"""JSON endpoints of SPEC section 3, answered from the synthetic study.
+"""JSON endpoints (docs/beiwe-server.md#json-endpoints), answered from the synthetic study.
 
 Byte totals (data quantities, summary statistics) are summed from the actual rendered files,
 so they agree with what get-data returns.
@@ -208,7 +208,7 @@ def study_endpoint(
     form: Mapping[str, list[str]],
     query: Mapping[str, list[str]],
 ) -> Result:
-    """Answer a study-scoped endpoint of SPEC 3."""
+    """Answer a study-scoped endpoint (docs/beiwe-server.md#json-endpoints)."""
     if name == "get-study-settings":
         return _study_settings(study)
     if name == "get-participant-data-quantities":
@@ -528,7 +528,8 @@ def _omit(form: Mapping[str, list[str]]) -> bool:
 def participant_endpoint(
     state: ServerState, name: str, participant: Participant, form: Mapping[str, list[str]]
 ) -> Result:
-    """Answer a participant-scoped endpoint of SPEC 3.10-3.12 and 4.3."""
+    """Answer a participant-scoped endpoint (docs/beiwe-server.md#participant-endpoints,
+    #file-hashes)."""
     if name == "get-participant-file-hashes":
         return _file_hashes(state, participant)
     if name == "get-participant-upload-history":
@@ -546,7 +547,7 @@ def _file_hashes(state: ServerState, participant: Participant) -> Result:
     specs = _files_of(state, participant.patient_id)
     if state.profile != "fixed":
         if specs:
-            # orjson cannot serialise the raw BinaryField SHA-1 (SPEC 4.3, quirk 12)
+            # orjson cannot serialise the raw SHA-1 bytes (docs/beiwe-server.md#file-hashes)
             return Result(500, DJANGO_500, HTML)
         return Result(200, b"{}")
     out: dict[str, str] = {}

@@ -1,6 +1,6 @@
 """The HTTP side: a ``ThreadingHTTPServer`` answering like the Beiwe Data Access API.
 
-Every route, method check, parameter rule and status code follows SPEC sections 1-4; the
+Every route, method check, parameter rule and status code follows docs/beiwe-server.md; the
 comments name the section a behaviour comes from.
 """
 
@@ -405,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    # -- the checks of SPEC 2.3 -------------------------------------------------------------
+    # -- the checks of docs/beiwe-server.md#checks -------------------------------------------------------------
 
     def _study(self, form: _Form) -> Study:
         world = self.state.world
@@ -477,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
             for s in self.state.world.studies.values()
             if not s.deleted and (researcher.site_admin or s.object_id in researcher.studies)
         }
-        # orjson output served with Django's default content type (SPEC 3.2, quirk 3)
+        # orjson output served with Django's default content type (docs/beiwe-server.md#get-studies, quirk 3)
         self._send(200, _dumps(studies), HTML, path=path)
 
     def ep_participant_ids(self, form: _Form, query: dict[str, list[str]], path: str) -> None:
@@ -537,7 +537,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._finish_log(RequestRecord(path, 200, out.sent, 0, "POST", (), fault))
         out.finish()
 
-    # -- get-data (SPEC 4.1) ----------------------------------------------------------------
+    # -- get-data (docs/beiwe-server.md#get-data) ----------------------------------------------------------------
 
     def ep_get_data_v1(self, form: _Form, query: dict[str, list[str]], path: str) -> None:
         self._get_data(form, path, version=1)
@@ -556,7 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
         registry = _parse_registry(form)
         web_form = "web_form" in form
         if registry and any(not isinstance(v, str) for v in registry.values()):
-            raise _ServerError  # .strip() on a non-string, before the first byte (SPEC 4.1.6)
+            raise _ServerError  # .strip() on a non-string, before the first byte (docs/beiwe-server.md#registry)
         wanted = pids or [p.patient_id for p in study.participants]
         in_study = [pid for pid in wanted if world.participants[pid].study_id == study.object_id]
         with state.lock:
@@ -698,7 +698,7 @@ def _dumps(obj: object) -> bytes:
 
 
 def _dedupe(name: str, used: set[str]) -> str:
-    """Insert ``_2``, ``_3`` ... before the extension of names already used (SPEC 4.1.4)."""
+    """Insert ``_2``, ``_3`` ... before the extension of names already used (docs/beiwe-server.md#member-names)."""
     if name not in used:
         used.add(name)
         return name
@@ -716,7 +716,7 @@ def _dedupe(name: str, used: set[str]) -> str:
 
 
 def _skip(spec: FileSpec, sha1: str, md5: str, registry: dict[str, str], values: set[str]) -> bool:
-    """The server's ``filter_chunks_by_registry`` (SPEC 4.1.6), including its full-path bug."""
+    """The server's ``filter_chunks_by_registry`` (docs/beiwe-server.md#registry), including its full-path bug."""
     if registry.get(spec.storage_path):
         return True  # rule 1: presence of a non-empty value skips, the value is never compared
     prefix = "CHUNKED_DATA/"
@@ -731,7 +731,7 @@ def _skip(spec: FileSpec, sha1: str, md5: str, registry: dict[str, str], values:
 
 
 def _json_list(form: _Form, key: str) -> object:
-    """Dual list encoding: json.loads on the last value, else every value (SPEC 4.1.1)."""
+    """Dual list encoding: json.loads on the last value, else every value (docs/beiwe-server.md#get-data-parameters)."""
     values = form.getlist(key)
     if not values:
         return None

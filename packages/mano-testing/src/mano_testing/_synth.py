@@ -1,4 +1,4 @@
-"""Deterministic synthetic Beiwe studies (SPEC section 5).
+"""Deterministic synthetic Beiwe studies (docs/beiwe-server.md#streams).
 
 The world (studies, researchers, participants, surveys and the list of every stored file) is
 built eagerly but cheaply; file *content* is rendered lazily from a per-file seed, so a study of
@@ -46,7 +46,7 @@ __all__ = [
     "survey_schedule",
 ]
 
-#: The 19 valid ``data_streams`` values (SPEC 5), in the server's order.
+#: The 19 valid ``data_streams`` values (docs/beiwe-server.md#streams), in the server's order.
 ALL_DATA_STREAMS: tuple[str, ...] = (
     "accelerometer",
     "ambient_audio",
@@ -109,7 +109,7 @@ SURVEY_ANSWERS_HEADER = "question id,question type,question text,question answer
 
 
 def header_for(stream: str, os_type: str) -> str:
-    """The CSV header the server writes for ``stream`` and a participant's OS (SPEC 5.1)."""
+    """The CSV header the server writes for ``stream`` and a participant's OS (docs/beiwe-server.md#csv-format)."""
     if stream == "survey_answers":
         return SURVEY_ANSWERS_HEADER
     return _HEADERS_OS.get((stream, os_type)) or _HEADERS_BOTH[stream]
@@ -223,7 +223,7 @@ def api_key(rng: random.Random) -> str:
 
 
 def time_name(time_bin: datetime) -> str:
-    """``str(aware UTC datetime)`` with ``:`` replaced by ``_`` (SPEC 4.1.4)."""
+    """``str(aware UTC datetime)`` with ``:`` replaced by ``_`` (docs/beiwe-server.md#member-names)."""
     return str(time_bin).replace(":", "_")
 
 
@@ -425,7 +425,7 @@ def _questions(rng: random.Random, n: int) -> tuple[dict[str, object], ...]:
 
 
 def default_device_settings() -> dict[str, object]:
-    """Device settings of a study (SPEC 3.4), with every sensor enabled so all streams occur."""
+    """Device settings of a study (docs/beiwe-server.md#study-settings), with every sensor enabled so all streams occur."""
     consent = {
         key: {"text": f"About {key.replace('_', ' ')}.", "more": ""}
         for key in (
@@ -688,7 +688,7 @@ def _add_survey_files(
 def _add_edge_cases(
     world: World, participant: Participant, survey: Survey, rng: random.Random
 ) -> None:
-    """Legacy and colliding files real studies contain (SPEC 4.1.4)."""
+    """Legacy and colliding files real studies contain (docs/beiwe-server.md#member-names)."""
     day_start = world.start
     sid = survey.object_id
     pid = participant.patient_id
@@ -1073,7 +1073,7 @@ def render(spec: FileSpec, generation: int, world: World) -> bytes:
         f"{hour_ms + off},{prefix}{mmss[off // 1000]}.{ms3[off % 1000]},{values}"
         for off, values in rows
     ]
-    # rows sorted by timestamp, exact duplicate lines removed, no trailing newline (SPEC 5.1)
+    # rows sorted by timestamp, exact duplicate lines removed, no trailing newline (docs/beiwe-server.md#csv-format)
     lines.insert(0, header_for(stream, participant.os_type))
     return "\n".join(dict.fromkeys(lines)).encode()
 

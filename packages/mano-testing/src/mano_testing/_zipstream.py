@@ -1,4 +1,4 @@
-"""A streaming ZIP_STORED writer like the server's ``libs/streaming_zip.py`` (SPEC 4.1.3).
+"""A streaming ZIP_STORED writer like the server's ``libs/streaming_zip.py`` (docs/beiwe-server.md#zip-layout).
 
 Local headers carry the real CRC-32 and sizes (general-purpose flag 0, no data descriptors), so
 members can be parsed incrementally; ZIP64 extra fields and end records appear only when sizes,
