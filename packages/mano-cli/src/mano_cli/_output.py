@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from mano_cli._context import Settings, jsonable
 from mano_cli._errors import LocalProblem
 
-__all__ = ["dumps", "rows_to_csv", "table", "write_text"]
+__all__ = ["dumps", "human_bytes", "rows_to_csv", "table", "write_text"]
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def dumps(value: Any) -> str:
@@ -27,6 +31,9 @@ def dumps(value: Any) -> str:
 
 def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
     """Rows as CSV text (columns: given, else the union in first-seen order)."""
+    import csv
+    import io
+
     materialised = [jsonable(r) for r in rows]
     if columns is None:
         seen: dict[str, None] = {}
@@ -56,6 +63,8 @@ def write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    import tempfile
+
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise LocalProblem(f"cannot write {output}: folder {folder} does not exist")
@@ -80,6 +89,8 @@ def table(
     title: str | None = None,
 ) -> None:
     """Print a table to stdout (plain text when stdout is not a terminal or NO_COLOR is set)."""
+    from rich.table import Table
+
     t = Table(title=title, show_edge=False, box=None, pad_edge=False, header_style="bold")
     for column in columns:
         t.add_column(column, overflow="fold")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from mano_files._atomic import is_temp_name, remove_stale_temp_files
 from mano_files._crypto import LockKey, derive_key
@@ -44,7 +44,6 @@ from mano_files._errors import (
     ManoFilesError,
     wrap_os_error,
 )
-from mano_files._hashcache import CACHE_NAME, HashCache
 from mano_files._oneshot import compress_whole, decompress_whole
 from mano_files._paths import (
     FORM_SUFFIXES,
@@ -55,6 +54,9 @@ from mano_files._paths import (
     plain_name,
     validate_streams,
 )
+
+if TYPE_CHECKING:
+    from mano_files._hashcache import HashCache
 
 __all__ = [
     "FileFailure",
@@ -755,6 +757,8 @@ def unlock_tree(
 
 def _find_cache_root(folder: Path) -> Path:
     """The study folder holding (or to hold) the hash cache: an ancestor with mano state."""
+    from mano_files._hashcache import CACHE_NAME
+
     start = folder if folder.is_dir() else folder.parent
     probe = start.absolute()
     for candidate in (probe, *list(probe.parents)[:3]):
@@ -790,6 +794,8 @@ def hash_tree(
         (``<pid>/<stream>/[<survey>/]<name>``, no ``.zst``/``.lock``) to its ``sha1_b64``;
         ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed.
     """
+    from mano_files._hashcache import HashCache  # sqlite3: only the hash scan needs it
+
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
     hashes: dict[str, str] = {}
