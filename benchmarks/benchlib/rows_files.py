@@ -157,14 +157,30 @@ def _prepare(ctx: Context, tree: Tree, name: str) -> tuple[Path, Path]:
 
 
 def rows_compress(ctx: Context) -> list[Row]:
-    """compress / decompress tree vs ``zstd -r`` / ``zstd -d -r``, plus zstd per core (info)."""
+    """compress / decompress vs ``zstd -r`` / ``zstd -d -r`` on both trees (+ zstd per core)."""
+    rows = _compress_rows(ctx, ctx.tree(ctx.mode.data_tree), "")
+    rows += _compress_rows(ctx, ctx.tree(ctx.mode.small_tree), SMALL)
+    return rows
+
+
+#: Row id suffix of the small-file tree's rows.
+SMALL = "_small"
+
+
+def _tree_note(tree: Tree) -> str:
+    return f"{tree.files:,} files, {tree.bytes / 1e6:,.0f} MB, {tree.bytes / tree.files / 1000:,.0f} kB mean"
+
+
+def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     compress_tree = _api("compress_tree")
     decompress_tree = _api("decompress_tree")
-    tree = ctx.tree(ctx.mode.data_tree)
-    work, listing = _prepare(ctx, tree, "compress")
+    work, listing = _prepare(ctx, tree, "compress" + suffix)
     zstd, why = _tool("zstd")
     xargs, why_x = _tool("xargs", "zstd")
     n = ctx.cores
+    # the small-file rows give zstd as many threads as mano has (-T only helps big files)
+    threads = [f"-T{n}"] if suffix else []
+    t_label = f" -T{n}" if suffix else ""
 
     def clean_zst() -> None:
         _delete(work, lambda name: not name.endswith(".zst") and not name.startswith("."))
@@ -176,7 +192,7 @@ def rows_compress(ctx: Context) -> list[Row]:
 
     def zstd_c() -> Sample:
         assert zstd
-        res = run_process([zstd[0], "-r", "-q", "-2", str(work)])
+        res = run_process([zstd[0], "-r", "-q", "-2", *threads, str(work)])
         _check_count(work, ".zst", tree.files, "zstd -r")
         return Sample(res.seconds, res.rss_bytes)
 
@@ -200,11 +216,18 @@ def rows_compress(ctx: Context) -> list[Row]:
         tree.bytes,
         tree.files,
     )
+    size_note = f" {_tree_note(tree)}." if suffix else ""
     rows = [
         ratio_row(
-            id="compress",
+            id="compress" + suffix,
             mano=mano_side,
-            reference=Side("zstd -r -2", "zstd -r -q -2 TREE", zstd_s, tree.bytes, tree.files)
+            reference=Side(
+                f"zstd -r -2{t_label}",
+                f"zstd -r -q -2{t_label} TREE",
+                zstd_s,
+                tree.bytes,
+                tree.files,
+            )
             if zstd_s
             else None,
             target=1.2,
@@ -212,14 +235,14 @@ def rows_compress(ctx: Context) -> list[Row]:
             ref_reason=why,
             note="`zstd -r` works through the files one after the other on one core (-T only "
             "splits single big files); mano spreads files over all cores. The next-but-one "
-            "row gives zstd every core too.",
+            "row gives zstd every core too." + size_note,
         )
     ]
 
     # decompress: a tree of .zst files only (written by the zstd CLI when present)
     clean_zst()
     if zstd:
-        run_process([zstd[0], "-r", "-q", "-2", str(work)])
+        run_process([zstd[0], "-r", "-q", "-2", *threads, str(work)])
     else:
         compress_tree(work, level=2)
     _delete(work, lambda name: name.endswith(".zst"))
@@ -235,7 +258,7 @@ def rows_compress(ctx: Context) -> list[Row]:
 
     def zstd_d() -> Sample:
         assert zstd
-        res = run_process([zstd[0], "-d", "-r", "-q", str(work)])
+        res = run_process([zstd[0], "-d", "-r", "-q", *threads, str(work)])
         _check_plain(work, tree)
         return Sample(res.seconds, res.rss_bytes)
 
@@ -244,7 +267,7 @@ def rows_compress(ctx: Context) -> list[Row]:
     )
     rows.append(
         ratio_row(
-            id="decompress",
+            id="decompress" + suffix,
             mano=Side(
                 f"decompress_tree, {n} workers",
                 "mano_files.decompress_tree(TREE)",
@@ -252,18 +275,24 @@ def rows_compress(ctx: Context) -> list[Row]:
                 tree.bytes,
                 tree.files,
             ),
-            reference=Side("zstd -d -r", "zstd -d -r -q TREE", zstd_d_s, tree.bytes, tree.files)
+            reference=Side(
+                f"zstd -d -r{t_label}",
+                f"zstd -d -r -q{t_label} TREE",
+                zstd_d_s,
+                tree.bytes,
+                tree.files,
+            )
             if zstd_d_s
             else None,
             target=1.2,
             meaning="zstd time / mano time",
             ref_reason=why,
-            note="MB/s counts plain (decompressed) bytes on both sides.",
+            note="MB/s counts plain (decompressed) bytes on both sides." + size_note,
         )
     )
     rows.append(
         ratio_row(
-            id="compress_parallel",
+            id="compress_parallel" + suffix,
             mano=mano_side,
             reference=Side(
                 f"zstd on {n} cores",
@@ -291,7 +320,11 @@ def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str, files: int
 
 
 def rows_lock(ctx: Context) -> list[Row]:
-    """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking."""
+    """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking.
+
+    On the small-file tree: only vs mano 0.6.0 (openssl's one process per file measures
+    process start-up 5,000 times, not encryption).
+    """
     lock_tree = _api("lock_tree")
     passphrase = secrets.token_urlsafe(24)
     os.environ[PASSPHRASE_ENV] = passphrase  # for the mano 0.6.0 child; never on a command line
@@ -374,19 +407,26 @@ def rows_lock(ctx: Context) -> list[Row]:
         )
     )
     shutil.rmtree(work, ignore_errors=True)
+    rows.append(_lock06_row(ctx, tree, passphrase, ctx.mode.lock06_per_stream, ""))
+    small = ctx.tree(ctx.mode.small_tree)
+    rows.append(_lock06_row(ctx, small, passphrase, ctx.mode.lock06_small_per_stream, SMALL))
+    return rows
 
-    # vs mano 0.6.0 on a small sample of every stream (it runs 100,000 PBKDF2 rounds per file)
+
+def _lock06_row(ctx: Context, tree: Tree, passphrase: str, per_stream: int, suffix: str) -> Row:
+    """lock a sample of every stream vs mano 0.6.0 (it runs 100,000 PBKDF2 rounds per file)."""
+    lock_tree = _api("lock_tree")
+    n = ctx.cores
     try:
         m06 = ctx.mano06()
     except NotMeasured as exc:
-        rows.append(not_measured("lock_mano06", str(exc)))
-        return rows
-    sample = ctx.work / "scratch" / "lock06-src"
+        return not_measured("lock_mano06" + suffix, str(exc))
+    sample = ctx.work / "scratch" / f"lock06{suffix}-src"
     from benchlib.trees import copy_subset
 
-    subset = copy_subset(tree, sample, ctx.mode.lock06_per_stream)
-    work06 = ctx.work / "scratch" / "lock06"
-    list06 = ctx.work / "scratch" / "lock06.list"
+    subset = copy_subset(tree, sample, per_stream)
+    work06 = ctx.work / "scratch" / f"lock06{suffix}"
+    list06 = ctx.work / "scratch" / f"lock06{suffix}.list"
     script = Path(__file__).resolve().parents[1] / "children" / "mano06_lock.py"
 
     def fresh06() -> None:
@@ -405,33 +445,32 @@ def rows_lock(ctx: Context) -> list[Row]:
     mano_s, m06_s = interleave(
         [mano_small, mano06_l], repeats=ctx.mode.slow_repeats, before_each=fresh06
     )
-    rows.append(
-        ratio_row(
-            id="lock_mano06",
-            mano=Side(
-                f"lock_tree, {n} workers",
-                "mano_files.lock_tree(SAMPLE, passphrase=...)",
-                mano_s,
-                subset.bytes,
-                subset.files,
-            ),
-            reference=Side(
-                f"mano {m06.version}",
-                "for f: crypt.encrypt(f, crypt.kdf(passphrase), "
-                "filename=f+'.lock')  # as mano.sync.save",
-                m06_s,
-                subset.bytes,
-                subset.files,
-            ),
-            target=5.0,
-            meaning="mano 0.6.0 time / mano time",
-            note=f"{ctx.mode.lock06_per_stream} files of every stream; mano 0.6.0 in its own "
-            "interpreter (start-up ~0.2 s included, as a user's script would pay).",
-        )
+    row = ratio_row(
+        id="lock_mano06" + suffix,
+        mano=Side(
+            f"lock_tree, {n} workers",
+            "mano_files.lock_tree(SAMPLE, passphrase=...)",
+            mano_s,
+            subset.bytes,
+            subset.files,
+        ),
+        reference=Side(
+            f"mano {m06.version}",
+            "for f: crypt.encrypt(f, crypt.kdf(passphrase), "
+            "filename=f+'.lock')  # as mano.sync.save",
+            m06_s,
+            subset.bytes,
+            subset.files,
+        ),
+        target=5.0,
+        meaning="mano 0.6.0 time / mano time",
+        note=f"{per_stream} files of every stream ({subset.files} files, "
+        f"{subset.bytes / subset.files / 1000:,.0f} kB mean); mano 0.6.0 in its own "
+        "interpreter (start-up ~0.2 s included, as a user's script would pay).",
     )
     shutil.rmtree(work06, ignore_errors=True)
     shutil.rmtree(sample, ignore_errors=True)
-    return rows
+    return row
 
 
 # --------------------------------------------------------------------------- hash
@@ -442,9 +481,14 @@ HASH_CACHE = ".mano-hashes.sqlite"
 
 def rows_hash(ctx: Context) -> list[Row]:
     """hash tree with an empty cache vs ``sha1sum``; with a warm cache vs an empty one."""
+    rows = _hash_rows(ctx, ctx.tree(ctx.mode.data_tree), "")
+    rows += _hash_rows(ctx, ctx.tree(ctx.mode.small_tree), SMALL)
+    return rows
+
+
+def _hash_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     hash_tree = _api("hash_tree")
-    tree = ctx.tree(ctx.mode.data_tree)
-    work, listing = _prepare(ctx, tree, "hash")
+    work, listing = _prepare(ctx, tree, "hash" + suffix)
     tool, why = _tool("xargs", "sha1sum")
 
     def drop_cache() -> None:
@@ -474,7 +518,7 @@ def rows_hash(ctx: Context) -> list[Row]:
     )
     rows = [
         ratio_row(
-            id="hash_cold",
+            id="hash_cold" + suffix,
             mano=cold,
             reference=Side("sha1sum", "xargs -0 sha1sum <files>", ref_s, tree.bytes, tree.files)
             if ref_s
@@ -493,7 +537,7 @@ def rows_hash(ctx: Context) -> list[Row]:
     )
     rows.append(
         ratio_row(
-            id="hash_warm",
+            id="hash_warm" + suffix,
             mano=warm,
             reference=cold,
             target=20.0,

@@ -42,14 +42,30 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("decompress", "decompress tree vs `zstd -d -r`", "≥ 1.2× zstd -d -r", "issue 6"),
     ("compress_parallel", "compress tree vs `zstd -2` on every core (xargs -P)", CONTEXT,
      "issue 10"),
+    ("compress_small", "small-file tree: compress (level 2) vs `zstd -r -2 -T<cores>`",
+     "≥ 1.2× zstd -r", "issue 25"),
+    ("decompress_small", "small-file tree: decompress vs `zstd -d -r -T<cores>`",
+     "≥ 1.2× zstd -d -r", "issue 25"),
+    ("compress_parallel_small", "small-file tree: compress vs `zstd -2` on every core "
+     "(xargs -P)", CONTEXT, "issue 25"),
     # group "lock"
     ("lock_openssl", "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, "
      "every core", CONTEXT, "issue 10"),
     ("lock_mano06", "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)",
      "≥ 5× mano 0.6.0", "issue 6"),
+    ("lock_mano06_small", "small-file tree: lock vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` "
+     "per file)", "≥ 5× mano 0.6.0", "issue 25"),
     # group "hash"
     ("hash_cold", "hash tree, empty cache (cold) vs `sha1sum`", "≥ 0.7× sha1sum", "issue 6"),
     ("hash_warm", "hash tree, warm cache vs cold", "≥ 20× cold", "issue 6"),
+    ("hash_cold_small", "small-file tree: hash, empty cache (cold) vs `sha1sum`",
+     "≥ 0.7× sha1sum", "issue 25"),
+    ("hash_warm_small", "small-file tree: hash, warm cache vs cold", "≥ 20× cold", "issue 25"),
+    # group "startup"
+    ("startup_version", "CLI start-up: `mano --version` vs `python -c 'import typer'`",
+     "≤ 1.5× import typer", "issue 25"),
+    ("startup_decompress", "CLI start-up: `mano -y decompress EMPTY_FOLDER` vs "
+     "`python -c 'import typer'`", "≤ 1.5× import typer", "issue 25"),
     # group "report"
     ("report", "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing",
      "seconds at 100k files (≤ 10 s per 100k files)", "issue 9"),
@@ -71,9 +87,17 @@ GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "download": ("download_rss",),
     "resync": ("resync",),
-    "compress": ("compress", "decompress", "compress_parallel"),
-    "lock": ("lock_openssl", "lock_mano06"),
-    "hash": ("hash_cold", "hash_warm"),
+    "compress": (
+        "compress",
+        "decompress",
+        "compress_parallel",
+        "compress_small",
+        "decompress_small",
+        "compress_parallel_small",
+    ),
+    "lock": ("lock_openssl", "lock_mano06", "lock_mano06_small"),
+    "hash": ("hash_cold", "hash_warm", "hash_cold_small", "hash_warm_small"),
+    "startup": ("startup_version", "startup_decompress"),
     "report": ("report",),
 }
 
