@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,8 @@ def human_bytes(n: float) -> str:
 
 def dumps(value: Any) -> str:
     """Pretty, stable JSON (with a trailing newline)."""
+    import json
+
     return json.dumps(jsonable(value), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -53,6 +54,8 @@ def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
+        import json
+
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else value
 

@@ -174,13 +174,15 @@ def _level_shorthand(args: list[str]) -> list[str]:
     return head + out + rest
 
 
-def _dist_version(dist: str) -> str | None:
-    """The installed version of ``dist`` from its ``*.dist-info/METADATA`` on ``sys.path``.
+def _dist_versions(dists: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions from ``*.dist-info/METADATA`` on ``sys.path`` (first match wins).
 
     What ``importlib.metadata.version`` finds, without importing ``importlib.metadata`` (and
-    ``email``, ``zipfile``, ``csv`` with it): ``mano --version`` stays as fast as ``--help``.
+    ``email``, ``zipfile``, ``csv`` with it) and listing each folder once for all of them:
+    ``mano --version`` stays as fast as ``--help``. Missing ones are left out.
     """
-    wanted = re.sub(r"[-_.]+", "_", dist).lower()
+    wanted = {re.sub(r"[-_.]+", "_", d).lower(): d for d in dists}
+    found: dict[str, str] = {}
     for entry in sys.path:
         folder = entry or "."
         try:
@@ -188,27 +190,33 @@ def _dist_version(dist: str) -> str | None:
         except OSError:
             continue
         for name in names:
-            project = name.partition("-")[0]
-            if not name.endswith(".dist-info") or re.sub(r"[-_.]+", "_", project).lower() != wanted:
+            if not name.endswith(".dist-info"):
+                continue
+            dist = wanted.get(re.sub(r"[-_.]+", "_", name.partition("-")[0]).lower())
+            if dist is None or dist in found:
                 continue
             try:
                 with open(os.path.join(folder, name, "METADATA"), encoding="utf-8") as fh:
                     for line in fh:
                         if line.startswith("Version:"):
-                            return line.split(":", 1)[1].strip()
+                            found[dist] = line.split(":", 1)[1].strip()
+                            break
                         if not line.strip():  # end of the headers
                             break
             except OSError:
                 continue
-    return None
+        if len(found) == len(wanted):
+            break
+    return found
 
 
 def _versions(value: bool) -> None:
     if not value:
         return
     lines = []
+    versions = _dist_versions(_DISTRIBUTIONS)
     for dist in _DISTRIBUTIONS:
-        version = _dist_version(dist)
+        version = versions.get(dist)
         if version is None:
             from importlib import metadata  # unusual installs (eggs, zips): the full lookup
 

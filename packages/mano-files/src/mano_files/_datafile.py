@@ -9,7 +9,6 @@ checksums, decrypted content plausibility) and publishes atomically.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import os
 import threading
@@ -65,6 +64,13 @@ class _Readable(Protocol):
 
 class _Writable(Protocol):
     def write(self, data: _Bytes, /) -> Any: ...
+
+
+def _sha1(data: _Bytes = b"") -> Any:
+    """A SHA-1 object (``hashlib`` loads OpenSSL: only work that hashes pays for it)."""
+    import hashlib
+
+    return hashlib.sha1(data, usedforsecurity=False)
 
 
 def validate_level(level: int) -> int:
@@ -490,7 +496,7 @@ def sha1_b64_file(path: str | os.PathLike[str], *, key: LockKey | str | None = N
 
 def _hash_path(path: str | Path, key: LockKey | None) -> tuple[str, int]:
     form = form_of(os.fspath(path))
-    digest = hashlib.sha1(usedforsecurity=False)
+    digest = _sha1()
     if form == "plain":
         try:
             with open(path, "rb", buffering=0) as fh:
@@ -607,7 +613,7 @@ def _convert_stream(
     want_hash: bool,
 ) -> tuple[int, int, str | None]:
     """Copy ``source`` into ``out`` in ``target_form``; return (bytes_out, plain_size, sha1)."""
-    digest = hashlib.sha1(usedforsecurity=False) if want_hash else None
+    digest = _sha1() if want_hash else None
     sink = _Sink(out, key if target_form == "zst.lock" else None)
     plain_size = 0
     target_compressed = target_form != "plain"
@@ -694,10 +700,10 @@ def _one_shot(
         plain = _one_frame(data)
         if plain is None:
             return None
-        sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
+        sha1 = _b64(_sha1(plain).digest())
         return (plain if target_form == "plain" else data), len(plain), sha1
     if src_form == "plain":
-        sha1 = _b64(hashlib.sha1(data, usedforsecurity=False).digest())
+        sha1 = _b64(_sha1(data).digest())
         out = data if target_form == "plain" else _compressor(level).compress(data)
         return out, len(data), sha1
     return None

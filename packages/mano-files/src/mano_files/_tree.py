@@ -22,7 +22,6 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -467,6 +466,8 @@ def _run(
                     results.put((path, dp, result))
         finally:
             results.put(None)
+
+    from concurrent.futures import ThreadPoolExecutor  # no jobs (returned above): no threads
 
     pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="mano-files")
     try:
