@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from mano_files._atomic import atomic_writer
+from mano_files._atomic import write_bytes_atomic, write_new_file
 from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
 from mano_files._writer import one_frame
@@ -47,10 +47,10 @@ def _read_small(path: str) -> bytes | None:
 
 
 def _publish(final: str, data: bytes, *, overwrite: bool, fsync: bool) -> None:
-    with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
-        view = memoryview(data)
-        while view:
-            view = view[out.write(view) or 0 :]
+    if overwrite:
+        write_bytes_atomic(final, data, overwrite=True, fsync=fsync)
+    else:  # the usual case: a new file, no temp name to create, rename and remove
+        write_new_file(final, data, fsync=fsync)
 
 
 def decompress_whole(
