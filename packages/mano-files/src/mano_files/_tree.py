@@ -834,31 +834,29 @@ def hash_tree(
         cached = decode(text) if text else {}
         folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
         in_wanted = True
+        cached_pop = cached.pop
         for name, st, reason in files:
             if reason is not None:
                 _note(skipped_paths, prefix + name, reason)
                 continue
             # fast path: a cached file is a known data file, no need to parse its name
-            entry = cached.pop(name, None)
-            if (
-                entry is not None
-                and st is not None
-                and entry[0] == st.st_size
-                and entry[1] == st.st_mtime_ns
-            ):
-                if folder_key is None:
-                    parts = current.rsplit(os.sep, 3)
-                    tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                    folder_key = "/".join(tail) + "/"
-                    in_wanted = wanted is None or tail[1] in wanted
-                if in_wanted:
-                    plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                    hashes[folder_key + plain] = str(entry[2])
-                    hits += 1
-                    hit_bytes += st.st_size
-                    if progress is not None:
-                        hit_events.append((prefix + name, st.st_size))
-                continue
+            entry = cached_pop(name, None)
+            if entry is not None and st is not None:
+                size = st.st_size
+                if entry[0] == size and entry[1] == st.st_mtime_ns:
+                    if folder_key is None:
+                        parts = current.rsplit(os.sep, 3)
+                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+                        folder_key = "/".join(tail) + "/"
+                        in_wanted = wanted is None or tail[1] in wanted
+                    if in_wanted:
+                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                        hashes[folder_key + plain] = entry[2]  # type: ignore[assignment]
+                        hits += 1
+                        hit_bytes += size
+                        if progress is not None:
+                            hit_events.append((prefix + name, size))
+                    continue
             path = prefix + name
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
