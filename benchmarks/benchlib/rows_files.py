@@ -182,8 +182,12 @@ def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     threads = [f"-T{n}"] if suffix else []
     t_label = f" -T{n}" if suffix else ""
 
-    def clean_zst() -> None:
-        _delete(work, lambda name: not name.endswith(".zst") and not name.startswith("."))
+    def fresh_plain() -> None:
+        # a fresh hard-link copy of the tree; the previous output is moved aside, not
+        # deleted (deleting thousands of files slows file creation for minutes on ext4
+        # without a journal, see Context.discard): nothing is freed while runs are timed
+        ctx.discard(work)
+        _link_copy(tree.root, work)
 
     def mano_c() -> Sample:
         sample = timed(lambda: _summary_info(compress_tree(work, level=2), tree.files))
@@ -207,7 +211,7 @@ def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     mano_s, zstd_s, par_s = interleave(
         [mano_c, zstd_c if zstd else None, zstd_p if xargs else None],
         repeats=ctx.mode.repeats,
-        before_each=clean_zst,
+        before_each=fresh_plain,
     )
     mano_side = Side(
         f"compress_tree, {n} workers",
@@ -239,17 +243,21 @@ def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
         )
     ]
 
-    # decompress: a tree of .zst files only (written by the zstd CLI when present)
-    clean_zst()
+    # decompress: a tree of .zst files only (written by the zstd CLI when present), kept
+    # beside the work folder and hard-link copied before each run like the plain tree
+    zst_src = ctx.work / "scratch" / f"compress{suffix}-zst"
+    ctx.discard(zst_src)
+    _link_copy(tree.root, zst_src)
     if zstd:
-        run_process([zstd[0], "-r", "-q", "-2", *threads, str(work)])
+        run_process([zstd[0], "-r", "-q", "-2", *threads, str(zst_src)])
     else:
-        compress_tree(work, level=2)
-    _delete(work, lambda name: name.endswith(".zst"))
-    read_all(sorted(iter_files(work)))
+        compress_tree(zst_src, level=2)
+    _delete(zst_src, lambda name: name.endswith(".zst"))  # links: the tree keeps the inodes
+    read_all(sorted(iter_files(zst_src)))
 
-    def clean_plain() -> None:
-        _delete(work, lambda name: name.endswith(".zst"))
+    def fresh_zst() -> None:
+        ctx.discard(work)
+        _link_copy(zst_src, work)
 
     def mano_d() -> Sample:
         sample = timed(lambda: _summary_info(decompress_tree(work), tree.files))
@@ -263,7 +271,7 @@ def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
         return Sample(res.seconds, res.rss_bytes)
 
     mano_d_s, zstd_d_s = interleave(
-        [mano_d, zstd_d if zstd else None], repeats=ctx.mode.repeats, before_each=clean_plain
+        [mano_d, zstd_d if zstd else None], repeats=ctx.mode.repeats, before_each=fresh_zst
     )
     rows.append(
         ratio_row(
@@ -308,7 +316,8 @@ def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
             ref_reason=why_x,
         )
     )
-    shutil.rmtree(work)
+    ctx.discard(work)  # deleted when the whole run ends, not before the next timed run
+    ctx.discard(zst_src)
     return rows
 
 
@@ -343,6 +352,7 @@ def rows_lock(ctx: Context) -> list[Row]:
     key_hex, iv_hex = secrets.token_hex(32), secrets.token_hex(16)
 
     def fresh() -> None:
+        ctx.discard(work)  # the previous run's locked files: aside, not deleted
         _link_copy(tree.root, work)
         listing.write_bytes(b"\0".join(os.fsencode(p) for p in sorted(iter_files(work))))
 
@@ -406,7 +416,7 @@ def rows_lock(ctx: Context) -> list[Row]:
             "compresses each file first (.csv.zst.lock) with one key derivation per run.",
         )
     )
-    shutil.rmtree(work, ignore_errors=True)
+    ctx.discard(work)
     rows.append(_lock06_row(ctx, tree, passphrase, ctx.mode.lock06_per_stream, ""))
     small = ctx.tree(ctx.mode.small_tree)
     rows.append(_lock06_row(ctx, small, passphrase, ctx.mode.lock06_small_per_stream, SMALL))
@@ -430,6 +440,7 @@ def _lock06_row(ctx: Context, tree: Tree, passphrase: str, per_stream: int, suff
     script = Path(__file__).resolve().parents[1] / "children" / "mano06_lock.py"
 
     def fresh06() -> None:
+        ctx.discard(work06)
         _link_copy(subset.root, work06)
         list06.write_text("".join(f"{p}\n" for p in sorted(iter_files(work06))))
 
@@ -468,8 +479,8 @@ def _lock06_row(ctx: Context, tree: Tree, passphrase: str, per_stream: int, suff
         f"{subset.bytes / subset.files / 1000:,.0f} kB mean); mano 0.6.0 in its own "
         "interpreter (start-up ~0.2 s included, as a user's script would pay).",
     )
-    shutil.rmtree(work06, ignore_errors=True)
-    shutil.rmtree(sample, ignore_errors=True)
+    ctx.discard(work06)
+    ctx.discard(sample)
     return row
 
 
@@ -548,7 +559,7 @@ def _hash_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
             f"file size, {tree.bytes / tree.files / 1000:,.0f} kB here.",
         )
     )
-    shutil.rmtree(work)
+    ctx.discard(work)
     return rows
 
 
