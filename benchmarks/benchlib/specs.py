@@ -46,8 +46,6 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
      "≥ 1.2× zstd -r", "issue 25"),
     ("decompress_small", "small-file tree: decompress vs `zstd -d -r -T<cores>`",
      "≥ 1.2× zstd -d -r", "issue 25"),
-    ("compress_parallel_small", "small-file tree: compress vs `zstd -2` on every core "
-     "(xargs -P)", CONTEXT, "issue 25"),
     # group "lock"
     ("lock_openssl", "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, "
      "every core", CONTEXT, "issue 10"),
@@ -93,7 +91,6 @@ GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
         "compress_parallel",
         "compress_small",
         "decompress_small",
-        "compress_parallel_small",
     ),
     "lock": ("lock_openssl", "lock_mano06", "lock_mano06_small"),
     "hash": ("hash_cold", "hash_warm", "hash_cold_small", "hash_warm_small"),
