@@ -15,12 +15,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Protocol, cast
 
 import zstandard
 
 from mano_files._atomic import atomic_writer, write_bytes_atomic
-from mano_files._crypto import LockKey, encryptor_for, read_lock_header
 from mano_files._errors import (
     CorruptFile,
     CorruptZstd,
@@ -32,6 +31,9 @@ from mano_files._errors import (
 )
 from mano_files._paths import FORM_SUFFIXES, FORMS, Form, form_of, plain_name
 from mano_files._writer import ONE_SHOT_MAX, one_frame
+
+if TYPE_CHECKING:  # encryption loads on first use: plain and zstd work never needs it
+    from mano_files._crypto import LockKey
 
 __all__ = [
     "CHUNK",
@@ -108,11 +110,17 @@ def reading_key(passphrase: str) -> LockKey:
     """A key object that derives (and caches) the key of each salt it meets; no derivation now."""
     if not isinstance(passphrase, str) or not passphrase:
         raise InvalidOption("the passphrase must be a non-empty string")
+    from mano_files._crypto import LockKey
+
     return LockKey(key=b"", salt=b"", iterations=0, _passphrase=passphrase)
 
 
 def _as_key(key: LockKey | str | None) -> LockKey | None:
-    if key is None or isinstance(key, LockKey):
+    if key is None:
+        return None
+    from mano_files._crypto import LockKey
+
+    if isinstance(key, LockKey):
         return key
     return reading_key(key)
 
@@ -366,6 +374,8 @@ class _OpenSource:
         if form in ("lock", "zst.lock"):
             if key is None:
                 raise KeyRequired(f"{where} is locked: a passphrase is needed to read it")
+            from mano_files._crypto import read_lock_header
+
             decryptor = read_lock_header(fh, key, where)  # type: ignore[arg-type]
             if form == "lock":
                 check = _plausibility_check(where, extension)
@@ -528,6 +538,8 @@ class _Sink:
         self.written = 0
         self._enc = None
         if key is not None:
+            from mano_files._crypto import encryptor_for
+
             prefix, self._enc = encryptor_for(key)
             self.write_raw(prefix)
 

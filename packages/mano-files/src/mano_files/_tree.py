@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import operator
 import os
@@ -27,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from mano_files._atomic import is_temp_name, remove_stale_temp_files
-from mano_files._crypto import LockKey, derive_key
 from mano_files._datafile import (
     DEFAULT_LEVEL,
     _hash_path,
@@ -55,6 +53,7 @@ from mano_files._paths import (
 )
 
 if TYPE_CHECKING:
+    from mano_files._crypto import LockKey
     from mano_files._hashcache import HashCache
 
 __all__ = [
@@ -652,6 +651,8 @@ def decompress_tree(
 
 
 def _writing_key(passphrase: str | LockKey) -> LockKey:
+    from mano_files._crypto import LockKey, derive_key  # encryption loads on first use
+
     if isinstance(passphrase, LockKey):
         if passphrase.key:
             return passphrase
@@ -662,6 +663,8 @@ def _writing_key(passphrase: str | LockKey) -> LockKey:
 
 
 def _reading_key(passphrase: str | LockKey) -> LockKey:
+    from mano_files._crypto import LockKey
+
     return passphrase if isinstance(passphrase, LockKey) else reading_key(passphrase)
 
 
@@ -696,8 +699,7 @@ def lock_tree(
         A :class:`TreeSummary`; already locked files count as skipped.
     """
     validate_level(level)
-    if not isinstance(passphrase, LockKey):
-        _reading_key(passphrase)  # validates before the walk
+    _reading_key(passphrase)  # validates a passphrase before the walk
     jobs, skipped_paths = _prepare(folder, streams, clean_tmp=True)
     key = _writing_key(passphrase)
 
@@ -1000,6 +1002,8 @@ def load_manifest(manifest: Mapping[str, Any] | str | os.PathLike[str]) -> dict[
     Keys are normalised to plain relpaths (``.zst``/``.lock`` removed, ``T`` separators of the
     server's file-hashes endpoint turned into spaces); values to base64, or None when unusable.
     """
+    import json  # only verify reads manifests
+
     data: Any
     if isinstance(manifest, Mapping):
         data = manifest
