@@ -1,6 +1,7 @@
 """The `mano` command: global options, error handling and command registration.
 
-Every command module registers itself here (one line each). Errors from any command reach
+Every command is listed in :data:`COMMANDS` (one line each) and its module is imported only
+when it runs or help lists it, so start-up pays for one command. Errors from any command reach
 :class:`ManoGroup`, which turns them into one line on stderr and a documented exit code via
 :func:`mano_cli._errors.classify` (the only mapping). ``-vv`` adds the traceback.
 """
