@@ -21,7 +21,11 @@ class Mode:
         slow_repeats: Runs for slow references (mano 0.6.0), at most ``repeats``.
         sync_repeats: Runs per side for the sync and re-sync rows.
         data_tree: Tree of hourly CSVs of every stream for compress / lock / hash.
+        small_tree: Tree of many small files (accelerometer, GPS and power state hours, median
+            a few kB) for the same rows: the per-file cost.
         lock06_per_stream: Files per stream locked by mano 0.6.0 (100,000 PBKDF2 rounds each).
+        lock06_small_per_stream: The same for the small-file tree.
+        startup_repeats: Runs per side of the CLI start-up rows.
         report_tree: Many-file tree for the report row.
         sync_participants, sync_days, sync_scale: Emulated study for the sync rows.
         resync_participants, resync_days, resync_scale: Emulated study for the re-sync row.
@@ -34,7 +38,10 @@ class Mode:
     slow_repeats: int
     sync_repeats: int
     data_tree: TreeSpec
+    small_tree: TreeSpec
     lock06_per_stream: int
+    lock06_small_per_stream: int
+    startup_repeats: int
     report_tree: TreeSpec
     sync_participants: int
     sync_days: int
@@ -46,6 +53,19 @@ class Mode:
     mano06: bool
 
 
+#: The small-file tree (real study trees are mostly small files): 8 participants × 240 hours
+#: of accelerometer, GPS and power state at a tenth of real rates (~80 kB, ~4.5 kB and
+#: ~0.2 kB an hour; median a few kB), 90 % of hours present: ~5,200 files in quick and full.
+SMALL_STREAMS = ("accelerometer", "gps", "power_state")
+SMALL_TREE = TreeSpec(
+    "small-files",
+    participants=8,
+    hours=240,
+    scale=0.1,
+    streams=SMALL_STREAMS,
+    coverage=0.9,
+)
+
 MODES = {
     "smoke": Mode(
         name="smoke",
@@ -53,7 +73,17 @@ MODES = {
         slow_repeats=1,
         sync_repeats=1,
         data_tree=TreeSpec("smoke-data", participants=2, hours=3, scale=0.01),
+        small_tree=TreeSpec(
+            "smoke-small",
+            participants=2,
+            hours=6,
+            scale=0.1,
+            streams=SMALL_STREAMS,
+            coverage=0.9,
+        ),
         lock06_per_stream=1,
+        lock06_small_per_stream=1,
+        startup_repeats=1,
         report_tree=TreeSpec("smoke-report", participants=2, hours=12, scale=0.001),
         sync_participants=2,
         sync_days=1,
@@ -70,7 +100,10 @@ MODES = {
         slow_repeats=1,
         sync_repeats=3,
         data_tree=TreeSpec("quick-data", participants=2, hours=48, scale=0.25),
+        small_tree=SMALL_TREE,
         lock06_per_stream=4,
+        lock06_small_per_stream=20,
+        startup_repeats=7,
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
         sync_participants=4,
         sync_days=14,
@@ -87,7 +120,10 @@ MODES = {
         slow_repeats=2,
         sync_repeats=3,
         data_tree=TreeSpec("full-data", participants=4, hours=168, scale=0.5),
+        small_tree=SMALL_TREE,
         lock06_per_stream=20,
+        lock06_small_per_stream=60,
+        startup_repeats=11,
         report_tree=TreeSpec("report-100k", participants=34, hours=336, scale=0.001),
         sync_participants=8,
         sync_days=14,

@@ -157,17 +157,37 @@ def _prepare(ctx: Context, tree: Tree, name: str) -> tuple[Path, Path]:
 
 
 def rows_compress(ctx: Context) -> list[Row]:
-    """compress / decompress tree vs ``zstd -r`` / ``zstd -d -r``, plus zstd per core (info)."""
+    """compress / decompress vs ``zstd -r`` / ``zstd -d -r`` on both trees (+ zstd per core)."""
+    rows = _compress_rows(ctx, ctx.tree(ctx.mode.data_tree), "")
+    rows += _compress_rows(ctx, ctx.tree(ctx.mode.small_tree), SMALL)
+    return rows
+
+
+#: Row id suffix of the small-file tree's rows.
+SMALL = "_small"
+
+
+def _tree_note(tree: Tree) -> str:
+    return f"{tree.files:,} files, {tree.bytes / 1e6:,.0f} MB, {tree.bytes / tree.files / 1000:,.0f} kB mean"
+
+
+def _compress_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     compress_tree = _api("compress_tree")
     decompress_tree = _api("decompress_tree")
-    tree = ctx.tree(ctx.mode.data_tree)
-    work, listing = _prepare(ctx, tree, "compress")
+    work, listing = _prepare(ctx, tree, "compress" + suffix)
     zstd, why = _tool("zstd")
     xargs, why_x = _tool("xargs", "zstd")
     n = ctx.cores
+    # the small-file rows give zstd as many threads as mano has (-T only helps big files)
+    threads = [f"-T{n}"] if suffix else []
+    t_label = f" -T{n}" if suffix else ""
 
-    def clean_zst() -> None:
-        _delete(work, lambda name: not name.endswith(".zst") and not name.startswith("."))
+    def fresh_plain() -> None:
+        # a fresh hard-link copy of the tree; the previous output is moved aside, not
+        # deleted (deleting thousands of files slows file creation for minutes on ext4
+        # without a journal, see Context.discard): nothing is freed while runs are timed
+        ctx.discard(work)
+        _link_copy(tree.root, work)
 
     def mano_c() -> Sample:
         sample = timed(lambda: _summary_info(compress_tree(work, level=2), tree.files))
@@ -176,7 +196,7 @@ def rows_compress(ctx: Context) -> list[Row]:
 
     def zstd_c() -> Sample:
         assert zstd
-        res = run_process([zstd[0], "-r", "-q", "-2", str(work)])
+        res = run_process([zstd[0], "-r", "-q", "-2", *threads, str(work)])
         _check_count(work, ".zst", tree.files, "zstd -r")
         return Sample(res.seconds, res.rss_bytes)
 
@@ -188,10 +208,13 @@ def rows_compress(ctx: Context) -> list[Row]:
         _check_count(work, ".zst", tree.files, "xargs zstd")
         return Sample(res.seconds, res.rss_bytes)
 
+    # zstd on every core is context for the big files; on the small-file tree it would add
+    # another 15,000 files to write and clean up in quick mode
+    parallel = xargs and not suffix
     mano_s, zstd_s, par_s = interleave(
-        [mano_c, zstd_c if zstd else None, zstd_p if xargs else None],
+        [mano_c, zstd_c if zstd else None, zstd_p if parallel else None],
         repeats=ctx.mode.repeats,
-        before_each=clean_zst,
+        before_each=fresh_plain,
     )
     mano_side = Side(
         f"compress_tree, {n} workers",
@@ -200,11 +223,18 @@ def rows_compress(ctx: Context) -> list[Row]:
         tree.bytes,
         tree.files,
     )
+    size_note = f" {_tree_note(tree)}." if suffix else ""
     rows = [
         ratio_row(
-            id="compress",
+            id="compress" + suffix,
             mano=mano_side,
-            reference=Side("zstd -r -2", "zstd -r -q -2 TREE", zstd_s, tree.bytes, tree.files)
+            reference=Side(
+                f"zstd -r -2{t_label}",
+                f"zstd -r -q -2{t_label} TREE",
+                zstd_s,
+                tree.bytes,
+                tree.files,
+            )
             if zstd_s
             else None,
             target=1.2,
@@ -212,21 +242,25 @@ def rows_compress(ctx: Context) -> list[Row]:
             ref_reason=why,
             note="`zstd -r` works through the files one after the other on one core (-T only "
             "splits single big files); mano spreads files over all cores. The next-but-one "
-            "row gives zstd every core too.",
+            "row gives zstd every core too." + size_note,
         )
     ]
 
-    # decompress: a tree of .zst files only (written by the zstd CLI when present)
-    clean_zst()
+    # decompress: a tree of .zst files only (written by the zstd CLI when present), kept
+    # beside the work folder and hard-link copied before each run like the plain tree
+    zst_src = ctx.work / "scratch" / f"compress{suffix}-zst"
+    ctx.discard(zst_src)
+    _link_copy(tree.root, zst_src)
     if zstd:
-        run_process([zstd[0], "-r", "-q", "-2", str(work)])
+        run_process([zstd[0], "-r", "-q", "-2", *threads, str(zst_src)])
     else:
-        compress_tree(work, level=2)
-    _delete(work, lambda name: name.endswith(".zst"))
-    read_all(sorted(iter_files(work)))
+        compress_tree(zst_src, level=2)
+    _delete(zst_src, lambda name: name.endswith(".zst"))  # links: the tree keeps the inodes
+    read_all(sorted(iter_files(zst_src)))
 
-    def clean_plain() -> None:
-        _delete(work, lambda name: name.endswith(".zst"))
+    def fresh_zst() -> None:
+        ctx.discard(work)
+        _link_copy(zst_src, work)
 
     def mano_d() -> Sample:
         sample = timed(lambda: _summary_info(decompress_tree(work), tree.files))
@@ -235,16 +269,16 @@ def rows_compress(ctx: Context) -> list[Row]:
 
     def zstd_d() -> Sample:
         assert zstd
-        res = run_process([zstd[0], "-d", "-r", "-q", str(work)])
+        res = run_process([zstd[0], "-d", "-r", "-q", *threads, str(work)])
         _check_plain(work, tree)
         return Sample(res.seconds, res.rss_bytes)
 
     mano_d_s, zstd_d_s = interleave(
-        [mano_d, zstd_d if zstd else None], repeats=ctx.mode.repeats, before_each=clean_plain
+        [mano_d, zstd_d if zstd else None], repeats=ctx.mode.repeats, before_each=fresh_zst
     )
     rows.append(
         ratio_row(
-            id="decompress",
+            id="decompress" + suffix,
             mano=Side(
                 f"decompress_tree, {n} workers",
                 "mano_files.decompress_tree(TREE)",
@@ -252,18 +286,28 @@ def rows_compress(ctx: Context) -> list[Row]:
                 tree.bytes,
                 tree.files,
             ),
-            reference=Side("zstd -d -r", "zstd -d -r -q TREE", zstd_d_s, tree.bytes, tree.files)
+            reference=Side(
+                f"zstd -d -r{t_label}",
+                f"zstd -d -r -q{t_label} TREE",
+                zstd_d_s,
+                tree.bytes,
+                tree.files,
+            )
             if zstd_d_s
             else None,
             target=1.2,
             meaning="zstd time / mano time",
             ref_reason=why,
-            note="MB/s counts plain (decompressed) bytes on both sides.",
+            note="MB/s counts plain (decompressed) bytes on both sides." + size_note,
         )
     )
+    if suffix:
+        ctx.discard(work)  # deleted when the whole run ends, not before the next timed run
+        ctx.discard(zst_src)
+        return rows
     rows.append(
         ratio_row(
-            id="compress_parallel",
+            id="compress_parallel" + suffix,
             mano=mano_side,
             reference=Side(
                 f"zstd on {n} cores",
@@ -279,7 +323,8 @@ def rows_compress(ctx: Context) -> list[Row]:
             ref_reason=why_x,
         )
     )
-    shutil.rmtree(work)
+    ctx.discard(work)  # deleted when the whole run ends, not before the next timed run
+    ctx.discard(zst_src)
     return rows
 
 
@@ -291,7 +336,11 @@ def _lock(lock_tree: Callable[..., Any], root: Path, passphrase: str, files: int
 
 
 def rows_lock(ctx: Context) -> list[Row]:
-    """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking."""
+    """lock tree vs ``openssl enc -aes-256-cfb8`` per core, and vs mano 0.6.0's locking.
+
+    On the small-file tree: only vs mano 0.6.0 (openssl's one process per file measures
+    process start-up 5,000 times, not encryption).
+    """
     lock_tree = _api("lock_tree")
     passphrase = secrets.token_urlsafe(24)
     os.environ[PASSPHRASE_ENV] = passphrase  # for the mano 0.6.0 child; never on a command line
@@ -310,6 +359,7 @@ def rows_lock(ctx: Context) -> list[Row]:
     key_hex, iv_hex = secrets.token_hex(32), secrets.token_hex(16)
 
     def fresh() -> None:
+        ctx.discard(work)  # the previous run's locked files: aside, not deleted
         _link_copy(tree.root, work)
         listing.write_bytes(b"\0".join(os.fsencode(p) for p in sorted(iter_files(work))))
 
@@ -373,23 +423,31 @@ def rows_lock(ctx: Context) -> list[Row]:
             "compresses each file first (.csv.zst.lock) with one key derivation per run.",
         )
     )
-    shutil.rmtree(work, ignore_errors=True)
+    ctx.discard(work)
+    rows.append(_lock06_row(ctx, tree, passphrase, ctx.mode.lock06_per_stream, ""))
+    small = ctx.tree(ctx.mode.small_tree)
+    rows.append(_lock06_row(ctx, small, passphrase, ctx.mode.lock06_small_per_stream, SMALL))
+    return rows
 
-    # vs mano 0.6.0 on a small sample of every stream (it runs 100,000 PBKDF2 rounds per file)
+
+def _lock06_row(ctx: Context, tree: Tree, passphrase: str, per_stream: int, suffix: str) -> Row:
+    """lock a sample of every stream vs mano 0.6.0 (it runs 100,000 PBKDF2 rounds per file)."""
+    lock_tree = _api("lock_tree")
+    n = ctx.cores
     try:
         m06 = ctx.mano06()
     except NotMeasured as exc:
-        rows.append(not_measured("lock_mano06", str(exc)))
-        return rows
-    sample = ctx.work / "scratch" / "lock06-src"
+        return not_measured("lock_mano06" + suffix, str(exc))
+    sample = ctx.work / "scratch" / f"lock06{suffix}-src"
     from benchlib.trees import copy_subset
 
-    subset = copy_subset(tree, sample, ctx.mode.lock06_per_stream)
-    work06 = ctx.work / "scratch" / "lock06"
-    list06 = ctx.work / "scratch" / "lock06.list"
+    subset = copy_subset(tree, sample, per_stream)
+    work06 = ctx.work / "scratch" / f"lock06{suffix}"
+    list06 = ctx.work / "scratch" / f"lock06{suffix}.list"
     script = Path(__file__).resolve().parents[1] / "children" / "mano06_lock.py"
 
     def fresh06() -> None:
+        ctx.discard(work06)
         _link_copy(subset.root, work06)
         list06.write_text("".join(f"{p}\n" for p in sorted(iter_files(work06))))
 
@@ -405,33 +463,32 @@ def rows_lock(ctx: Context) -> list[Row]:
     mano_s, m06_s = interleave(
         [mano_small, mano06_l], repeats=ctx.mode.slow_repeats, before_each=fresh06
     )
-    rows.append(
-        ratio_row(
-            id="lock_mano06",
-            mano=Side(
-                f"lock_tree, {n} workers",
-                "mano_files.lock_tree(SAMPLE, passphrase=...)",
-                mano_s,
-                subset.bytes,
-                subset.files,
-            ),
-            reference=Side(
-                f"mano {m06.version}",
-                "for f: crypt.encrypt(f, crypt.kdf(passphrase), "
-                "filename=f+'.lock')  # as mano.sync.save",
-                m06_s,
-                subset.bytes,
-                subset.files,
-            ),
-            target=5.0,
-            meaning="mano 0.6.0 time / mano time",
-            note=f"{ctx.mode.lock06_per_stream} files of every stream; mano 0.6.0 in its own "
-            "interpreter (start-up ~0.2 s included, as a user's script would pay).",
-        )
+    row = ratio_row(
+        id="lock_mano06" + suffix,
+        mano=Side(
+            f"lock_tree, {n} workers",
+            "mano_files.lock_tree(SAMPLE, passphrase=...)",
+            mano_s,
+            subset.bytes,
+            subset.files,
+        ),
+        reference=Side(
+            f"mano {m06.version}",
+            "for f: crypt.encrypt(f, crypt.kdf(passphrase), "
+            "filename=f+'.lock')  # as mano.sync.save",
+            m06_s,
+            subset.bytes,
+            subset.files,
+        ),
+        target=5.0,
+        meaning="mano 0.6.0 time / mano time",
+        note=f"{per_stream} files of every stream ({subset.files} files, "
+        f"{subset.bytes / subset.files / 1000:,.0f} kB mean); mano 0.6.0 in its own "
+        "interpreter (start-up ~0.2 s included, as a user's script would pay).",
     )
-    shutil.rmtree(work06, ignore_errors=True)
-    shutil.rmtree(sample, ignore_errors=True)
-    return rows
+    ctx.discard(work06)
+    ctx.discard(sample)
+    return row
 
 
 # --------------------------------------------------------------------------- hash
@@ -442,9 +499,14 @@ HASH_CACHE = ".mano-hashes.sqlite"
 
 def rows_hash(ctx: Context) -> list[Row]:
     """hash tree with an empty cache vs ``sha1sum``; with a warm cache vs an empty one."""
+    rows = _hash_rows(ctx, ctx.tree(ctx.mode.data_tree), "")
+    rows += _hash_rows(ctx, ctx.tree(ctx.mode.small_tree), SMALL)
+    return rows
+
+
+def _hash_rows(ctx: Context, tree: Tree, suffix: str) -> list[Row]:
     hash_tree = _api("hash_tree")
-    tree = ctx.tree(ctx.mode.data_tree)
-    work, listing = _prepare(ctx, tree, "hash")
+    work, listing = _prepare(ctx, tree, "hash" + suffix)
     tool, why = _tool("xargs", "sha1sum")
 
     def drop_cache() -> None:
@@ -474,7 +536,7 @@ def rows_hash(ctx: Context) -> list[Row]:
     )
     rows = [
         ratio_row(
-            id="hash_cold",
+            id="hash_cold" + suffix,
             mano=cold,
             reference=Side("sha1sum", "xargs -0 sha1sum <files>", ref_s, tree.bytes, tree.files)
             if ref_s
@@ -493,7 +555,7 @@ def rows_hash(ctx: Context) -> list[Row]:
     )
     rows.append(
         ratio_row(
-            id="hash_warm",
+            id="hash_warm" + suffix,
             mano=warm,
             reference=cold,
             target=20.0,
@@ -504,7 +566,7 @@ def rows_hash(ctx: Context) -> list[Row]:
             f"file size, {tree.bytes / tree.files / 1000:,.0f} kB here.",
         )
     )
-    shutil.rmtree(work)
+    ctx.discard(work)
     return rows
 
 

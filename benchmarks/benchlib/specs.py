@@ -46,14 +46,28 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
     ("decompress", "decompress tree vs `zstd -d -r`", "≥ 1.2× zstd -d -r", GOALS),
     ("compress_parallel", "compress tree vs `zstd -2` on every core (xargs -P)", CONTEXT,
      GOALS),
+    ("compress_small", "small-file tree: compress (level 2) vs `zstd -r -2 -T<cores>`",
+     "≥ 1.2× zstd -r", GOALS),
+    ("decompress_small", "small-file tree: decompress vs `zstd -d -r -T<cores>`",
+     "≥ 1.2× zstd -d -r", GOALS),
     # group "lock"
     ("lock_openssl", "lock tree (zstd + AES-256-CFB8) vs `openssl enc -aes-256-cfb8` per file, "
      "every core", CONTEXT, GOALS),
     ("lock_mano06", "lock small files vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` per file)",
      "≥ 5× mano 0.6.0", GOALS),
+    ("lock_mano06_small", "small-file tree: lock vs mano 0.6.0 (`crypt.kdf` + `crypt.encrypt` "
+     "per file)", "≥ 5× mano 0.6.0", GOALS),
     # group "hash"
     ("hash_cold", "hash tree, empty cache (cold) vs `sha1sum`", "≥ 0.7× sha1sum", GOALS),
     ("hash_warm", "hash tree, warm cache vs cold", "≥ 20× cold", GOALS),
+    ("hash_cold_small", "small-file tree: hash, empty cache (cold) vs `sha1sum`",
+     "≥ 0.7× sha1sum", GOALS),
+    ("hash_warm_small", "small-file tree: hash, warm cache vs cold", "≥ 20× cold", GOALS),
+    # group "startup"
+    ("startup_version", "CLI start-up: `mano --version` vs `python -c 'import typer'`",
+     "≤ 1.5× import typer", GOALS),
+    ("startup_decompress", "CLI start-up: `mano -y decompress EMPTY_FOLDER` vs "
+     "`python -c 'import typer'`", "≤ 1.5× import typer", GOALS),
     # group "report"
     ("report", "report (`mano_files.coverage`) vs `find -printf '%s %p'` listing",
      "seconds at 100k files (≤ 10 s per 100k files)", GOALS),
@@ -76,9 +90,16 @@ GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "download": ("download_rss",),
     "resync": ("resync",),
-    "compress": ("compress", "decompress", "compress_parallel"),
-    "lock": ("lock_openssl", "lock_mano06"),
-    "hash": ("hash_cold", "hash_warm"),
+    "compress": (
+        "compress",
+        "decompress",
+        "compress_parallel",
+        "compress_small",
+        "decompress_small",
+    ),
+    "lock": ("lock_openssl", "lock_mano06", "lock_mano06_small"),
+    "hash": ("hash_cold", "hash_warm", "hash_cold_small", "hash_warm_small"),
+    "startup": ("startup_version", "startup_decompress"),
     "report": ("report",),
 }
 

@@ -97,6 +97,10 @@ class TreeSpec:
         hours: Hours of data per participant, from 2024-03-04 00:00 UTC.
         scale: Multiplies rows per file and audio sizes (1.0 = the sizes in the module doc).
         seed: Changes every byte.
+        streams: Only these hourly streams (default: all of the phone's); with a list, no
+            identifiers, survey or audio files either.
+        coverage: Chance that an hour of a listed stream has a file (phones are off, out of
+            battery or offline some of the time); 1.0 keeps each stream's own chance.
     """
 
     name: str
@@ -104,6 +108,20 @@ class TreeSpec:
     hours: int
     scale: float
     seed: int = 1
+    streams: tuple[str, ...] | None = None
+    coverage: float = 1.0
+
+
+def _spec_key(spec: TreeSpec) -> dict[str, object]:
+    """The cache key of a tree: its fields, without those left at their default (so trees
+    cached before a field existed stay valid)."""
+    key = asdict(spec)
+    for name, default in (("streams", None), ("coverage", 1.0)):
+        if key.get(name) == default:
+            key.pop(name)
+    if key.get("streams") is not None:
+        key["streams"] = list(key["streams"])  # as JSON reads it back
+    return key
 
 
 @dataclass(frozen=True)
@@ -336,7 +354,7 @@ def build(spec: TreeSpec, work: Path) -> Tree:
     marker = work / "trees" / f"{spec.name}.json"
     if marker.exists() and root.is_dir():
         meta = json.loads(marker.read_text())
-        if meta.get("spec") == asdict(spec):
+        if meta.get("spec") == _spec_key(spec):
             return Tree(root, spec, meta["files"], meta["bytes"], tuple(meta["streams"]))
     marker.unlink(missing_ok=True)
     if root.exists():
@@ -348,6 +366,8 @@ def build(spec: TreeSpec, work: Path) -> Tree:
         pid = participant_id(p, spec.seed)
         android = p % 2 == 0
         profile = ANDROID if android else IOS
+        if spec.streams is not None:
+            profile = {k: (v[0], spec.coverage) for k, v in profile.items() if k in spec.streams}
         for h in range(spec.hours):
             hour = START + dt.timedelta(hours=h)
             for stream, (rate, chance) in profile.items():
@@ -363,6 +383,8 @@ def build(spec: TreeSpec, work: Path) -> Tree:
                 total += _write(root / pid / stream / _time_name(hour), body)
                 files += 1
                 streams.add(stream)
+            if spec.streams is not None:
+                continue
             rng = random.Random(zlib.crc32(f"{spec.seed}/{pid}/extra/{h}".encode()))
             if h == 0:
                 os_name = "ANDROID" if android else "IOS"
@@ -406,7 +428,7 @@ def build(spec: TreeSpec, work: Path) -> Tree:
                 streams.add("ambient_audio")
     marker.write_text(
         json.dumps(
-            {"spec": asdict(spec), "files": files, "bytes": total, "streams": sorted(streams)}
+            {"spec": _spec_key(spec), "files": files, "bytes": total, "streams": sorted(streams)}
         )
     )
     return Tree(root, spec, files, total, tuple(sorted(streams)))

@@ -34,6 +34,14 @@ ROW_IDS = {
     "hash_cold",
     "hash_warm",
     "report",
+    # the small-file tree and the CLI start-up
+    "compress_small",
+    "decompress_small",
+    "lock_mano06_small",
+    "hash_cold_small",
+    "hash_warm_small",
+    "startup_version",
+    "startup_decompress",
 }
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 
 from mano_cli._errors import ConfirmationRefused, CredentialsProblem, LocalProblem, UsageProblem
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mano_auth import Credentials
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class Settings:
     def err(self) -> Console:
         """Rich console on stderr for messages and progress (NO_COLOR honoured by Rich)."""
         if self._stderr is None:
+            from rich.console import Console
+
             self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
         return self._stderr
 
@@ -67,17 +69,45 @@ class Settings:
     def out(self) -> Console:
         """Rich console on stdout for tables."""
         if self._stdout is None:
+            from rich.console import Console
+
             self._stdout = Console(highlight=False, soft_wrap=True)
         return self._stdout
 
     @property
+    def err_is_terminal(self) -> bool:
+        """Whether stderr is a terminal, as :attr:`err` would say, without loading Rich."""
+        if self._stderr is not None:
+            return self._stderr.is_terminal
+        return _is_terminal(sys.stderr)
+
+    @property
     def chatty(self) -> bool:
         """Whether to print informational lines on stderr (a terminal, or -v; never with -q)."""
-        return not self.quiet and (self.verbosity >= 1 or self.err.is_terminal)
+        return not self.quiet and (self.verbosity >= 1 or self.err_is_terminal)
 
     @property
     def show_progress(self) -> bool:
-        return not self.quiet and self.err.is_terminal
+        return not self.quiet and self.err_is_terminal
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Rich's ``Console.is_terminal`` for a new console on ``stream`` (without importing Rich).
+
+    ``TTY_COMPATIBLE=1`` makes any stream a terminal, ``TTY_COMPATIBLE=0`` none, then a set
+    ``FORCE_COLOR`` decides (non-empty: a terminal); otherwise it is the stream's ``isatty()``.
+    """
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # closed
+        return False
 
 
 _DEFAULT = Settings()
@@ -107,7 +137,9 @@ def configure_logging(s: Settings) -> None:
     elif s.verbosity < 0:
         level = logging.ERROR
     console: logging.Handler
-    if s.err.is_terminal:
+    if s.err_is_terminal:
+        from rich.logging import RichHandler
+
         console = RichHandler(
             console=s.err, show_time=False, show_path=False, rich_tracebacks=False, markup=False
         )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import secrets
 import sys
@@ -12,21 +9,33 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from mano_cli._context import Settings, jsonable
 from mano_cli._errors import LocalProblem
 
-__all__ = ["dumps", "new_temp", "rows_to_csv", "table", "write_text"]
+__all__ = ["dumps", "human_bytes", "new_temp", "rows_to_csv", "table", "write_text"]
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def dumps(value: Any) -> str:
     """Pretty, stable JSON (with a trailing newline)."""
+    import json
+
     return json.dumps(jsonable(value), indent=2, ensure_ascii=False) + "\n"
 
 
 def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
     """Rows as CSV text (columns: given, else the union in first-seen order)."""
+    import csv
+    import io
+
     materialised = [jsonable(r) for r in rows]
     if columns is None:
         seen: dict[str, None] = {}
@@ -46,6 +55,8 @@ def rows_to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
+        import json
+
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else value
 
@@ -73,6 +84,7 @@ def write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise LocalProblem(f"cannot write {output}: folder {folder} does not exist")
@@ -119,6 +131,8 @@ def table(
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
+    from rich.table import Table
+
     t = Table(title=title, show_edge=False, box=None, pad_edge=False, header_style="bold")
     for column in columns:
         t.add_column(column, overflow="fold")

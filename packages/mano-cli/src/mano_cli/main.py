@@ -1,33 +1,29 @@
 """The `mano` command: global options, error handling and command registration.
 
-Every command module registers itself here (one line each). Errors from any command reach
+Every command is listed in :data:`COMMANDS` (one line each) and its module is imported only
+when it runs or help lists it, so start-up pays for one command. Errors from any command reach
 :class:`ManoGroup`, which turns them into one line on stderr and a documented exit code via
 :func:`mano_cli._errors.classify` (the only mapping). ``-vv`` adds the traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
+import os
+import re
 import sys
 import traceback
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from mano_cli import download as download_cmd
-from mano_cli import info as info_cmd
-from mano_cli import keyring as keyring_cmd
-from mano_cli import metadata as metadata_cmd
-from mano_cli import report as report_cmd
-from mano_cli import report_surveys as report_surveys_cmd
-from mano_cli import sync as sync_cmd
-from mano_cli import tree as tree_cmd
 from mano_cli._context import KEYRING_VAR, Settings, configure_logging, settings
 from mano_cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, classify, exit_code_epilog
+from mano_cli._fastparams import speed_up, speed_up_param
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +39,81 @@ _DISTRIBUTIONS = (
 )
 
 
+#: Every command and group of ``mano``, in the order help lists them (groups last): name -> (module,
+#: attribute). A command's module is imported only when that command runs or help lists it,
+#: so ``mano decompress`` never loads the HTTP stack and ``mano --version`` loads no command.
+#: An attribute holding a ``typer.Typer`` is a group (``mano keyring ...``).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "studies": ("mano_cli.metadata", "studies"),
+    "participants": ("mano_cli.metadata", "participants"),
+    "settings": ("mano_cli.metadata", "study_settings"),
+    "download": ("mano_cli.download", "download"),
+    "sync": ("mano_cli.sync", "sync"),
+    "compress": ("mano_cli.tree", "compress"),
+    "decompress": ("mano_cli.tree", "decompress"),
+    "lock": ("mano_cli.tree", "lock"),
+    "unlock": ("mano_cli.tree", "unlock"),
+    "verify": ("mano_cli.tree", "verify"),
+    "report": ("mano_cli.report", "report"),
+    # `mano report surveys DIR`: routed in ManoGroup.main, hidden from the command list
+    "report surveys": ("mano_cli.report_surveys", "report_surveys"),
+    "demo": ("mano_cli.sync", "demo"),
+    "keyring": ("mano_cli.keyring", "app"),
+    "info": ("mano_cli.info", "app"),
+}
+
+
+#: Entries of :data:`COMMANDS` that help does not list.
+HIDDEN = frozenset({"report surveys"})
+
+
+def _load_command(ctx: typer.Context, name: str, module: str, attribute: str) -> Any:
+    """Build the Click command of one entry of :data:`COMMANDS` (as ``app.command`` would)."""
+    from typer.main import get_command_from_info, get_group_from_info
+    from typer.models import CommandInfo, TyperInfo
+
+    target = getattr(importlib.import_module(module), attribute)
+    command: Any
+    if isinstance(target, typer.Typer):
+        command = get_group_from_info(
+            TyperInfo(target, name=name),
+            pretty_exceptions_short=True,
+            suggest_commands=True,
+            rich_markup_mode="rich",
+        )
+    else:
+        command = get_command_from_info(
+            CommandInfo(name=name, callback=target, hidden=name in HIDDEN),
+            pretty_exceptions_short=True,
+            rich_markup_mode="rich",
+        )
+    speed_up(command, ctx)
+    _plain_flags(command)
+    return command
+
+
 class ManoGroup(TyperGroup):
-    """The root group: one-line errors and documented exit codes for everything below it."""
+    """The root group: one-line errors and documented exit codes for everything below it.
+
+    Commands load on demand from :data:`COMMANDS` (commands registered on ``app`` the usual
+    way work too, and win over an entry of the same name).
+    """
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        eager = super().list_commands(ctx)
+        return [*COMMANDS, *(name for name in eager if name not in COMMANDS)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = _load_command(ctx, cmd_name, *COMMANDS[cmd_name])
+            self.commands[cmd_name] = command
+        return command
+
+    def get_help_option(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        option = super().get_help_option(ctx)
+        speed_up_param(option)
+        return option
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -70,13 +139,17 @@ class ManoGroup(TyperGroup):
     ) -> Any:
         from mano_cli._argv import ArgvError, normalise_argv
 
+        speed_up(self)
         _plain_flags(self)
         try:
             try:
                 args = normalise_argv(list(sys.argv[1:] if args is None else args))
             except ArgvError as exc:
                 raise typer.BadParameter(str(exc)) from None
-            args = report_surveys_cmd.route_report_surveys(args)
+            if "surveys" in args:
+                from mano_cli.report_surveys import route_report_surveys
+
+                args = route_report_surveys(args)
             result = super().main(
                 args=args,
                 prog_name=prog_name or "mano",
@@ -133,15 +206,56 @@ def _plain_flags(command: Any) -> None:
         _plain_flags(sub)
 
 
+def _dist_versions(dists: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions from ``*.dist-info/METADATA`` on ``sys.path`` (first match wins).
+
+    What ``importlib.metadata.version`` finds, without importing ``importlib.metadata`` (and
+    ``email``, ``zipfile``, ``csv`` with it) and listing each folder once for all of them:
+    ``mano --version`` stays as fast as ``--help``. Missing ones are left out.
+    """
+    wanted = {re.sub(r"[-_.]+", "_", d).lower(): d for d in dists}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".dist-info"):
+                continue
+            dist = wanted.get(re.sub(r"[-_.]+", "_", name.partition("-")[0]).lower())
+            if dist is None or dist in found:
+                continue
+            try:
+                with open(os.path.join(folder, name, "METADATA"), encoding="utf-8") as fh:
+                    for line in fh:
+                        if line.startswith("Version:"):
+                            found[dist] = line.split(":", 1)[1].strip()
+                            break
+                        if not line.strip():  # end of the headers
+                            break
+            except OSError:
+                continue
+        if len(found) == len(wanted):
+            break
+    return found
+
+
 def _versions(value: bool) -> None:
     if not value:
         return
     lines = []
+    versions = _dist_versions(_DISTRIBUTIONS)
     for dist in _DISTRIBUTIONS:
-        try:
-            version = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            version = "not installed"
+        version = versions.get(dist)
+        if version is None:
+            from importlib import metadata  # unusual installs (eggs, zips): the full lookup
+
+            try:
+                version = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                version = "not installed"
         lines.append(f"{dist} {version}")
     lines.append(f"python {sys.version.split()[0]}")
     typer.echo("\n".join(lines))
@@ -275,23 +389,7 @@ def _root(
     configure_logging(s)
 
 
-# ---- command registration (one line per command or group) ----
-app.add_typer(keyring_cmd.app, name="keyring")
-app.command("studies")(metadata_cmd.studies)
-app.command("participants")(metadata_cmd.participants)
-app.command("settings")(metadata_cmd.study_settings)
-app.add_typer(info_cmd.app, name="info")
-app.command("download")(download_cmd.download)
-app.command("sync")(sync_cmd.sync)
-app.command("compress")(tree_cmd.compress)
-app.command("decompress")(tree_cmd.decompress)
-app.command("lock")(tree_cmd.lock)
-app.command("unlock")(tree_cmd.unlock)
-app.command("verify")(tree_cmd.verify)
-app.command("report")(report_cmd.report)
-# `mano report surveys DIR` (routed in ManoGroup.main; hidden from the command list)
-app.command("report surveys", hidden=True)(report_surveys_cmd.report_surveys)
-app.command("demo")(sync_cmd.demo)
+# ---- command registration: see COMMANDS (one line per command or group, loaded on use) ----
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from mano_cli._errors import (
     UsageProblem,
 )
 from mano_cli._jobview import ProgressNote, log_result, show_jobs
-from mano_cli._output import dumps, table, write_text
+from mano_cli._output import dumps, human_bytes, table, write_text
 from mano_cli._progress import ProgressView
 
 if TYPE_CHECKING:
@@ -51,15 +51,6 @@ __all__ = ["demo", "human_bytes", "lock_passphrase", "sync", "tree_summary"]
 logger = logging.getLogger(__name__)
 
 _ALL = "all"
-
-
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def lock_passphrase(

@@ -37,7 +37,7 @@ from mano_cli._errors import (
     UsageProblem,
     is_disk_full,
 )
-from mano_cli._output import dumps, write_text
+from mano_cli._output import dumps, human_bytes, write_text
 from mano_cli._progress import ProgressView
 
 if TYPE_CHECKING:
@@ -64,10 +64,13 @@ STUDY_OPT = typer.Option(
 
 _FORMS = (("plain", ""), ("zst", ".zst"), ("zst.lock", ".zst.lock"), ("lock", ".lock"))
 
+#: ``mano_sync.MANIFEST_NAME`` and ``mano_sync.LOCK_NAME`` (a test keeps them equal): looking
+#: for them must not load the sync engine, which a folder without them never needs.
+MANIFEST_NAME = ".mano-sync.sqlite"
+LOCK_NAME = ".mano-sync.lock"
+
 
 def _is_study_folder(path: Path) -> bool:
-    from mano_sync import LOCK_NAME, MANIFEST_NAME
-
     return path.is_dir() and ((path / MANIFEST_NAME).exists() or (path / LOCK_NAME).exists())
 
 
@@ -103,7 +106,7 @@ def _guard(folder: Path) -> Iterator[None]:
 
 def _refresh_manifest(folder: Path) -> None:
     """Record the new form and size of files a tree command converted."""
-    from mano_sync import MANIFEST_NAME, Manifest
+    from mano_sync import Manifest
 
     if not (folder / MANIFEST_NAME).exists():
         return
@@ -177,8 +180,6 @@ def _report(s: Settings, what: str, summary: TreeSummary, json_output: bool) -> 
         data["ok"] = summary.ok
         write_text(dumps(data), None)
     else:
-        from mano_cli.sync import human_bytes
-
         extra = ""
         if summary.conflicts:
             extra += f", {len(summary.conflicts)} conflict(s)"
@@ -310,11 +311,11 @@ def decompress(
 
 def _folder_study(folder: Path) -> str | None:
     """The study id recorded in the folder's sync manifest, if any."""
-    from mano_sync import MANIFEST_NAME, Manifest
-
     root = (folder if folder.is_dir() else folder.parent).resolve()
     for candidate in (root, *root.parents):
         if (candidate / MANIFEST_NAME).exists():
+            from mano_sync import Manifest
+
             try:
                 with Manifest(candidate.resolve(), readonly=True) as m:
                     return m.study_id
@@ -518,7 +519,6 @@ def verify(
 ) -> None:
     """Check every data file: it opens, decompresses/decrypts, and matches the recorded SHA-1."""
     from mano_files import hash_tree, verify_tree
-    from mano_sync import MANIFEST_NAME, Manifest
 
     s = settings(ctx)
     existing_folder(folder, file_ok=True)
@@ -530,6 +530,8 @@ def verify(
             raise CliError(f"manifest {manifest} does not exist", exit_code=EXIT_USAGE)
         expected = manifest
     elif folder.is_dir() and (folder / MANIFEST_NAME).exists():
+        from mano_sync import Manifest
+
         with Manifest(folder.resolve(), readonly=True) as m:
             expected = {row.path: row.sha1_b64 for row in m}
     with _guard(folder), ProgressView(s) as view:

@@ -9,19 +9,17 @@ checksums, decrypted content plausibility) and publishes atomically.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Protocol, cast
 
 import zstandard
 
 from mano_files._atomic import atomic_writer, write_bytes_atomic
-from mano_files._crypto import LockKey, encryptor_for, read_lock_header
 from mano_files._errors import (
     CorruptFile,
     CorruptZstd,
@@ -34,6 +32,9 @@ from mano_files._errors import (
 )
 from mano_files._paths import FORM_SUFFIXES, FORMS, Form, form_of, plain_name
 from mano_files._writer import ONE_SHOT_MAX, one_frame
+
+if TYPE_CHECKING:  # encryption loads on first use: plain and zstd work never needs it
+    from mano_files._crypto import LockKey
 
 __all__ = [
     "CHUNK",
@@ -133,6 +134,13 @@ class _Writable(Protocol):
     def write(self, data: _Bytes, /) -> Any: ...
 
 
+def _sha1(data: _Bytes = b"") -> Any:
+    """A SHA-1 object (``hashlib`` loads OpenSSL: only work that hashes pays for it)."""
+    import hashlib
+
+    return hashlib.sha1(data, usedforsecurity=False)
+
+
 def validate_level(level: int) -> int:
     """Check a zstd level (1-22) and return it.
 
@@ -168,11 +176,17 @@ def reading_key(passphrase: str) -> LockKey:
     """A key object that derives (and caches) the key of each salt it meets; no derivation now."""
     if not isinstance(passphrase, str) or not passphrase:
         raise InvalidOption("the passphrase must be a non-empty string")
+    from mano_files._crypto import LockKey
+
     return LockKey(key=b"", salt=b"", iterations=0, _passphrase=passphrase)
 
 
 def _as_key(key: LockKey | str | None) -> LockKey | None:
-    if key is None or isinstance(key, LockKey):
+    if key is None:
+        return None
+    from mano_files._crypto import LockKey
+
+    if isinstance(key, LockKey):
         return key
     return reading_key(key)
 
@@ -428,6 +442,8 @@ class _OpenSource:
         if form in ("lock", "zst.lock"):
             if key is None:
                 raise KeyRequired(f"{where} is locked: a passphrase is needed to read it")
+            from mano_files._crypto import read_lock_header
+
             decryptor = read_lock_header(fh, key, where)  # type: ignore[arg-type]
             if form == "lock":
                 check = _plausibility_check(where, extension)
@@ -562,7 +578,7 @@ def sha1_b64_file(path: str | os.PathLike[str], *, key: LockKey | str | None = N
 
 def _hash_path(path: str | Path, key: LockKey | None) -> tuple[str, int]:
     form = form_of(os.fspath(path))
-    digest = hashlib.sha1(usedforsecurity=False)
+    digest = _sha1()
     if form == "plain":
         try:
             with open(path, "rb", buffering=0) as fh:
@@ -594,6 +610,8 @@ class _Sink:
         self.written = 0
         self._enc = None
         if key is not None:
+            from mano_files._crypto import encryptor_for
+
             prefix, self._enc = encryptor_for(key)
             self.write_raw(prefix)
 
@@ -679,7 +697,7 @@ def _convert_stream(
     want_hash: bool,
 ) -> tuple[int, int, str | None]:
     """Copy ``source`` into ``out`` in ``target_form``; return (bytes_out, plain_size, sha1)."""
-    digest = hashlib.sha1(usedforsecurity=False) if want_hash else None
+    digest = _sha1() if want_hash else None
     sink = _Sink(out, key if target_form == "zst.lock" else None)
     plain_size = 0
     target_compressed = target_form != "plain"
@@ -769,10 +787,10 @@ def _one_shot(
         if plain is None:
             return None
         _limits.check(len(plain), len(data), where)
-        sha1 = _b64(hashlib.sha1(plain, usedforsecurity=False).digest())
+        sha1 = _b64(_sha1(plain).digest())
         return (plain if target_form == "plain" else data), len(plain), sha1
     if src_form == "plain":
-        sha1 = _b64(hashlib.sha1(data, usedforsecurity=False).digest())
+        sha1 = _b64(_sha1(data).digest())
         out = data if target_form == "plain" else _compressor(level).compress(data)
         return out, len(data), sha1
     return None

@@ -12,13 +12,12 @@ and raises the usual errors; nothing is written before a conversion has fully su
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from collections.abc import Callable
 from typing import Final
 
 from mano_files import _datafile
-from mano_files._atomic import atomic_writer
+from mano_files._atomic import atomic_writer, write_new_file
 from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
 from mano_files._writer import one_frame
@@ -56,13 +55,16 @@ BeforePublish = Callable[[], None]
 
 
 def _sha1(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode("ascii")
+    return base64.b64encode(_datafile._sha1(data).digest()).decode("ascii")
 
 
 def _publish(
     final: str, data: bytes, *, overwrite: bool, fsync: bool, check: BeforePublish | None
 ) -> None:
-    with atomic_writer(final, overwrite=overwrite, fsync=fsync, buffering=0) as out:
+    if not overwrite:  # the usual case: a new file, no temp name to create, rename and remove
+        write_new_file(final, data, fsync=fsync, before_publish=check)
+        return
+    with atomic_writer(final, overwrite=True, fsync=fsync, buffering=0) as out:
         view = memoryview(data)
         while view:
             view = view[out.write(view) or 0 :]

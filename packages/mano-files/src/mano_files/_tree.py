@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import operator
 import os
@@ -26,13 +25,11 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from mano_files._atomic import is_temp_name, remove_stale_temp_files
-from mano_files._crypto import LockKey, derive_key
 from mano_files._datafile import (
     DEFAULT_LEVEL,
     _hash_path,
@@ -48,8 +45,6 @@ from mano_files._errors import (
     ManoFilesError,
     wrap_os_error,
 )
-from mano_files._hashcache import CACHE_NAME, HashCache
-from mano_files._passcheck import check_lock_passphrase
 from mano_files._paths import (
     FORM_SUFFIXES,
     SURVEY_STREAMS,
@@ -60,6 +55,10 @@ from mano_files._paths import (
     validate_streams,
 )
 from mano_files._settle import Conflict, FormCopy, Group, Spec, settle
+
+if TYPE_CHECKING:
+    from mano_files._crypto import LockKey
+    from mano_files._hashcache import HashCache
 
 __all__ = [
     "Conflict",
@@ -500,6 +499,8 @@ def _run(
         finally:
             results.put(None)
 
+    from concurrent.futures import ThreadPoolExecutor  # no jobs (returned above): no threads
+
     pool = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="mano-files")
     try:
         futures = [pool.submit(worker, slot) for slot in range(n_threads)]
@@ -649,6 +650,8 @@ def decompress_tree(
 
 
 def _writing_key(passphrase: str | LockKey) -> LockKey:
+    from mano_files._crypto import LockKey, derive_key  # encryption loads on first use
+
     if isinstance(passphrase, LockKey):
         if passphrase.key:
             return passphrase
@@ -659,6 +662,8 @@ def _writing_key(passphrase: str | LockKey) -> LockKey:
 
 
 def _reading_key(passphrase: str | LockKey) -> LockKey:
+    from mano_files._crypto import LockKey
+
     return passphrase if isinstance(passphrase, LockKey) else reading_key(passphrase)
 
 
@@ -711,6 +716,8 @@ def lock_tree(
         probe = next(
             (g[f][0] for g in groups.values() for f in _LOCKED if f in g), None
         )  # a tree locked before checks existed: one of its files must open
+        from mano_files._passcheck import check_lock_passphrase
+
         check_lock_passphrase(folder, key, force=force, probe=probe)
 
     return _settle_all(folder, streams, spec, workers, progress, before=check)
@@ -756,6 +763,8 @@ def unlock_tree(
 
 def _find_cache_root(folder: Path) -> Path:
     """The study folder holding (or to hold) the hash cache: an ancestor with mano state."""
+    from mano_files._hashcache import CACHE_NAME
+
     start = folder if folder.is_dir() else folder.parent
     probe = start.absolute()
     for candidate in (probe, *list(probe.parents)[:3]):
@@ -795,6 +804,8 @@ def hash_tree(
         ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed. A file stored in
         several forms whose contents differ is listed in ``conflicts``.
     """
+    from mano_files._hashcache import HashCache  # sqlite3: only the hash scan needs it
+
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
     hashes: dict[str, str] = {}
@@ -833,34 +844,32 @@ def hash_tree(
         cached = decode(text) if text else {}
         folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
         in_wanted = True
+        cached_pop = cached.pop
         for name, st, reason in files:
             if reason is not None:
                 _note(skipped_paths, prefix + name, reason)
                 continue
             # fast path: a cached file is a known data file, no need to parse its name
-            entry = cached.pop(name, None)
-            if (
-                trust_cache
-                and entry is not None
-                and st is not None
-                and entry[0] == st.st_size
-                and entry[1] == st.st_mtime_ns
-            ):
-                if folder_key is None:
-                    parts = current.rsplit(os.sep, 3)
-                    tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                    folder_key = "/".join(tail) + "/"
-                    in_wanted = wanted is None or tail[1] in wanted
-                if in_wanted:
-                    plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                    rel_key = folder_key + plain
-                    if hashes.setdefault(rel_key, str(entry[2])) != entry[2]:
-                        differing[rel_key] = prefix + plain
-                    hits += 1
-                    hit_bytes += st.st_size
-                    if progress is not None:
-                        hit_events.append((prefix + name, st.st_size))
-                continue
+            entry = cached_pop(name, None)
+            if trust_cache and entry is not None and st is not None:
+                size = st.st_size
+                if entry[0] == size and entry[1] == st.st_mtime_ns:
+                    if folder_key is None:
+                        parts = current.rsplit(os.sep, 3)
+                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+                        folder_key = "/".join(tail) + "/"
+                        in_wanted = wanted is None or tail[1] in wanted
+                    if in_wanted:
+                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                        rel_key = folder_key + plain
+                        cached_hash: str = entry[2]  # type: ignore[assignment]
+                        if hashes.setdefault(rel_key, cached_hash) != cached_hash:
+                            differing[rel_key] = prefix + plain
+                        hits += 1
+                        hit_bytes += size
+                        if progress is not None:
+                            hit_events.append((prefix + name, size))
+                    continue
             path = prefix + name
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
@@ -1025,6 +1034,8 @@ def load_manifest(manifest: Mapping[str, Any] | str | os.PathLike[str]) -> dict[
     Keys are normalised to plain relpaths (``.zst``/``.lock`` removed, ``T`` separators of the
     server's file-hashes endpoint turned into spaces); values to base64, or None when unusable.
     """
+    import json  # only verify reads manifests
+
     data: Any
     if isinstance(manifest, Mapping):
         data = manifest

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import hashlib
 import marshal
 import os
 import struct
@@ -129,6 +128,8 @@ def _store(src: int, dctx: object, job: Job, zst: bool, tmp_suffix: str) -> Stor
         plain = stored = data
     else:
         return None  # compressing is the caller's job
+    import hashlib  # loads OpenSSL: only callers that hash pay for it
+
     sha1 = base64.b64encode(hashlib.sha1(plain, usedforsecurity=False).digest()).decode()
     final = target + _SUFFIX[form]
     folder, name = os.path.split(final)
