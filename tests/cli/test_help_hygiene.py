@@ -25,10 +25,17 @@ _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 _GLUED_THREADS = re.compile(r"--mt[0-9]+")
 
 
-def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+def _commands(
+    command: Any, path: tuple[str, ...] = (), parent: typer.Context | None = None
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command and group, loading the lazily registered ones as help does."""
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _commands(sub, (*path, name))
+    if hasattr(command, "list_commands"):
+        ctx = typer.Context(command, info_name=path[-1] if path else "mano", parent=parent)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                yield from _commands(sub, (*path, name), ctx)
 
 
 def _parser_options() -> set[str]:

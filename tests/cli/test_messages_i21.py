@@ -55,7 +55,8 @@ def test_a_write_problem_is_called_a_write_problem(
     real_open = os.open
 
     def no_create(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if flags & os.O_CREAT:
+        unnamed = getattr(os, "O_TMPFILE", 0)
+        if flags & os.O_CREAT or (unnamed and flags & unnamed == unnamed):
             raise PermissionError(errno.EACCES, "Permission denied", str(file))
         return real_open(file, flags, *args, **kwargs)
 

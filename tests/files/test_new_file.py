@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zstandard
 
 import mano_files
 from mano_files import TargetExists, compress_tree, decompress_tree
@@ -74,15 +75,17 @@ def test_tree_round_trip_leaves_only_data_files(tmp_path: Path, mode: str) -> No
     assert {n: (tree / n).read_bytes() for n in os.listdir(tree)} == contents
 
 
-def test_tree_operations_skip_existing_targets(tmp_path: Path, mode: str) -> None:
+def test_tree_operations_never_replace_an_existing_target(tmp_path: Path, mode: str) -> None:
     tree = tmp_path / "study" / "ab12cd34" / "gps"
     tree.mkdir(parents=True)
     name = "2024-03-04 00_00_00+00_00.csv"
     (tree / name).write_bytes(b"t,u\n1,x")
-    (tree / (name + ".zst")).write_bytes(b"not replaced")
-    summary = compress_tree(tmp_path / "study")
-    assert (summary.done, summary.skipped, summary.failed) == (0, 2, [])  # the .csv and the .zst
-    assert [f.reason for f in summary.skipped_paths] == [
-        f"{name}.zst already exists (use overwrite to replace it)"
-    ]
-    assert (tree / (name + ".zst")).read_bytes() == b"not replaced"
+    other = zstandard.ZstdCompressor().compress(b"t,u\n2,y")  # another content: a conflict
+    (tree / (name + ".zst")).write_bytes(other)
+    summary = compress_tree(tmp_path / "study", delete_original=True)
+    assert (summary.done, summary.failed) == (0, [])
+    [conflict] = summary.conflicts
+    assert conflict.path == tree / name
+    assert (tree / (name + ".zst")).read_bytes() == other  # neither form touched
+    assert (tree / name).read_bytes() == b"t,u\n1,x"
+    assert sorted(os.listdir(tree)) == [name, name + ".zst"]  # no temp file, named or not

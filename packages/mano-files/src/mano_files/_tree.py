@@ -704,8 +704,7 @@ def lock_tree(
         A :class:`TreeSummary`; already locked files count as skipped.
     """
     validate_level(level)
-    if not isinstance(passphrase, LockKey):
-        _reading_key(passphrase)  # validates before the walk
+    _reading_key(passphrase)  # validates a passphrase before the walk (a LockKey as it is)
     key = _writing_key(passphrase)
     spec = Spec(
         sources=("plain", "zst"), target="zst.lock", done_forms=_LOCKED,
