@@ -35,7 +35,7 @@ ROOT = BENCH.parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from benchlib import rows_files, rows_startup, rows_sync  # noqa: E402
+from benchlib import rows_files, rows_forest, rows_startup, rows_sync  # noqa: E402
 from benchlib.context import MODES, Context  # noqa: E402
 from benchlib.machine import machine_info  # noqa: E402
 from benchlib.measure import NotMeasured  # noqa: E402
@@ -51,6 +51,7 @@ GROUPS: dict[str, tuple[str, Callable[[Context], list[Row]]]] = {
     "hash": ("hash", rows_files.rows_hash),
     "report": ("report", rows_files.rows_report),
     "startup": ("CLI start-up vs import typer", rows_startup.rows_startup),
+    "forest": ("Forest's checks on a synced emulated study", rows_forest.rows_forest),
 }
 
 METHOD = {

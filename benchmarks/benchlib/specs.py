@@ -64,6 +64,9 @@ _SPECS: Final[tuple[tuple[str, str, str, str], ...]] = (
      "≥ 0.7× sha1sum", GOALS),
     ("hash_warm_small", "small-file tree: hash, warm cache vs cold", "≥ 20× cold", GOALS),
     # group "startup"
+    # group "forest"
+    ("forest_check", "Forest (jasmine, willow, oak, sycamore) on a 3 × 3-day emulated study "
+     "synced by mano: `hatch run forest:check`", "passes", GOALS),
     ("startup_version", "CLI start-up: `mano --version` vs `python -c 'import typer'`",
      "≤ 1.5× import typer", GOALS),
     ("startup_decompress", "CLI start-up: `mano -y decompress EMPTY_FOLDER` vs "
@@ -89,6 +92,7 @@ GROUP_ROWS: Final[dict[str, tuple[str, ...]]] = {
         "sync_rss",
     ),
     "download": ("download_rss",),
+    "forest": ("forest_check",),
     "resync": ("resync",),
     "compress": (
         "compress",

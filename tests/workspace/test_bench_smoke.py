@@ -42,6 +42,8 @@ ROW_IDS = {
     "hash_warm_small",
     "startup_version",
     "startup_decompress",
+    # Forest on a synced emulated study (not measured in smoke mode: its environment is heavy)
+    "forest_check",
 }
 
 
