@@ -224,16 +224,7 @@ class Keyring(Mapping[str, Credentials]):
         }
 
     def __getitem__(self, name: str) -> Credentials:
-        if name not in self._sections:
-            raise _section_not_found(name, self.path, tuple(self._sections))
-        section = self._sections[name]
-        if not isinstance(section, Mapping):
-            raise KeyringFormatError(
-                f"section {name!r} of {self.path or 'the keyring'} is not an object with URL, "
-                "ACCESS_KEY and SECRET_KEY",
-                path=self.path,
-            )
-        return Credentials.from_dict(section, name=name)
+        return Credentials.from_dict(self._raw_section(name), name=name)
 
     def section(self, name: str) -> dict[str, Any]:
         """A copy of section ``name`` as written in the file, not validated (the mano 0.6.0
@@ -243,6 +234,10 @@ class Keyring(Mapping[str, Credentials]):
             SectionNotFound: no such section (the message lists the sections).
             KeyringFormatError: the section is not a JSON object.
         """
+        return json.loads(json.dumps(self._raw_section(name)))  # type: ignore[no-any-return]
+
+    def _raw_section(self, name: str) -> Mapping[str, Any]:
+        """Section ``name`` as stored; the errors of :meth:`section`."""
         if name not in self._sections:
             raise _section_not_found(name, self.path, tuple(self._sections))
         section = self._sections[name]
@@ -252,7 +247,7 @@ class Keyring(Mapping[str, Credentials]):
                 "ACCESS_KEY and SECRET_KEY",
                 path=self.path,
             )
-        return json.loads(json.dumps(section))  # type: ignore[no-any-return]
+        return section
 
     def __contains__(self, name: object) -> bool:
         return name in self._sections
