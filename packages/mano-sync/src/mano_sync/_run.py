@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -341,6 +341,24 @@ class _Run:
             self.emit("request", pid, f"{begin:%Y-%m-%d %H:00} .. now (with {len(pids) - 1} more)")
         sent = time.time()
         archive = self.fetcher.get(pids, begin, None, registry, owner=None)
+        counts, received = self._save_shared(archive, pids, self.streams)
+        summaries = []
+        for i, pid in enumerate(pids):
+            if not self.stop.is_set() and counts[pid].write_errors == 0:
+                self.manifest.update_participant(
+                    pid, synced_through=floor_hour(sent), streams=self.stream_names
+                )
+            summaries.append(
+                self._finish(pid, infos[pid], counts[pid], [], int(i == 0), received[pid])
+            )
+        return summaries
+
+    def _save_shared(
+        self, archive: Archive, pids: Sequence[str], streams: Sequence[str] | None
+    ) -> tuple[dict[str, SaveCounts], dict[str, int]]:
+        """Save an archive that several participants share; per participant its counts and
+        the bytes it received. The zip's own bytes (headers, registry) are shared evenly, so
+        totals add up to what came over the wire (the remainder goes to the first)."""
         counts = {pid: SaveCounts() for pid in pids}
         received = dict.fromkeys(pids, 0)
         for member in archive:
@@ -356,26 +374,18 @@ class _Run:
             stray = save_archive(
                 save_ctx,
                 archive,
-                participants=pids,
-                streams=self.streams,
+                participants=list(pids),
+                streams=streams,
                 counts=lambda p: counts.get(p) or SaveCounts(),
                 on_file=on_file,
                 should_stop=self.stop.is_set,
             )
         self.stray.extend(stray)
-        # the zip's own bytes (headers, registry) are shared evenly, so totals add up to what
-        # came over the wire; the request is counted once, for the first participant
         overhead = max(0, archive.size - sum(received.values()))
         share, rest = divmod(overhead, len(pids))
-        summaries = []
         for i, pid in enumerate(pids):
-            if not self.stop.is_set() and counts[pid].write_errors == 0:
-                self.manifest.update_participant(
-                    pid, synced_through=floor_hour(sent), streams=self.stream_names
-                )
-            got = received[pid] + share + (rest if i == 0 else 0)
-            summaries.append(self._finish(pid, infos[pid], counts[pid], [], int(i == 0), got))
-        return summaries
+            received[pid] += share + (rest if i == 0 else 0)
+        return counts, received
 
     # the unchunked sweep ------------------------------------------------------------------
 
@@ -392,30 +402,7 @@ class _Run:
         archive = self.fetcher.get(
             sweep.pids, start, end, sweep.registry, owner=None, streams=sweep.streams
         )
-        counts = {pid: SaveCounts() for pid in sweep.pids}
-        received = dict.fromkeys(sweep.pids, 0)
-        for member in archive:
-            who = member.name.split("/", 1)[0]
-            if who in received:
-                received[who] += member.size
-
-        def on_file(p: str, _path: str) -> None:
-            self.add_file(p)
-            self.emit("file", p, _path)
-
-        with archive, self.save_slot() as save_ctx:
-            stray = save_archive(
-                save_ctx,
-                archive,
-                participants=sweep.pids,
-                streams=sweep.streams,
-                counts=lambda p: counts.get(p) or SaveCounts(),
-                on_file=on_file,
-                should_stop=self.stop.is_set,
-            )
-        self.stray.extend(stray)
-        overhead = max(0, archive.size - sum(received.values()))
-        share, rest = divmod(overhead, len(sweep.pids))
+        counts, received = self._save_shared(archive, sweep.pids, sweep.streams)
         out: dict[str, ParticipantSummary] = {}
         for i, pid in enumerate(sweep.pids):
             c = counts[pid]
@@ -428,7 +415,7 @@ class _Run:
                 new=c.new,
                 updated=c.updated,
                 failed=tuple(c.failed),
-                bytes_downloaded=received[pid] + share + (rest if i == 0 else 0),
+                bytes_downloaded=received[pid],
                 files_downloaded=c.received,
                 requests=int(i == 0),
             )
