@@ -1,7 +1,8 @@
 """`mano` loads only what a command uses: no HTTP stack for local work, no Rich without a TTY.
 
 Each case runs the real command in a fresh interpreter (stdin, stdout and stderr are pipes,
-as under cron) and lists the modules loaded by the time it exits.
+as under cron) and lists the modules loaded by the time it exits that were not loaded
+before mano was imported.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ HEAVY = ("pydantic", "importlib.metadata", "email", "rich.markdown", "rich.progr
 
 _PROBE = """
 import json, sys
+# what the interpreter loaded before mano (coverage's .pth, in hatch test, imports sqlite3)
+baseline = set(sys.modules)
 sys.argv = ["mano", *json.loads(sys.argv[1])]
 from mano_cli.main import main
 try:
@@ -31,7 +34,7 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules)}))
+print("\\n" + json.dumps({"code": code, "modules": sorted(set(sys.modules) - baseline)}))
 """
 
 
