@@ -229,7 +229,11 @@ def test_killed_runs_converge_to_the_uninterrupted_result(
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     durations: list[float] = []
     killed = 0
-    for trial in range(KILLS):
+    trial = 0
+    # until KILLS runs were killed mid-way (at most 3 * KILLS trials: a run that finished
+    # before its kill still has its rerun checked, but does not count as a kill)
+    while killed < KILLS and trial < 3 * KILLS:
+        trial += 1
         dest = tmp_path / f"trial{trial}"
         root = _copy(template, dest)
         child = subprocess.Popen(
@@ -241,7 +245,7 @@ def test_killed_runs_converge_to_the_uninterrupted_result(
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         span = max(durations) if durations else 0.3
-        time.sleep(rng.uniform(0, span))
+        time.sleep(rng.uniform(0, 0.8 * span))
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             killed += 1
@@ -261,7 +265,7 @@ def test_killed_runs_converge_to_the_uninterrupted_result(
         differing = sorted(str(c.path.relative_to(root)) for c in check.conflicts)
         assert differing == expected_differing, trial
         shutil.rmtree(dest)
-    assert killed >= KILLS * 3 // 4, f"only {killed} of {KILLS} runs were killed mid-way"
+    assert killed >= KILLS, f"only {killed} of {trial} runs were killed mid-way"
 
 
 def test_the_state_helper_sees_temp_files(tmp_path: Path) -> None:
