@@ -100,7 +100,7 @@ def _plain_resync(emu: Emulator, out: Path) -> None:
 def test_three_shards_at_once_give_the_tree_of_one_plain_sync(
     emu: Emulator, reference: dict[str, bytes], tmp_path: Path
 ) -> None:
-    out = tmp_path / "shared"
+    out = tmp_path / "one-folder"
     procs = [_shard(emu, out, k) for k in (1, 2, 3)]  # started together, one folder
     results = [_finish(p) for p in procs]
     assert [r["shard"] for r in results] == ["1/3", "2/3", "3/3"]
@@ -124,7 +124,7 @@ def test_three_shards_at_once_give_the_tree_of_one_plain_sync(
 def test_a_killed_shard_reruns_to_the_same_tree(
     emu: Emulator, reference: dict[str, bytes], tmp_path: Path
 ) -> None:
-    out = tmp_path / "shared"
+    out = tmp_path / "one-folder"
     victim_shard = max((1, 2, 3), key=lambda k: len(Shard(k, 3).select(emu.participants)))
     emu.set_faults("get-data:slow=0.4")  # keep every shard busy long enough to be killed
     try:

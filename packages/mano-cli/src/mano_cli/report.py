@@ -16,7 +16,18 @@ if TYPE_CHECKING:
     from mano_cli._context import Settings
     from mano_files import CoverageReport, ParticipantCoverage
 
-__all__ = ["report"]
+__all__ = ["ReportParticipants", "report"]
+
+#: ``-p``/``--participant`` of the report commands (repeatable, or comma-separated).
+ReportParticipants = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--participant",
+        "-p",
+        metavar="ID",
+        help="Only these participants (repeat or comma-separate).",
+    ),
+]
 
 
 def report(
@@ -55,15 +66,7 @@ def report(
     end: Annotated[
         str | None, typer.Option("--end", metavar="DATE", help="Last UTC day to count.")
     ] = None,
-    participant: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--participant",
-            "-p",
-            metavar="ID",
-            help="Only these participants (repeat or comma-separate).",
-        ),
-    ] = None,
+    participant: ReportParticipants = None,
     settings_file: Annotated[
         Path | None,
         typer.Option(

@@ -10,6 +10,7 @@ import typer
 
 from mano_cli._context import existing_folder, parse_when, settings, split_values
 from mano_cli._output import table, write_text
+from mano_cli.report import ReportParticipants
 
 if TYPE_CHECKING:
     from mano_cli._context import Settings
@@ -69,15 +70,7 @@ def report_surveys(
             help="Count deliveries up to this UTC time (default: now).",
         ),
     ] = None,
-    participant: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--participant",
-            "-p",
-            metavar="ID",
-            help="Only these participants (repeat or comma-separate).",
-        ),
-    ] = None,
+    participant: ReportParticipants = None,
     settings_file: Annotated[
         Path | None,
         typer.Option(
