@@ -109,8 +109,130 @@ class ArchiveMember:
         return self.name[:-4] if self.is_zstd else self.name
 
 
-def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]:
-    """Open the zip's central directory and stream-read every member to check its CRC.
+#: Local file header: signature, version, flags, method, time, date, CRC-32, compressed and
+#: plain size, name and extra-field lengths.
+_LOCAL_FULL = struct.Struct("<4sHHHHHIIIHH")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A stored member as it went by in the stream (see :class:`StreamCheck`)."""
+
+    name: bytes
+    data_offset: int
+    size: int
+    crc: int  # CRC-32 of the bytes that arrived
+
+
+class StreamCheck:
+    """CRC-32 of each member while the zip arrives, so validation need not read it again.
+
+    Beiwe writes plain stored members whose local headers carry the real CRC and sizes (no
+    data descriptors), so the body can be followed member by member as it is written to disk.
+    Feed it every chunk in order. What it saw is only a shortcut: :func:`validate_zip` still
+    takes the central directory as the truth and uses a member's in-flight CRC only when its
+    header offset, name and size agree with the directory; it reads anything else (a member
+    after the point where following stopped: data descriptors, zip-level compression, ZIP64
+    sizes, a header it does not understand) back from the file as before.
+    """
+
+    __slots__ = (
+        "_crc",
+        "_data_offset",
+        "_head",
+        "_left",
+        "_name",
+        "_size",
+        "_start",
+        "_stopped",
+        "pos",
+        "seen",
+    )
+
+    def __init__(self) -> None:
+        self.pos = 0  # bytes fed so far
+        self.seen: dict[int, _Seen] = {}  # header offset -> member
+        self._head = bytearray()  # a local header being collected
+        self._left = 0  # bytes of the current member's data still to come
+        self._crc = 0
+        self._name = b""
+        self._start = 0  # where the current member's header starts
+        self._data_offset = 0  # where its bytes start
+        self._size = 0
+        self._stopped = False
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Follow the next bytes of the body."""
+        view = memoryview(chunk)
+        n = len(view)
+        at = 0
+        while at < n and not self._stopped:
+            if self._left:
+                take = min(self._left, n - at)
+                self._crc = zlib.crc32(view[at : at + take], self._crc)
+                self._left -= take
+                at += take
+                if not self._left:
+                    self._member_done()
+                continue
+            at = self._collect_header(view, at)
+        self.pos += n
+
+    def _collect_header(self, view: memoryview, at: int) -> int:
+        """Take header bytes from ``view[at:]``; returns where it stopped taking."""
+        head = self._head
+        if not head:
+            self._start = self.pos + at
+        fixed = _LOCAL_FULL.size
+        need = fixed
+        if len(head) >= fixed:
+            need += int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+        take = min(need - len(head), len(view) - at)
+        head += view[at : at + take]
+        at += take
+        if len(head) < need:
+            return at
+        fields = _LOCAL_FULL.unpack_from(head)
+        if need == fixed:
+            magic, flags, method, csize, size = fields[0], fields[2], fields[3], fields[7], fields[8]
+            # only what Beiwe writes: stored, no encryption, no data descriptor, real sizes
+            if (
+                magic != _LOCAL_MAGIC
+                or flags & 0x9
+                or method != zipfile.ZIP_STORED
+                or csize != size
+                or csize == 0xFFFFFFFF
+            ):
+                self._stopped = True
+                return at
+            if fields[9] + fields[10]:
+                return at  # the name and extra field come next
+        self._name = bytes(head[fixed : fixed + fields[9]])
+        self._data_offset = self._start + len(head)
+        self._size = self._left = fields[7]
+        self._crc = 0
+        head.clear()
+        if not self._left:
+            self._member_done()
+        return at
+
+    def _member_done(self) -> None:
+        self.seen[self._start] = _Seen(self._name, self._data_offset, self._size, self._crc)
+
+    def lookup(self, info: zipfile.ZipInfo, name: bytes) -> _Seen | None:
+        """What went by at ``info``'s header offset, when it is the same stored member."""
+        seen = self.seen.get(info.header_offset)
+        if seen is None or seen.name != name or seen.size != info.compress_size:
+            return None
+        return seen
+
+
+def validate_zip(
+    path: Path, checked: StreamCheck | None = None
+) -> tuple[list[ArchiveMember], dict[str, str], bool]:
+    """Open the zip's central directory and check every member's CRC.
+
+    A member whose CRC ``checked`` computed while the body arrived is not read again.
 
     Returns:
         The data members, the parsed registry (values stripped), whether a registry was present.
@@ -137,8 +259,12 @@ def validate_zip(path: Path) -> tuple[list[ArchiveMember], dict[str, str], bool]
                 rejected = None
                 damaged = False
                 if _is_plain_stored(info):
-                    # one pread per chunk on a single fd: far cheaper than zf.open per member
-                    offset, damaged = _check_stored_crc(fd, info)
+                    seen = None if checked is None else checked.lookup(info, _raw_name(info))
+                    if seen is not None:  # its CRC was taken as it arrived
+                        offset, damaged = seen.data_offset, seen.crc != info.CRC
+                    else:
+                        # one pread per chunk on a single fd: far cheaper than zf.open
+                        offset, damaged = _check_stored_crc(fd, info)
                     if damaged:
                         logger.warning(
                             "%s: bad CRC-32; the other members are usable", info.filename
@@ -210,6 +336,11 @@ def _pread_exact(fd: int, size: int, offset: int, what: str) -> bytes:
     return data
 
 
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    """The member name as its headers spell it."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+
+
 def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> tuple[int, bool]:
     """Check a stored member's local header and CRC-32; return where its bytes start and
     whether they fail their CRC-32 (the zip's structure is sound, this member is damaged).
@@ -217,7 +348,7 @@ def _check_stored_crc(fd: int, info: zipfile.ZipInfo) -> tuple[int, bool]:
     The first ``pread`` takes the header with up to a chunk of data: all of a small member
     (the usual Beiwe file) in one call.
     """
-    name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    name = _raw_name(info)
     remaining = info.compress_size
     head_guess = _LOCAL_HEADER.size + len(name) + _EXTRA_GUESS
     blob = os.pread(fd, head_guess + min(remaining, _READ_CHUNK), info.header_offset)

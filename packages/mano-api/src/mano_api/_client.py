@@ -23,7 +23,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from mano_api._archive import Archive, ArchiveValidationError, new_temp_beside, validate_zip
+from mano_api._archive import (
+    Archive,
+    ArchiveValidationError,
+    StreamCheck,
+    new_temp_beside,
+    validate_zip,
+)
 from mano_api._deadline import Deadline
 from mano_api._errors import (
     AccessDenied,
@@ -1302,6 +1308,7 @@ class BeiweClient:
             )
             tmp = Path(tmp_name)
             received = 0
+            check = StreamCheck()  # CRC-32 of each member as it arrives (one pass, not two)
             try:
                 with resp, os.fdopen(fd, "wb") as out, deadline:
                     if progress is not None:
@@ -1309,6 +1316,7 @@ class BeiweClient:
                     try:
                         for chunk in resp.iter_content(DOWNLOAD_CHUNK):
                             out.write(chunk)
+                            check.feed(chunk)
                             received += len(chunk)
                             self._count(len(chunk))
                             if progress is not None:
@@ -1331,7 +1339,7 @@ class BeiweClient:
                     if deadline.expired:  # the cut came between two reads
                         raise _Retryable(self._too_slow(call, deadline, received))
                 try:
-                    members, reg, has_registry = validate_zip(tmp)
+                    members, reg, has_registry = validate_zip(tmp, check)
                 except ArchiveValidationError as exc:
                     raise _Retryable(
                         TruncatedDownload(

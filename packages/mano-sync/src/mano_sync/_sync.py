@@ -328,6 +328,11 @@ def sync_study(
             manifest.set_meta("run_state", "running")
             if needs_adoption(out, manifest):
                 adopt_tree(out, manifest, study_id=study_id, passphrase=passphrase)
+            # Forest's side inputs are four small requests of their own: they go while the
+            # statistics and the data are fetched instead of after them.
+            side_pool = cf.ThreadPoolExecutor(1, thread_name_prefix="mano-side")
+            stack.callback(side_pool.shutdown, wait=True, cancel_futures=True)
+            side = side_pool.submit(save_side_inputs, c, study_id, out, manifest)
             infos = study_statistics(
                 c, study_id, pids, streams, all_participants=participants is None
             )
@@ -373,7 +378,7 @@ def sync_study(
                 if is_disk_full(errors[0]):
                     raise disk_full_error(out) from errors[0]
                 raise errors[0]
-            save_side_inputs(c, study_id, out, manifest)  # Forest's settings/history JSON
+            side.result()  # Forest's settings/history JSON (server failures never raise)
             summary = SyncSummary.combine(
                 results,
                 elapsed=time.monotonic() - t0,
