@@ -194,7 +194,13 @@ class StreamCheck:
             return at
         fields = _LOCAL_FULL.unpack_from(head)
         if need == fixed:
-            magic, flags, method, csize, size = fields[0], fields[2], fields[3], fields[7], fields[8]
+            magic, flags, method, csize, size = (
+                fields[0],
+                fields[2],
+                fields[3],
+                fields[7],
+                fields[8],
+            )
             # only what Beiwe writes: stored, no encryption, no data descriptor, real sizes
             if (
                 magic != _LOCAL_MAGIC
