@@ -1,110 +1,66 @@
-"""Where a first sync spends its time: per stage (sampled stacks of every thread) and per
-system-call kind (``strace -c -f``), on the quick benchmark's study.
+"""Where a first sync spends its time, on the quick benchmark's study, as the benchmark runs it.
+
+The emulator serves from this process (as in ``run.py``); each sync runs in its own process
+(``children/profile_child.py``) that records a timeline of the engine's stages. The report
+gives, side by side in one run: the sync's wall time against the write-only floor and curl
+(the limit of ``run.py``'s ``sync_limit`` row); the timeline of the median run; CPU time per
+process (the sync, its helper processes, the emulator) against what the machine's cores can
+give; CPU per code library (``perf``, when installed) and per system-call kind (``strace -c
+-f``, when installed).
 
 Run under the shared benchmark lock::
 
     flock /work/bench.lock hatch run python benchmarks/profile_sync.py [--out FILE]
-
-Stages are the engine's modules: plan (``_ask``, ``_plan``, ``_statistics``), fetch
-(``_fetch``, mano_api, requests/urllib3/ssl/socket), save (``_save``, ``_extract``,
-mano_files, zstandard, hashing), record (``_manifest``, ``_record``, sqlite3). A thread blocked
-on a lock, queue or future counts as "waiting"; one blocked on its socket counts as fetch.
-The helper processes that store small files (``mano_files.WriterProcess``) are counted by their
-CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import datetime as dt
 import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD = ROOT / "benchmarks" / "children" / "sync_child.py"
-WORKERS = 4
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-_STAGES: tuple[tuple[str, str], ...] = (
-    ("mano_sync/_ask.py", "plan"),
-    ("mano_sync/_plan.py", "plan"),
-    ("mano_sync/_statistics.py", "plan"),
-    ("mano_sync/_fetch.py", "fetch"),
-    ("mano_api/", "fetch"),
-    ("/requests/", "fetch"),
-    ("/urllib3/", "fetch"),
-    ("/ssl.py", "fetch"),
-    ("/socket.py", "fetch"),
-    ("/http/client.py", "fetch"),
-    ("mano_sync/_save.py", "save"),
-    ("mano_sync/_extract.py", "save"),
-    ("mano_files/", "save"),
-    ("/zstandard/", "save"),
-    ("mano_sync/_manifest.py", "record"),
-    ("mano_sync/_record.py", "record"),
-    ("/sqlite3/", "record"),
-)
+from benchlib import rows_sync  # noqa: E402
+from benchlib.context import MODES, Context  # noqa: E402
+
+CHILD = ROOT / "benchmarks" / "children" / "profile_child.py"
+WORKERS = rows_sync.WORKERS
 #: System calls that block (time spent waiting for a child, a lock or the network, not work).
 _BLOCKING = frozenset(
     {"wait4", "futex", "poll", "ppoll", "select", "pselect6", "epoll_wait", "clock_nanosleep"}
 )
-_WAITING = ("/threading.py", "/queue.py", "/concurrent/futures/", "/selectors.py")
+#: perf's shared objects, named by what they do in a sync.
+_DSO = {
+    "[kernel.kallsyms]": "kernel (file system, page cache, network, scheduling)",
+    "libpython3": "Python interpreter (mano, requests, zipfile, ...)",
+    "backend_c": "zstandard (decompression)",
+    "libcrypto": "OpenSSL (SHA-1)",
+    "libsqlite3": "SQLite (manifest)",
+    "_sqlite3": "SQLite (manifest)",
+    "libz.": "zlib (CRC-32)",
+    "libc.": "libc (memcpy, malloc)",
+}
 
 
-def _stage(frame: FrameType | None) -> str:
-    """The stage a thread is in: its innermost frame that belongs to one."""
-    innermost = frame.f_code.co_filename if frame is not None else ""
-    if any(w in innermost for w in _WAITING):
-        return "waiting"
-    while frame is not None:
-        name = frame.f_code.co_filename
-        for fragment, stage in _STAGES:
-            if fragment in name:
-                return stage
-        frame = frame.f_back
-    return "other"
-
-
-class Sampler(threading.Thread):
-    """Samples the stage of every other thread every ``interval`` seconds."""
-
-    def __init__(self, interval: float = 0.002) -> None:
-        super().__init__(daemon=True)
-        self.interval = interval
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.samples = 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        me = threading.get_ident()
-        while not self._halt.is_set():
-            for ident, frame in sys._current_frames().items():
-                if ident != me:
-                    self.counts[_stage(frame)] += 1
-            self.samples += 1
-            time.sleep(self.interval)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-
-def _strace(emu: object, out: Path, env: dict[str, str], log: Path) -> list[tuple[str, float, int]]:
+def _strace(emu: Any, out: Path, env: dict[str, str], log: Path) -> list[tuple[str, float, int]]:
     """``strace -c -f`` over one sync child: (syscall, seconds, calls), most time first."""
     strace = shutil.which("strace")
     if strace is None:
         return []
     cmd = [strace, "-f", "-c", "-o", str(log), sys.executable, str(CHILD),
-           emu.study_id, str(out), str(WORKERS)]  # type: ignore[attr-defined]  # fmt: skip
+           emu.study_id, str(out), str(WORKERS)]  # fmt: skip
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
     rows: list[tuple[str, float, int]] = []
     for line in log.read_text().splitlines():
@@ -117,72 +73,201 @@ def _strace(emu: object, out: Path, env: dict[str, str], log: Path) -> list[tupl
     return sorted(rows, key=lambda r: -r[1])
 
 
+def _child(
+    emu: Any, out: Path, env: dict[str, str], prefix: list[str] | None = None
+) -> dict[str, Any]:
+    """One profiled sync child; its JSON line plus wall time and the emulator's CPU meanwhile."""
+    cmd = [sys.executable, str(CHILD), emu.study_id, str(out), str(WORKERS)]
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    done = subprocess.run((prefix or []) + cmd, env=env, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    result["cpu_emulator"] = [after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime]
+    return result
+
+
+def _perf(emu: Any, out: Path, env: dict[str, str], data: Path) -> list[tuple[str, float]]:
+    """CPU share per shared object over one sync child and its helpers (``perf record``)."""
+    perf = shutil.which("perf")
+    if perf is None:
+        return []
+    try:
+        _child(emu, out, env, [perf, "record", "-q", "-F", "999", "-o", str(data), "--"])
+        report = subprocess.run(
+            [
+                perf,
+                "report",
+                "-i",
+                str(data),
+                "--stdio",
+                "--no-children",
+                "-g",
+                "none",
+                "--sort",
+                "dso",
+            ],  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,  # fmt: skip
+        ).stdout
+    except (subprocess.CalledProcessError, OSError):
+        return []
+    shares: dict[str, float] = {}
+    for line in report.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith("%") and not line.startswith("#"):
+            dso = parts[1]
+            label = next((v for k, v in _DSO.items() if dso.startswith(k)), "other")
+            shares[label] = shares.get(label, 0.0) + float(parts[0][:-1])
+    return sorted(shares.items(), key=lambda kv: -kv[1])
+
+
+def _timeline(run: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """(stage, start, end) in ms since the interpreter started, stages in order."""
+    spans = run["spans"]
+    ms = 1000.0
+
+    def first(label: str) -> float:
+        return min(s[2] for s in spans if s[1] == label) * ms
+
+    def last(label: str) -> float:
+        return max(s[3] for s in spans if s[1] == label) * ms
+
+    begin, end = (t * ms for t in run["sync"])
+    rows = [
+        ("interpreter start-up, mano_auth and mano_sync imported", 0.0, run["imports"] * ms),
+        (
+            "mano_api (requests, urllib3) imported",
+            run["imports"] * ms,
+            (run["imports"] + run["imports_api"]) * ms,
+        ),  # fmt: skip
+        ("helpers started, lock taken, manifest opened", begin, first("participants")),
+        ("participant list", first("participants"), last("participants")),
+        ("statistics", first("statistics"), last("statistics")),
+        ("local checks", first("local checks"), last("local checks")),
+        ("windows: downloads overlapping saves", first("fetch"), last("save")),
+    ]
+    if any(s[1] == "sweep" for s in spans):
+        rows.append(("unchunked sweep", first("sweep"), last("sweep")))
+    rows.append(("side inputs (Forest JSON, while the data come)", first("side inputs"),
+                 last("side inputs")))  # fmt: skip
+    rows.append(("manifest closed", first("manifest close"), last("manifest close")))
+    rows.append(("sync_study returned", end, end))
+    rows.append(("process exited", run["wall"] * ms, run["wall"] * ms))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--participants", type=int, default=4)
-    parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sync-profile.md")
     args = parser.parse_args()
 
-    from mano_auth import Credentials
-    from mano_sync import sync_study
-    from mano_testing import Emulator
-
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    mode = MODES["quick"]
     work = Path(tempfile.mkdtemp(prefix="mano-profile-"))
+    ctx = Context(mode=mode, work=ROOT / "benchmarks/results/work", root=ROOT, install=False)
+    ctx._discarded = int(time.time())  # this process's discards never meet an older run's
+    cores = ctx.cores
     try:
-        with Emulator(participants=args.participants, days=args.days, seed=1, scale=args.scale,
-                      start=today - dt.timedelta(days=args.days)) as emu:  # fmt: skip
-            emu.prerender()
+        with rows_sync.emulator(
+            ctx, mode.sync_participants, mode.sync_days, mode.sync_scale
+        ) as emu:
             files = len(emu.files())
-            creds = emu.credentials
-            env = {**os.environ, "MANO_BENCH_KEYRING": json.dumps(creds)}
-            syscalls = _strace(emu, work / "strace-out", env, work / "strace.txt")
-            # in-process run, every thread sampled
-            out = work / "sampled"
-            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            self_before = resource.getrusage(resource.RUSAGE_SELF)
-            sampler = Sampler()
-            sampler.start()
-            t0 = time.perf_counter()
-            summary = sync_study(Credentials.from_dict(creds), emu.study_id, out, workers=WORKERS)
-            wall = time.perf_counter() - t0
-            sampler.stop()
-            self_after = resource.getrusage(resource.RUSAGE_SELF)
-            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            assert summary.ok and summary.new == files, summary
+            plain = sum(f.size for f in emu.files())
+            env = rows_sync._child_env(emu)
+            curl = rows_sync.Curl(ctx, emu)
+            curl()  # warm-up: every file rendered and cached
+            floor = rows_sync.DiskFloor(ctx)
+            runs: list[dict[str, Any]] = []
+            floors: list[float] = []
+            curls: list[float] = []
+            for i in range(args.repeats):
+                os.sync()
+                out = ctx.scratch(f"profile-{i}")
+                runs.append(_child(emu, out, env))
+                floor.capture(out)
+                os.sync()
+                floors.append(floor().seconds)
+                os.sync()
+                curls.append(curl().seconds)
+            perf = _perf(emu, ctx.scratch("profile-perf"), env, work / "perf.data")
+            syscalls = _strace(emu, ctx.scratch("profile-strace"), env, work / "strace.txt")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    total = sum(sampler.counts.values()) or 1
+    for run in runs:
+        if run["files"] != files or run["failed"]:
+            raise SystemExit(f"a profiled sync wrote {run['files']} of {files} files")
+    runs.sort(key=lambda r: r["wall"])
+    mid = runs[len(runs) // 2]
+    wall = mid["wall"]
+    floor_s = statistics.median(floors)
+    curl_s = statistics.median(curls)
+    limit = max(floor_s, curl_s)
+    cpu = {
+        "sync process (main)": mid["cpu_self"],
+        "its helper processes": mid["cpu_helpers"],
+        "emulator (serving, in the benchmark process)": mid["cpu_emulator"],
+    }
+    total_cpu = sum(u + s for u, s in cpu.values())
     lines = [
         "# Where a first sync spends its time",
         "",
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `benchmarks/profile_sync.py`: "
-        f"{args.participants} participants × {args.days} days × scale {args.scale:g} "
-        f"({files:,} files), {WORKERS} workers, emulator in the same process (it shares the "
-        "cores and the GIL: its own serving shows as `other`).",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `benchmarks/profile_sync.py` "
+        f"(load average {os.getloadavg()[0]:.2f} at the end): the quick benchmark's study, "
+        f"{mode.sync_participants} participants × {mode.sync_days} days, {files:,} files, "
+        f"{plain / 1e6:,.0f} MB plain; {WORKERS} workers; {cores} cores; {args.repeats} runs "
+        "of each side, interleaved, medians.",
         "",
-        f"Wall time {wall:.2f} s; this process CPU user "
-        f"{self_after.ru_utime - self_before.ru_utime:.2f} s + system "
-        f"{self_after.ru_stime - self_before.ru_stime:.2f} s; helper processes CPU "
-        f"{children_after.ru_utime - children_before.ru_utime:.2f} s + "
-        f"{children_after.ru_stime - children_before.ru_stime:.2f} s.",
-        "",
-        "## Per stage (share of thread samples, every 2 ms, all threads)",
-        "",
-        "| stage | share |",
+        "| side | wall |",
         "|---|---|",
+        f"| mano first sync (whole process) | {wall * 1000:,.0f} ms |",
+        f"| writing the same files only (temp file + rename, {cores} threads, in process) "
+        f"| {floor_s * 1000:,.0f} ms |",
+        f"| curl of the same v2 bytes ({WORKERS} at once) | {curl_s * 1000:,.0f} ms |",
+        f"| limit ratio (max(floor, curl) / mano) | {limit / wall:.2f}× |",
+        "",
+        "## Timeline of the median run (ms since the interpreter started)",
+        "",
+        "| stage | from | to | takes |",
+        "|---|---|---|---|",
     ]
-    for stage, n in sampler.counts.most_common():
-        lines.append(f"| {stage} | {100 * n / total:.1f} % |")
-    lines += ["", "## Per system-call kind (`strace -c -f` over a sync child process)", ""]
+    for stage, a, b in _timeline(mid):
+        lines.append(f"| {stage} | {a:,.0f} | {b:,.0f} | {b - a:,.0f} |")
+    lines += [
+        "",
+        "## CPU time of the median run",
+        "",
+        "| process | user | system |",
+        "|---|---|---|",
+    ]
+    for who, (u, s) in cpu.items():
+        lines.append(f"| {who} | {u * 1000:,.0f} ms | {s * 1000:,.0f} ms |")
+    lines += [
+        "",
+        f"Together {total_cpu * 1000:,.0f} ms of CPU on {cores} cores: no schedule finishes in "
+        f"less than {total_cpu / cores * 1000:,.0f} ms (the run took {wall * 1000:,.0f} ms). "
+        f"The write-only floor needs none of the interpreter start-up, imports, requests, "
+        "zip parsing, decompression, hashing or manifest rows.",
+        "",
+    ]
+    lines += ["## CPU per code library (`perf record` over the sync and its helpers)", ""]
+    if perf:
+        lines += ["| library | share of samples |", "|---|---|"]
+        lines += [f"| {label} | {share:.1f} % |" for label, share in perf]
+    else:
+        lines.append("perf is not installed (or not permitted here): not measured.")
+    lines += ["", "## Per system-call kind (`strace -c -f` over a sync and its helpers)", ""]
     if syscalls:
         spent = sum(r[1] for r in syscalls) or 1.0
         lines += ["| syscall | seconds | share | calls |", "|---|---|---|---|"]
         for name, seconds, calls in syscalls[:15]:
             label = f"{name} (waiting)" if name in _BLOCKING else name
             lines.append(f"| {label} | {seconds:.3f} | {100 * seconds / spent:.1f} % | {calls:,} |")
+        lines.append("")
+        lines.append("strace slows every system call; the seconds are its, the calls are exact.")
     else:
         lines.append("strace is not installed: not measured.")
     text = "\n".join(lines) + "\n"

@@ -293,10 +293,10 @@ class Asker:
         registry: dict[str, str] = {}
         stop = window.stop
         wanted = self.streams if streams is None else streams
-        rows = self.manifest.registry_rows(pid, window.start, None if stop is None else stop - 1)
+        rows = self.manifest.registry_rows(
+            pid, window.start, None if stop is None else stop - 1, wanted
+        )
         for path, stream, key, sha1, md5, zip_name in rows:
-            if wanted is not None and stream not in wanted:
-                continue
             value = sha1 or md5
             if key is None:
                 try:

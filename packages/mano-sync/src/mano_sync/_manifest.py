@@ -371,18 +371,28 @@ class Manifest:
             return sorted(int(r[0]) for r in self._db.execute(sql, args))
 
     def registry_rows(
-        self, participant: str, start: int, end: int | None
+        self,
+        participant: str,
+        start: int,
+        end: int | None,
+        streams: Iterable[str] | None = None,
     ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
         """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of a participant's files
-        with ``start <= time_bin <= end`` (what a registry is built from; fast)."""
+        with ``start <= time_bin <= end``, of ``streams`` (``None``: all) — what a registry is
+        built from; the streams are picked in SQL, so a sweep over all time for the few
+        unchunked files never builds rows for the many hourly ones."""
         sql = (
             "SELECT path, stream, storage_key, sha1_b64, md5_b64, zip_name FROM files "
             "WHERE participant = ? AND time_bin >= ?"
         )
-        args: tuple[object, ...] = (participant, start)
+        args: list[object] = [participant, start]
         if end is not None:
             sql += " AND time_bin <= ?"
-            args = (participant, start, end)
+            args.append(end)
+        if streams is not None:
+            names = list(streams)
+            sql += f" AND stream IN ({','.join('?' * len(names))})"
+            args.extend(names)
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
