@@ -290,12 +290,12 @@ class Asker:
         storage path with a non-empty value, which the server skips by presence. ``streams``
         narrows the run's streams.
         """
-        registry: dict[str, str] = {}
         stop = window.stop
+        end = None if stop is None else stop - 1
         wanted = self.streams if streams is None else streams
-        rows = self.manifest.registry_rows(
-            pid, window.start, None if stop is None else stop - 1, wanted
-        )
+        # the usual file (storage path and hash known) is keyed and valued in SQL
+        registry = dict(self.manifest.registry_pairs(pid, window.start, end, wanted))
+        rows = self.manifest.registry_rows(pid, window.start, end, wanted, incomplete=True)
         for path, stream, key, sha1, md5, zip_name in rows:
             value = sha1 or md5
             if key is None:

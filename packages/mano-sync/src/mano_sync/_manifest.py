@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 
 from mano_sync._errors import ManifestError
+from mano_sync._names import CHUNKED_PREFIX as _CHUNKED
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,10 @@ _FORM_SUFFIX = {"plain": "", "zst": ".zst", "lock": ".lock", "zst.lock": ".zst.l
 def form_suffix(form: str) -> str:
     """The suffix a form appends to the plain name (``""``, ``.zst``, ``.lock``, ``.zst.lock``)."""
     return _FORM_SUFFIX[form]
+
+
+#: A file's registry value in SQL: its SHA-1, else its MD5 (as ``sha1 or md5`` in Python).
+_VALUE = "COALESCE(NULLIF(sha1_b64, ''), md5_b64)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,21 +375,39 @@ class Manifest:
         with self._lock:
             return sorted(int(r[0]) for r in self._db.execute(sql, args))
 
-    def registry_rows(
+    def registry_pairs(
         self,
         participant: str,
         start: int,
         end: int | None,
         streams: Iterable[str] | None = None,
-    ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
-        """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of a participant's files
-        with ``start <= time_bin <= end``, of ``streams`` (``None``: all) — what a registry is
-        built from; the streams are picked in SQL, so a sweep over all time for the few
-        unchunked files never builds rows for the many hourly ones."""
-        sql = (
-            "SELECT path, stream, storage_key, sha1_b64, md5_b64, zip_name FROM files "
-            "WHERE participant = ? AND time_bin >= ?"
+    ) -> list[tuple[str, str]]:
+        """``(key to send, value)`` of the files :meth:`registry_rows` would give that have a
+        storage path and a content hash (nearly all): the key is the storage path without
+        ``CHUNKED_DATA/`` (see ``mano_sync._names.registry_key_to_send``), the value the
+        SHA-1, else the MD5. Built in SQL: a registry of thousands of files costs no Python
+        per file. :meth:`registry_rows` with ``incomplete=True`` gives the others."""
+        sql, args = self._registry_query(
+            f"CASE WHEN substr(storage_key, 1, {len(_CHUNKED)}) = '{_CHUNKED}' "
+            f"THEN substr(storage_key, {len(_CHUNKED) + 1}) ELSE storage_key END, {_VALUE}",
+            participant,
+            start,
+            end,
+            streams,
         )
+        sql += f" AND storage_key IS NOT NULL AND {_VALUE} IS NOT NULL AND {_VALUE} != ''"
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _registry_query(
+        self,
+        columns: str,
+        participant: str,
+        start: int,
+        end: int | None,
+        streams: Iterable[str] | None,
+    ) -> tuple[str, list[object]]:
+        sql = f"SELECT {columns} FROM files WHERE participant = ? AND time_bin >= ?"
         args: list[object] = [participant, start]
         if end is not None:
             sql += " AND time_bin <= ?"
@@ -393,6 +416,31 @@ class Manifest:
             names = list(streams)
             sql += f" AND stream IN ({','.join('?' * len(names))})"
             args.extend(names)
+        return sql, args
+
+    def registry_rows(
+        self,
+        participant: str,
+        start: int,
+        end: int | None,
+        streams: Iterable[str] | None = None,
+        *,
+        incomplete: bool = False,
+    ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
+        """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of a participant's files
+        with ``start <= time_bin <= end``, of ``streams`` (``None``: all) — what a registry is
+        built from; the streams are picked in SQL, so a sweep over all time for the few
+        unchunked files never builds rows for the many hourly ones. With ``incomplete`` only
+        the files :meth:`registry_pairs` leaves out (no storage path or no hash)."""
+        sql, args = self._registry_query(
+            "path, stream, storage_key, sha1_b64, md5_b64, zip_name",
+            participant,
+            start,
+            end,
+            streams,
+        )
+        if incomplete:
+            sql += f" AND (storage_key IS NULL OR {_VALUE} IS NULL OR {_VALUE} = '')"
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
