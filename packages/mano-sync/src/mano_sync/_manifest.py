@@ -27,6 +27,7 @@ from types import TracebackType
 
 from mano_sync._errors import ManifestError
 from mano_sync._names import CHUNKED_PREFIX as _CHUNKED
+from mano_sync._names import UNCHUNKED_STREAMS
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ CREATE TABLE IF NOT EXISTS files (
     fetched_at   TEXT NOT NULL      -- ISO-8601 UTC
 );
 CREATE INDEX IF NOT EXISTS files_by_time ON files (participant, time_bin);
+-- the few unchunked files among the many hourly ones (the sweep asks for these over all time)
+CREATE INDEX IF NOT EXISTS files_unchunked ON files (participant, time_bin) WHERE {unchunked};
 CREATE TABLE IF NOT EXISTS participants (
     participant    TEXT PRIMARY KEY,
     first_hour     INTEGER,   -- first data hour seen (unix seconds)
@@ -98,6 +101,18 @@ def form_suffix(form: str) -> str:
 
 #: A file's registry value in SQL: its SHA-1, else its MD5 (as ``sha1 or md5`` in Python).
 _VALUE = "COALESCE(NULLIF(sha1_b64, ''), md5_b64)"
+#: The partial index ``files_unchunked`` covers the rows this term selects; a query uses it
+#: only when its WHERE holds the very same term, so queries for unchunked streams add it.
+_UNCHUNKED_TERM = "stream IN ({})".format(", ".join(f"'{s}'" for s in sorted(UNCHUNKED_STREAMS)))
+
+
+def _streams_sql(names: list[str]) -> str:
+    """`` AND stream IN (?, ...)`` for ``names``, with the unchunked index's own term when
+    they are all unchunked (same rows; it lets SQLite skip the hourly files)."""
+    sql = f" AND stream IN ({','.join('?' * len(names))})"
+    if names and UNCHUNKED_STREAMS.issuperset(names):
+        sql += f" AND {_UNCHUNKED_TERM}"
+    return sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +236,7 @@ class Manifest:
                 self._db = sqlite3.connect(p, check_same_thread=False, timeout=30)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(_SCHEMA.format(unchunked=_UNCHUNKED_TERM))
                 self._init_meta(study_id)
                 self._db.commit()
         except sqlite3.Error as exc:
@@ -364,9 +379,8 @@ class Manifest:
     ) -> list[int]:
         """Sorted time bins of a participant's files of ``streams`` within ``[start, end]``."""
         names = list(streams)
-        sql = (
-            "SELECT time_bin FROM files WHERE participant = ? AND time_bin >= ? "
-            f"AND stream IN ({','.join('?' * len(names))})"
+        sql = "SELECT time_bin FROM files WHERE participant = ? AND time_bin >= ?" + _streams_sql(
+            names
         )
         args: list[object] = [participant, -(2**62) if start is None else start, *names]
         if end is not None:
@@ -414,7 +428,7 @@ class Manifest:
             args.append(end)
         if streams is not None:
             names = list(streams)
-            sql += f" AND stream IN ({','.join('?' * len(names))})"
+            sql += _streams_sql(names)
             args.extend(names)
         return sql, args
 
