@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mano_api import Archive, InvalidArgument
-from mano_api._archive import ArchiveValidationError, validate_zip
+from mano_api._archive import ArchiveValidationError, StreamCheck, validate_zip
 
 NAMES = [f"abcd1234/gps/2020-10-05 {h:02d}_00_00+00_00.csv.zst" for h in range(5)]
 
@@ -82,15 +82,20 @@ def test_bad_crc_marks_the_member_and_truncation_fails_validation(tmp_path: Path
         validate_zip(path)
 
 
-def test_local_header_must_match_directory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_flight", [False, True])
+def test_local_header_must_match_directory(tmp_path: Path, in_flight: bool) -> None:
     path = tmp_path / "a.zip"
     _write_zip(path, _contents())
     data = bytearray(path.read_bytes())
     first = data.index(b"PK\x03\x04")
     data[first : first + 4] = b"PK\x09\x09"
     path.write_bytes(bytes(data))
+    check = None
+    if in_flight:  # the bytes also went through the check as they arrived
+        check = StreamCheck()
+        check.feed(bytes(data))
     with pytest.raises(ArchiveValidationError, match="BadZipFile"):
-        validate_zip(path)
+        validate_zip(path, check)
 
 
 def test_read_rechecks_crc_after_the_file_changed(tmp_path: Path) -> None:
