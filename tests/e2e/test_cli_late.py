@@ -57,7 +57,7 @@ class Server:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    s = Server("--participants", "2", "--days", "14", "--seed", "51")
+    s = Server("--participants", "2", "--days", "14", "--seed", "51", "--scale", "0.1")
     yield s
     s.stop()
 

@@ -57,7 +57,7 @@ def test_late_unchunked_upload_is_fetched_by_the_next_plain_sync(
     tmp_path: Path, stream: str, age: int, faults: bool
 ) -> None:
     out = tmp_path / "study"
-    with Emulator(participants=2, days=14, seed=41) as emu:
+    with Emulator(participants=2, days=14, seed=41, scale=0.1) as emu:
         assert _sync(emu, out, faults).ok
         held = {f.zip_name for f in emu.files()}
         pid = next(p for p in emu.participants if emu.files(p, "survey_answers"))
@@ -78,7 +78,7 @@ def test_late_unchunked_upload_is_fetched_by_the_next_plain_sync(
 
 def test_first_sync_finds_files_older_than_every_statistic(tmp_path: Path) -> None:
     """Statistics start at the first chunked data; a survey answered before it is not lost."""
-    with Emulator(participants=2, days=5, seed=42) as emu:
+    with Emulator(participants=2, days=5, seed=42, scale=0.1) as emu:
         pid = next(p for p in emu.participants if emu.files(p, "survey_answers"))
         new = emu.late_upload(pid, "survey_answers", age_days=40, count=3)
         summary = sync_study(emu.credentials, emu.study_id, tmp_path)
@@ -90,7 +90,7 @@ def test_first_sync_finds_files_older_than_every_statistic(tmp_path: Path) -> No
 
 
 def test_a_survey_submitted_twice_in_one_second_is_kept_twice(tmp_path: Path) -> None:
-    with Emulator(participants=2, days=6, seed=43) as emu:
+    with Emulator(participants=2, days=6, seed=43, scale=0.1) as emu:
         assert sync_study(emu.credentials, emu.study_id, tmp_path).ok
         pid = next(p for p in emu.participants if emu.files(p, "survey_answers"))
         emu.late_upload(pid, "survey_answers", age_days=4, twice=True)
@@ -105,7 +105,7 @@ def test_a_survey_submitted_twice_in_one_second_is_kept_twice(tmp_path: Path) ->
 @pytest.mark.parametrize("faults", [False, True], ids=["clean", "faults"])
 def test_recheck_all_finds_a_chunk_rewritten_long_ago(tmp_path: Path, faults: bool) -> None:
     out = tmp_path / "study"
-    with Emulator(participants=1, days=40, seed=44) as emu:
+    with Emulator(participants=1, days=40, seed=44, scale=0.1) as emu:
         assert _sync(emu, out, faults).ok
         held = {f.zip_name for f in emu.files()}
         rewritten = emu.late_data(count=2, age_days=30)
@@ -120,7 +120,9 @@ def test_recheck_all_finds_a_chunk_rewritten_long_ago(tmp_path: Path, faults: bo
 @pytest.mark.parametrize("faults", [False, True], ids=["clean", "faults"])
 def test_failed_file_hashes_call_is_not_repeated_for_a_week(tmp_path: Path, faults: bool) -> None:
     out = tmp_path / "study"
-    with Emulator(participants=4, days=3, seed=45) as emu:  # "current": the endpoint fails
+    with Emulator(
+        participants=4, days=3, seed=45, scale=0.1
+    ) as emu:  # "current": the endpoint fails
         emu.reset_log()
         assert _sync(emu, out, faults, workers=4).ok
         assert _hash_calls(emu) <= 1  # never more than one failed call per run
@@ -143,7 +145,7 @@ def test_sweep_registries_stay_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     import mano_sync._policy as policy
 
     out = tmp_path / "study"
-    with Emulator(participants=3, days=10, seed=46) as emu:
+    with Emulator(participants=3, days=10, seed=46, scale=0.1) as emu:
         assert sync_study(emu.credentials, emu.study_id, out).ok
         pid = next(p for p in emu.participants if emu.files(p, "survey_answers"))
         new = emu.late_upload(pid, "survey_answers", age_days=5, count=3)

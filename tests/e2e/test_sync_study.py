@@ -37,7 +37,7 @@ from tests.sync.helpers import (
 def test_study_sync_noop_and_late_data(tmp_path: Path) -> None:
     """5 participants x 14 days x all streams, with `_2` collisions and legacy names."""
     out = tmp_path / "study"
-    with Emulator(participants=5, days=14, seed=3, edge_cases=True) as emu:
+    with Emulator(participants=5, days=14, seed=3, edge_cases=True, scale=0.1) as emu:
         files = emu.files()
         assert {f.stream for f in files} >= {"gps", "accelerometer", "survey_answers", "wifi"}
         events: list[SyncProgress] = []
