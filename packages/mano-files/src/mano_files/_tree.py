@@ -298,13 +298,16 @@ def _list_folder(current: str, files: _FileEntries, subdirs: list[str]) -> None:
 
 
 def _scan_dirs(
-    folder: str | os.PathLike[str], skipped: list[FileFailure] | None
+    folder: str | os.PathLike[str],
+    skipped: list[FileFailure] | None,
+    lister: Callable[[str, _FileEntries, list[str]], None] = _list_folder,
 ) -> Iterator[tuple[str, _FileEntries]]:
     """Yield ``(folder path, entries)`` per folder: its regular, non-hidden files (sorted).
 
     Entries left alone inside a folder come with their reason (see :data:`_FileEntries`);
     the folder itself failing to list, or a symbolic-link root, go to ``skipped``. When
-    ``folder`` is a single file, yields its parent with that one name and its stat.
+    ``folder`` is a single file, yields its parent with that one name and its stat (without
+    calling ``lister``, which lists one folder: :func:`_list_folder` or a wrapper of it).
     """
     root = Path(folder)
     try:
@@ -326,7 +329,7 @@ def _scan_dirs(
         subdirs: list[str] = []
         files: _FileEntries = []
         try:
-            _list_folder(current, files, subdirs)
+            lister(current, files, subdirs)
         except OSError as exc:
             _note(skipped, current, f"cannot list folder: {exc.strerror or exc}")
             continue
@@ -803,19 +806,21 @@ def hash_tree(
         ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed. A file stored in
         several forms whose contents differ is listed in ``conflicts``.
     """
-    from mano_files._hashcache import HashCache  # sqlite3: only the hash scan needs it
+    # sqlite3: only the hash scan needs it
+    from mano_files._hashcache import HashCache, fingerprint
 
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
     hashes: dict[str, str] = {}
     store: HashCache | None = None
-    cached_folders: dict[str, str] = {}  # "<pid>/<stream>/": JSON text, decoded on first visit
+    # "<pid>/<stream>/": (fingerprint, SHA-1s); a folder's entries are read only when needed
+    cached_folders: dict[str, tuple[bytes, str]] = {}
     cache_root = Path(folder)
     if cache:
         cache_root = _find_cache_root(Path(folder))
         try:
             store = HashCache(cache_root)
-            cached_folders = store.folders()
+            cached_folders = store.fingerprints()
         except (LocalIOError, OSError) as exc:
             logger.warning("hash cache unavailable (%s); hashing without it", exc)
             store = None
@@ -835,49 +840,109 @@ def hash_tree(
     wanted = validate_streams(streams) if streams is not None else None
     prune = streams is None and Path(folder).absolute() == cache_root.absolute()
     gone: list[str] = []  # cached relpaths no longer on disk (pruned from a whole-tree hash)
-    decode = HashCache.decode
-    for current, files in _scan_dirs(folder, skipped_paths):
-        prefix = current + os.sep
-        rel_prefix = rel(prefix)
-        text = cached_folders.pop(rel_prefix, None)
-        cached = decode(text) if text else {}
-        folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
-        in_wanted = True
-        cached_pop = cached.pop
-        for name, st, reason in files:
-            if reason is not None:
-                _note(skipped_paths, prefix + name, reason)
-                continue
-            # fast path: a cached file is a known data file, no need to parse its name
-            entry = cached_pop(name, None)
-            if trust_cache and entry is not None and st is not None:
-                size = st.st_size
-                if entry[0] == size and entry[1] == st.st_mtime_ns:
-                    if folder_key is None:
-                        parts = current.rsplit(os.sep, 3)
-                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                        folder_key = "/".join(tail) + "/"
-                        in_wanted = wanted is None or tail[1] in wanted
-                    if in_wanted:
-                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                        rel_key = folder_key + plain
-                        cached_hash: str = entry[2]  # type: ignore[assignment]
-                        if hashes.setdefault(rel_key, cached_hash) != cached_hash:
-                            differing[rel_key] = prefix + plain
-                        hits += 1
-                        hit_bytes += size
-                        if progress is not None:
-                            hit_events.append((prefix + name, size))
+    hit_folders: set[str] = set()  # folder keys whose cached hashes are in ``hashes`` already
+    sep = os.sep
+
+    def take(
+        current: str, names: list[str], sha1s: list[str], sizes: list[int], by_file: bool
+    ) -> None:
+        """Take cached hashes of files in ``current`` (known data files: names not parsed)."""
+        nonlocal hits, hit_bytes
+        parts = current.rsplit(sep, 3)
+        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+        if wanted is not None and tail[1] not in wanted:
+            return
+        folder_key = "/".join(tail) + "/"
+        hits += len(names)
+        hit_bytes += sum(sizes)
+        if progress is not None:
+            hit_events.extend(zip([current + sep + name for name in names], sizes, strict=True))
+        if not by_file and folder_key not in hit_folders:
+            # plain names, folder key met for the first time: none of its keys is in
+            # ``hashes`` yet and no two forms of one file can meet
+            hashes.update(zip([folder_key + name for name in names], sha1s, strict=True))
+        else:
+            for name, sha1 in zip(names, sha1s, strict=True):
+                plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                rel_key = folder_key + plain
+                if hashes.setdefault(rel_key, sha1) != sha1:
+                    differing[rel_key] = current + sep + plain
+        hit_folders.add(folder_key)
+
+    def entries(rel_prefix: str) -> dict[str, list[Any]]:
+        """One cached folder's entries, read from the cache only when a scan needs them."""
+        return store.entries(rel_prefix) if store is not None else {}
+
+    def match(current: str, files: _FileEntries, rel_prefix: str) -> None:
+        """Take the files whose size and mtime equal their cache entry, one by one."""
+        cached = entries(rel_prefix)
+        names: list[str] = []
+        sha1s: list[str] = []
+        sizes: list[int] = []
+        rest: _FileEntries = []
+        for item in files:
+            name, st, reason = item
+            if reason is None and st is not None:
+                entry = cached.pop(name, None)
+                if (
+                    trust_cache
+                    and entry is not None
+                    and entry[0] == st.st_size
+                    and entry[1] == st.st_mtime_ns
+                ):
+                    names.append(name)
+                    sha1s.append(entry[2])
+                    sizes.append(st.st_size)
                     continue
+            rest.append(item)
+        files[:] = rest
+        if prune and cached:  # cached names not seen in this folder
+            gone.extend(rel_prefix + name for name in cached)
+        if names:
+            take(current, names, sha1s, sizes, True)
+
+    listed = [""]  # the folder the lister listed last
+
+    def lister(current: str, files: _FileEntries, subdirs: list[str]) -> None:
+        """List one folder, then take what the cache says of its files out of ``files``."""
+        _list_folder(current, files, subdirs)
+        listed[0] = current
+        rel_prefix = rel(current + sep)
+        known = cached_folders.pop(rel_prefix, None)
+        if known is None:
+            return
+        if trust_cache and known[0]:  # the whole folder as it was cached?
+            names = [name for name, st, _reason in files if st is not None]
+            stats = [st for _name, st, _reason in files if st is not None]
+            sizes = [st.st_size for st in stats]
+            mtimes = [st.st_mtime_ns for st in stats]
+            joined = "\0".join(names)
+            sha1s = known[1].split("\n")
+            if fingerprint(joined, sizes, mtimes) == known[0] and len(sha1s) == len(names):
+                # a name with a form suffix (or merely holding one) is taken file by file
+                take(current, names, sha1s, sizes, ".zst" in joined or ".lock" in joined)
+                if len(names) == len(files):
+                    files.clear()
+                else:
+                    files[:] = [item for item in files if item[1] is None]
+                return
+        match(current, files, rel_prefix)
+
+    for current, files in _scan_dirs(folder, skipped_paths, lister):
+        prefix = current + sep
+        if current != listed[0] and cached_folders.pop(rel(prefix), None) is not None:
+            match(current, files, rel(prefix))  # a single data file given as the folder
+        for name, _st, reason in files:
             path = prefix + name
+            if reason is not None:
+                _note(skipped_paths, path, reason)
+                continue
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
                 misses.append((path, dp))
-        if prune and cached:  # cached names not seen in this folder
-            gone.extend(rel_prefix + name for name in cached)
     if prune:  # folders not walked at all are gone too
-        for rel_prefix, text in cached_folders.items():
-            gone.extend(rel_prefix + name for name in decode(text))
+        for rel_prefix in cached_folders:
+            gone.extend(rel_prefix + name for name in entries(rel_prefix))
 
     total = hits + len(misses)
     if progress is not None:
