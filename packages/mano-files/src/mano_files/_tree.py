@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from mano_files._atomic import is_temp_name, remove_stale_temp_files
 from mano_files._datafile import (
@@ -50,6 +50,8 @@ from mano_files._paths import (
     SURVEY_STREAMS,
     DataPath,
     Form,
+    data_folder_stream,
+    data_name_form,
     parse_data_path,
     plain_name,
     validate_streams,
@@ -202,13 +204,16 @@ def _note(skipped: list[FileFailure] | None, path: str, reason: str) -> None:
         skipped.append(FileFailure(Path(path), reason))
 
 
+_NOT_DATA: Final = "not a Beiwe data file: left alone"
+
+
 def _consider(
     path: str, wanted: frozenset[str] | None, skipped: list[FileFailure] | None
 ) -> DataPath | None:
     try:
         dp = parse_data_path(path)
     except InvalidDataPath:
-        _note(skipped, path, "not a Beiwe data file: left alone")
+        _note(skipped, path, _NOT_DATA)
         return None
     if wanted is not None and dp.stream not in wanted:
         return None
@@ -367,6 +372,9 @@ def _walk(
 
 
 _Result = tuple[Outcome, int, int, "str | None", Any]
+#: One job: a path and what the operation needs of it (a :class:`DataPath` for hashing, the
+#: file's form for the tree tools, which only need the walk's check that it is a data file).
+_J = TypeVar("_J")
 _Job = tuple[str, DataPath]
 
 
@@ -421,7 +429,7 @@ class _Feed:
 
     __slots__ = ("_jobs", "_lock", "_segments")
 
-    def __init__(self, jobs: list[_Job], n: int) -> None:
+    def __init__(self, jobs: list[tuple[str, Any]], n: int) -> None:
         self._jobs = jobs
         self._lock = threading.Lock()
         step, extra = divmod(len(jobs), n)
@@ -430,7 +438,7 @@ class _Feed:
             bounds.append(bounds[-1] + step + (1 if i < extra else 0))
         self._segments = [[bounds[i], bounds[i + 1]] for i in range(n)]
 
-    def next(self, slot: int) -> _Job | None:
+    def next(self, slot: int) -> tuple[str, Any] | None:
         """The next job for worker ``slot``, or None when every job was handed out."""
         with self._lock:
             own = self._segments[slot]
@@ -445,13 +453,13 @@ class _Feed:
 
 
 def _run(
-    jobs: list[_Job],
-    work: Callable[[str, DataPath], _Result],
+    jobs: list[tuple[str, _J]],
+    work: Callable[[str, _J], _Result],
     *,
     workers: int | None,
     progress: Progress | None,
     skipped_paths: list[FileFailure],
-    on_result: Callable[[str, DataPath, _Result], None] | None = None,
+    on_result: Callable[[str, _J, _Result], None] | None = None,
     pre_done: int = 0,
 ) -> TreeSummary:
     n_workers = workers if workers is not None else default_workers()
@@ -463,7 +471,7 @@ def _run(
     completed = pre_done
     main = _Tally()
     full: list[DiskFull] = []  # the disk filled up: stop at once, report it once
-    results: queue.SimpleQueue[tuple[str, DataPath, _Result] | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[tuple[str, _J, _Result] | None] = queue.SimpleQueue()
     stop = threading.Event()
     n_threads = max(1, min(n_workers, len(jobs)))
     feed = _Feed(jobs, n_threads)
@@ -545,27 +553,51 @@ def _run(
     )  # fmt: skip
 
 
+def _walk_forms(
+    folder: str | os.PathLike[str],
+    streams: Iterable[str] | None,
+    skipped: list[FileFailure] | None,
+) -> Iterator[tuple[str, Form, os.stat_result | None]]:
+    """What :func:`_walk` yields, with the file's form instead of its :class:`DataPath`.
+
+    The tree tools need no more of a name than that it is a data file and its form: the
+    folder is checked once (``<pid>/<stream>[/<survey_id>]``), each name against its stream
+    (the checks of :func:`parse_data_path`, without building a ``DataPath`` per file).
+    """
+    wanted = validate_streams(streams) if streams is not None else None
+    for current, files in _scan_dirs(folder, skipped):
+        prefix = current + os.sep
+        stream = data_folder_stream(current)
+        skip_all = stream is not None and wanted is not None and stream not in wanted
+        for name, entry, reason in files:
+            if reason is not None:
+                _note(skipped, prefix + name, reason)
+                continue
+            form = data_name_form(name, stream) if stream is not None else None
+            if form is None:
+                _note(skipped, prefix + name, _NOT_DATA)
+            elif not skip_all:
+                yield prefix + name, form, entry
+
+
 def _prepare(
     folder: str | os.PathLike[str], streams: Iterable[str] | None, clean_tmp: bool
-) -> tuple[list[_Job], dict[str, Group], list[FileFailure]]:
+) -> tuple[list[tuple[str, Form]], dict[str, Group], list[FileFailure]]:
     """Walk ``folder``: one job per plain path, with every form of it found (its group)."""
     if clean_tmp and Path(folder).is_dir():
         remove_stale_temp_files(folder)
     skipped_paths: list[FileFailure] = []
-    jobs: list[_Job] = []
+    jobs: list[tuple[str, Form]] = []
     groups: dict[str, Group] = {}
     by_plain: dict[str, Group] = {}
-    for path, dp, entry in _walk(folder, streams, skipped_paths):
-        if dp.form == "plain":
-            plain = path
-        else:
-            plain = path[: len(path) - len(FORM_SUFFIXES[dp.form])]
+    for path, form, entry in _walk_forms(folder, streams, skipped_paths):
+        plain = path if form == "plain" else path[: len(path) - len(FORM_SUFFIXES[form])]
         group = by_plain.get(plain)
         if group is None:
             group = by_plain[plain] = {}
             groups[path] = group
-            jobs.append((path, dp))
-        group[dp.form] = (path, entry)
+            jobs.append((path, form))
+        group[form] = (path, entry)
     return jobs, groups, skipped_paths
 
 
@@ -581,7 +613,7 @@ def _settle_all(
     if before is not None:
         before(groups)
 
-    def work(path: str, dp: DataPath) -> _Result:
+    def work(path: str, form: Form) -> _Result:
         return settle(groups[path], spec)
 
     return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
