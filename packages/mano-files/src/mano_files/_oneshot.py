@@ -29,16 +29,24 @@ __all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole"]
 ONE_SHOT_MAX: Final = 16 << 20
 
 
-def _read_small(path: str) -> bytes | None:
-    """The whole file, or None when it is bigger than :data:`ONE_SHOT_MAX`."""
+def _read_small(path: str, size: int | None = None) -> bytes | None:
+    """The whole file, or None when it is bigger than :data:`ONE_SHOT_MAX`.
+
+    ``size``: the file's size from a ``stat`` the caller already made (the walk's), so no
+    ``fstat`` is needed; a file whose size differs now returns None (the streaming path copes,
+    and the caller's check before publishing refuses a file that changed).
+    """
+    if size is not None and size > ONE_SHOT_MAX:
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise wrap_os_error(exc, path, "read") from exc
     try:
-        size = os.fstat(fd).st_size
-        if size > ONE_SHOT_MAX:
-            return None
+        if size is None:
+            size = os.fstat(fd).st_size
+            if size > ONE_SHOT_MAX:
+                return None
         data = os.read(fd, size + 1)
         if len(data) != size:  # changed under us, or a short read: let the stream path cope
             return None
@@ -80,8 +88,10 @@ def decompress_whole(
     fsync: bool,
     check: BeforePublish | None = None,
     want_hash: bool = False,
+    size: int | None = None,
 ) -> tuple[int, int, str] | None:
-    """Decompress a small single-frame ``.zst`` file to ``final`` in one go.
+    """Decompress a small single-frame ``.zst`` file to ``final`` in one go (``size``: the
+    source's size from a recent ``stat``, saving one).
 
     Returns:
         ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the streaming path must handle the file
@@ -90,7 +100,7 @@ def decompress_whole(
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
     """
-    data = _read_small(src)
+    data = _read_small(src, size)
     if data is None:
         return None
     # one intact frame of known, non-zero size (libzstd checks size, checksum, trailing
@@ -112,8 +122,10 @@ def compress_whole(
     fsync: bool,
     check: BeforePublish | None = None,
     want_hash: bool = False,
+    size: int | None = None,
 ) -> tuple[int, int, str] | None:
-    """Compress a small plain file to ``final`` (checksum and content size in the frame).
+    """Compress a small plain file to ``final`` (checksum and content size in the frame;
+    ``size`` as for :func:`decompress_whole`).
 
     Returns:
         ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the file is too big for one call.
@@ -121,7 +133,7 @@ def compress_whole(
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
     """
-    data = _read_small(src)
+    data = _read_small(src, size)
     if data is None:
         return None
     packed = _compressor(level).compress(data)

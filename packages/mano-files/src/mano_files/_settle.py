@@ -120,12 +120,13 @@ def _convert(
         whole = None
         if spec.target == "plain" and form == "zst":
             whole = decompress_whole(
-                src, final, overwrite=overwrite, fsync=spec.fsync, check=check, want_hash=want_hash
-            )
+                src, final, overwrite=overwrite, fsync=spec.fsync, check=check,
+                want_hash=want_hash, size=before.size,
+            )  # fmt: skip
         elif spec.target == "zst" and form == "plain":
             whole = compress_whole(
                 src, final, level=spec.level, overwrite=overwrite, fsync=spec.fsync,
-                check=check, want_hash=want_hash,
+                check=check, want_hash=want_hash, size=before.size,
             )  # fmt: skip
         if whole is not None:
             return whole[0], whole[1], final, whole[2]
