@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mano_files._crypto import LockKey
 from mano_files._datafile import _hash_path
 from mano_files._errors import ReadBackMismatch, SourceChanged, wrap_os_error
+
+if TYPE_CHECKING:  # encryption loads only for locked forms
+    from mano_files._crypto import LockKey
 
 __all__ = ["Snapshot", "content_hash", "retire_source"]
 

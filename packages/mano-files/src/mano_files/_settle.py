@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mano_files._crypto import LockKey
 from mano_files._datafile import convert_file
 from mano_files._errors import ManoFilesError, SourceChanged, TargetExists
 from mano_files._oneshot import compress_whole, decompress_whole
 from mano_files._paths import FORM_SUFFIXES, Form
 from mano_files._replace import Snapshot, content_hash, retire_source
+
+if TYPE_CHECKING:  # encryption loads only for locked forms
+    from mano_files._crypto import LockKey
 
 __all__ = ["Conflict", "FormCopy", "Group", "Spec", "settle"]
 
