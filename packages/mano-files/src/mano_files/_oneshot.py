@@ -22,7 +22,7 @@ from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
 from mano_files._writer import one_frame
 
-__all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole"]
+__all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole", "sha1_b64"]
 
 #: Largest file (stored and plain size) converted in memory; bigger ones stream. Memory per
 #: worker stays below about twice this.
@@ -62,7 +62,8 @@ def _read_small(path: str, size: int | None = None) -> bytes | None:
 BeforePublish = Callable[[], None]
 
 
-def _sha1(data: bytes) -> str:
+def sha1_b64(data: bytes) -> str:
+    """Base64 SHA-1 of bytes in memory."""
     return base64.b64encode(_datafile._sha1(data).digest()).decode("ascii")
 
 
@@ -87,14 +88,14 @@ def decompress_whole(
     overwrite: bool,
     fsync: bool,
     check: BeforePublish | None = None,
-    want_hash: bool = False,
     size: int | None = None,
-) -> tuple[int, int, str] | None:
+) -> tuple[int, int, bytes] | None:
     """Decompress a small single-frame ``.zst`` file to ``final`` in one go (``size``: the
     source's size from a recent ``stat``, saving one).
 
     Returns:
-        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the streaming path must handle the file
+        ``(bytes_in, bytes_out, plain content)`` (the bytes the new file holds, for the
+        deletion rule's read-back), or None when the streaming path must handle the file
         (nothing was written then).
 
     Raises:
@@ -110,7 +111,7 @@ def decompress_whole(
         return None
     _datafile._limits.check(len(plain), len(data), src)
     _publish(final, plain, overwrite=overwrite, fsync=fsync, check=check)
-    return len(data), len(plain), _sha1(plain) if want_hash else ""
+    return len(data), len(plain), plain
 
 
 def compress_whole(
@@ -121,14 +122,14 @@ def compress_whole(
     overwrite: bool,
     fsync: bool,
     check: BeforePublish | None = None,
-    want_hash: bool = False,
     size: int | None = None,
-) -> tuple[int, int, str] | None:
+) -> tuple[int, int, bytes] | None:
     """Compress a small plain file to ``final`` (checksum and content size in the frame;
     ``size`` as for :func:`decompress_whole`).
 
     Returns:
-        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the file is too big for one call.
+        ``(bytes_in, bytes_out, plain content read)``, or None when the file is too big for
+        one call.
 
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
@@ -138,4 +139,4 @@ def compress_whole(
         return None
     packed = _compressor(level).compress(data)
     _publish(final, packed, overwrite=overwrite, fsync=fsync, check=check)
-    return len(data), len(packed), _sha1(data) if want_hash else ""
+    return len(data), len(packed), data
