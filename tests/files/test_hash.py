@@ -438,3 +438,31 @@ def test_a_version_2_cache_gets_fingerprints_and_an_older_writer_cannot_mislead_
     assert {k: v for k, v in seen.items() if k != rel} == {
         k: v for k, v in truth.items() if k != rel
     }
+
+
+def test_entries_the_file_by_file_check_would_not_trust_get_no_fingerprint(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache entry whose size is stored as text (not mano's writing) never matches a file's
+    stat, so its folder gets no fingerprint either: the file is read again."""
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    _age(root)
+    truth = hash_tree(root).hashes
+    rel = relpath_for("gps")
+    folder, name = rel.rsplit("/", 1)
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        (text,) = db.execute(
+            "SELECT files FROM folders WHERE folder = ?", (folder + "/",)
+        ).fetchone()
+        files = json.loads(text)
+        files[name][0] = str(files[name][0])
+        db.execute(
+            "UPDATE folders SET files = ? WHERE folder = ?", (json.dumps(files), folder + "/")
+        )
+        db.execute("PRAGMA user_version = 2")  # fingerprints are rebuilt from the entries
+    hashed = _count_hashing(monkeypatch)
+    monkeypatch.chdir(root)
+    assert hash_tree(root).hashes == truth
+    assert hashed == [rel]
+    assert len(truth) == len(original)

@@ -66,14 +66,23 @@ def fingerprint(names: str, sizes: Sequence[int], mtimes: Sequence[int]) -> byte
 def _fingerprint_row(entries: FolderEntries) -> tuple[bytes, str] | None:
     """``(fingerprint, SHA-1s joined by newlines in name order)`` of a folder's entries."""
     names = sorted(entries)
-    try:
-        sizes = [int(entries[n][0]) for n in names]
-        mtimes = [int(entries[n][1]) for n in names]
-        sha1s = [str(entries[n][2]) for n in names]
-    except (IndexError, TypeError, ValueError):
-        return None
-    if any("\n" in h for h in sha1s):  # pragma: no cover - base64 never holds one
-        return None
+    sizes: list[int] = []
+    mtimes: list[int] = []
+    sha1s: list[str] = []
+    for name in names:
+        entry = entries[name]
+        # only what the file-by-file check would match: an int size and mtime (a "12" or
+        # a True written by someone else matches no stat there, so it gets no fingerprint)
+        if not (isinstance(entry, list) and len(entry) == 3):
+            return None
+        size, mtime, sha1 = entry
+        if type(size) is not int or type(mtime) is not int or not isinstance(sha1, str):
+            return None
+        if "\n" in sha1:  # pragma: no cover - base64 never holds one
+            return None
+        sizes.append(size)
+        mtimes.append(mtime)
+        sha1s.append(sha1)
     digest = fingerprint("\0".join(names), sizes, mtimes)
     return (digest, "\n".join(sha1s)) if digest else None
 
