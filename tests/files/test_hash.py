@@ -253,8 +253,8 @@ def test_cache_of_the_previous_format_is_converted_not_lost(
     assert warm.hashes == truth
     with sqlite3.connect(root / CACHE_NAME) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"folders"}
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert tables == {"folders", "fingerprints"}
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_cache_api_round_trip_and_stale_entries(tmp_path: Path) -> None:
@@ -269,3 +269,200 @@ def test_cache_api_round_trip_and_stale_entries(tmp_path: Path) -> None:
         cache.forget(["p/gps/a.csv", "p/wifi/c.csv", "not/there.csv"])
         assert cache.load() == {"p/gps/b.csv": (20, 222, "BBB="), "top.csv": (1, 1, "TOP=")}
         assert set(cache.folders()) == {"p/gps/", ""}  # an emptied folder leaves no row
+
+
+def _count_entry_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which folders' per-file entries a hash run reads (the file-by-file path)."""
+    reads: list[str] = []
+    real = HashCache.entries
+
+    def counting(self: HashCache, folder: str) -> dict[str, list[int | str]]:
+        reads.append(folder)
+        return real(self, folder)
+
+    monkeypatch.setattr(HashCache, "entries", counting)
+    return reads
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = mano_files._tree._hash_path
+
+    def counting(path: str, key: object) -> tuple[str, int]:
+        calls.append(os.path.relpath(path))
+        return real(path, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mano_files._tree, "_hash_path", counting)
+    return calls
+
+
+def test_unchanged_folders_are_taken_whole_by_their_fingerprint(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=3)
+    _age(root)
+    cold = hash_tree(root)
+    assert cold.hashes == {rel: sha1_b64(data) for rel, data in original.items()}
+    reads = _count_entry_reads(monkeypatch)
+    hashed = _count_hashing(monkeypatch)
+    monkeypatch.chdir(root)
+
+    warm = hash_tree(root)
+    assert (reads, hashed) == ([], [])  # every folder matched its fingerprint
+    assert warm.hashes == cold.hashes and warm.done == len(original) and warm.ok
+    assert warm.bytes_in == cold.bytes_in == sum(len(d) for d in original.values())
+
+    # a file edited (new size, old mtime), a file added: only their folders go file by file,
+    # only they are read
+    edited, other = relpath_for("gps", PID, 2), relpath_for("gps", PID, 3)
+    (root / edited).write_bytes(original[edited] + b"\n1,2,3")
+    added = relpath_for("wifi", PID, 9)
+    (root / added).write_bytes(b"timestamp,UTC time,hashed MAC\n1,2,3\n")
+    old = (root / other).stat().st_mtime_ns  # what _age gave every file
+    for rel in (edited, added):
+        os.utime(root / rel, ns=(old, old))
+    again = hash_tree(root)
+    assert sorted(reads) == [f"{PID}/gps/", f"{PID}/wifi/"]
+    assert sorted(hashed) == sorted([edited, added])
+    assert again.hashes[edited] == sha1_b64(original[edited] + b"\n1,2,3")
+    assert again.hashes[added] == sha1_b64(b"timestamp,UTC time,hashed MAC\n1,2,3\n")
+    assert again.hashes[other] == cold.hashes[other]
+    assert len(again.hashes) == len(original) + 1
+
+    # those runs refreshed the two fingerprints: the next scan reads nothing again
+    reads.clear()
+    hashed.clear()
+    assert hash_tree(root).hashes == again.hashes
+    assert (reads, hashed) == ([], [])
+    # a stream filter takes only its folders' fingerprints
+    only = hash_tree(root, streams=["gps"])
+    assert only.hashes == {k: v for k, v in again.hashes.items() if k.split("/")[1] == "gps"}
+    assert (reads, hashed) == ([], [])
+
+
+def test_a_fingerprint_never_hides_a_changed_file_list(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removed, renamed, touched or hidden files all change what the scan sees."""
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=3)
+    _age(root)
+    hash_tree(root)
+    hashed = _count_hashing(monkeypatch)
+    folder = root / PID / "gps"
+    first, second, third = (relpath_for("gps", PID, h) for h in (2, 3, 4))
+    (root / first).unlink()
+    after = hash_tree(root)
+    assert first not in after.hashes and len(after.hashes) == len(original) - 1 and after.ok
+    with HashCache(root) as cache:  # pruned
+        assert first not in cache.load()
+    # the same content under another name is a new file to read
+    renamed = relpath_for("gps", PID, 7)
+    os.rename(root / second, root / renamed)
+    after = hash_tree(root)
+    assert hashed == [os.path.relpath(root / renamed)]
+    assert after.hashes[renamed] == sha1_b64(original[second]) and second not in after.hashes
+    # same size, same content, new mtime: read again (the cache trusts size and mtime only)
+    hashed.clear()
+    st = (root / third).stat()
+    os.utime(root / third, ns=(st.st_atime_ns, st.st_mtime_ns - 1_000_000_000))
+    assert hash_tree(root).hashes[third] == sha1_b64(original[third])
+    assert hashed == [os.path.relpath(root / third)]
+    # a symbolic link where a cached file was: left alone, the file's hash is gone
+    hashed.clear()
+    (root / third).unlink()
+    (root / third).symlink_to(folder / os.path.basename(renamed))
+    linked = hash_tree(root)
+    assert third not in linked.hashes and hashed == []
+    assert [p.path.name for p in linked.links] == [os.path.basename(third)]
+
+
+def test_forms_that_differ_stay_a_conflict_on_a_warm_scan(tmp_path: Path) -> None:
+    plain = tmp_path / relpath_for("gps")
+    plain.parent.mkdir(parents=True)
+    plain.write_bytes(b"timestamp,UTC time,latitude\n1,2,3\n")
+    compress_tree(tmp_path)
+    plain.write_bytes(b"timestamp,UTC time,latitude\n1,2,4\n")  # the forms now differ
+    _age(tmp_path)
+    cold = hash_tree(tmp_path)
+    with HashCache(tmp_path) as cache:
+        assert len(cache.load()) == 2  # both forms are cached
+    warm = hash_tree(tmp_path)
+    assert len(cold.conflicts) == len(warm.conflicts) == 1
+    assert warm.conflicts[0].path == plain and not warm.ok
+    assert {c.sha1_b64 for c in warm.conflicts[0].copies} == {
+        sha1_b64(b"timestamp,UTC time,latitude\n1,2,3\n"),
+        sha1_b64(b"timestamp,UTC time,latitude\n1,2,4\n"),
+    }
+
+
+def test_a_version_2_cache_gets_fingerprints_and_an_older_writer_cannot_mislead_them(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    _age(root)
+    truth = hash_tree(root).hashes
+    # what mano 0.x with the version-2 cache leaves: no fingerprints, user_version 2
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        db.execute("DROP TABLE fingerprints")
+        db.execute("PRAGMA user_version = 2")
+    reads = _count_entry_reads(monkeypatch)
+    hashed = _count_hashing(monkeypatch)
+    assert hash_tree(root).hashes == truth  # converted on open: fingerprints for all folders
+    assert (reads, hashed) == ([], [])
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        assert db.execute("SELECT count(*) FROM fingerprints").fetchone()[0] == len(
+            {rel.rsplit("/", 1)[0] for rel in original}
+        )
+    # a version-2 program edits a file and rewrites only its folder's entries (wrong hash on
+    # purpose here, to see which one is used), leaving the fingerprint of the old listing
+    rel = relpath_for("gps")
+    (root / rel).write_bytes(original[rel] + b"\n4,5,6")
+    _age(root)
+    st = (root / rel).stat()
+    name = rel.rsplit("/", 1)[1]
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        (text,) = db.execute(
+            "SELECT files FROM folders WHERE folder = ?", (f"{PID}/gps/",)
+        ).fetchone()
+        files = json.loads(text)
+        files[name] = [st.st_size, st.st_mtime_ns, "v2-wrote-this="]
+        db.execute(
+            "UPDATE folders SET files = ? WHERE folder = ?", (json.dumps(files), f"{PID}/gps/")
+        )
+        db.execute("PRAGMA user_version = 2")
+    seen = hash_tree(root).hashes
+    assert seen[rel] == "v2-wrote-this="  # the entries, not the stale fingerprint's hash
+    assert {k: v for k, v in seen.items() if k != rel} == {
+        k: v for k, v in truth.items() if k != rel
+    }
+
+
+def test_entries_the_file_by_file_check_would_not_trust_get_no_fingerprint(
+    tmp_path: Path, make_tree: Tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache entry whose size is stored as text (not mano's writing) never matches a file's
+    stat, so its folder gets no fingerprint either: the file is read again."""
+    root = tmp_path / "study"
+    original = make_tree(root, pids=(PID,), hours=2)
+    _age(root)
+    truth = hash_tree(root).hashes
+    rel = relpath_for("gps")
+    folder, name = rel.rsplit("/", 1)
+    with sqlite3.connect(root / CACHE_NAME) as db:
+        (text,) = db.execute(
+            "SELECT files FROM folders WHERE folder = ?", (folder + "/",)
+        ).fetchone()
+        files = json.loads(text)
+        files[name][0] = str(files[name][0])
+        db.execute(
+            "UPDATE folders SET files = ? WHERE folder = ?", (json.dumps(files), folder + "/")
+        )
+        db.execute("PRAGMA user_version = 2")  # fingerprints are rebuilt from the entries
+    hashed = _count_hashing(monkeypatch)
+    monkeypatch.chdir(root)
+    assert hash_tree(root).hashes == truth
+    assert hashed == [rel]
+    assert len(truth) == len(original)

@@ -10,6 +10,7 @@ import pytest
 
 import mano_files
 from mano_files import STREAMS, DataPath, InvalidDataPath, form_of, parse_data_path
+from mano_files._paths import data_folder_stream, data_name_form
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "real-get-data-v1-response.zip"
 
@@ -93,6 +94,11 @@ def test_real_2018_fixture_names_parse() -> None:
         ("abcd1234/gps/notes.txt", "is not a Beiwe data file name"),
         ("abcd1234/gps/2020-10-05 02_00_00+00_00.wav", "gps files are .csv"),
         ("abcd1234/gps/2020-13-05 02_00_00+00_00.csv", "valid date"),
+        ("abcd1234/gps/2021-02-29 02_00_00+00_00.csv", "valid date"),
+        ("abcd1234/gps/0000-10-05 02_00_00+00_00.csv", "valid date"),
+        ("abcd1234/gps/2020-10-05 24_00_00+00_00.csv", "valid date"),
+        ("abcd1234/gps/2020-10-05 23_60_00+00_00.csv", "valid date"),
+        ("abcd1234/gps/2020-10-05 23_59_60+00_00.csv", "valid date"),
         ("abcd1234/gps/2020-10-05 02_00_00+00_00.zst", "no data extension"),
         (".hidden/gps/2020-10-05 02_00_00+00_00.csv", "participant id"),
     ],
@@ -108,3 +114,57 @@ def test_all_names_are_exported() -> None:
         assert hasattr(mano_files, name), name
     public = {n for n in dir(mano_files) if not n.startswith("_")} - {"logging"}
     assert public - {"__version__"} <= set(mano_files.__all__)
+
+
+_NAMES = [
+    "2020-10-05 02_00_00+00_00.csv",
+    "2020-10-05 02_00_00+00_00.csv.zst",
+    "2020-10-05 02_00_00+00_00.csv.lock",
+    "2020-10-05 02_00_00+00_00.csv.zst.lock",
+    "2020-10-05T02_00_00+00_00.CSV",
+    "2018-06-16 11_00_00.csv",
+    "2020-10-05 02_00_00.123+00_00_2.csv",
+    "2020-10-05 02_00_00+00_00.wav",
+    "2020-10-05 02_00_00+00_00.mp4.zst",
+    "2020-10-05 02_00_00+00_00.zst",
+    "2020-10-05 02_00_00+00_00.csv.lock.zst",
+    "2024-02-29 23_59_59+00_00.csv",
+    "2023-02-29 23_59_59+00_00.csv",
+    "2020-04-31 00_00_00+00_00.csv",
+    "0000-01-01 00_00_00+00_00.csv",
+    "2020-10-05 24_00_00+00_00.csv",
+    "2020-10-05 00_60_00+00_00.csv",
+    "2020-10-05 00_00_60+00_00.csv",
+    "2020-10-05 02_00_00+00_00",
+    "notes.txt",
+    "٢٠٢٠-١٠-٠٥ ٠٢_٠٠_٠٠+00_00.csv",
+]
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "abcd1234/gps",
+        "/data/study/abcd1234/power_state",
+        "abcd1234/audio_recordings/5f1e2d3c4b5a69788796a5b4",
+        "abcd1234/survey_answers/abc_def",
+        "abcd1234/survey_answers",
+        "abcd1234/audio_recordings",
+        "abcd1234/ambient_audio",
+        "abcd1234/notastream",
+        "gps",
+        ".hidden/gps",
+        "abcd1234/survey_timings/bad id",
+    ],
+)
+def test_the_tree_tools_name_check_agrees_with_parse_data_path(folder: str) -> None:
+    """The tree tools check each folder once and each name against its stream: the same
+    verdict (and form) as parsing every path whole."""
+    stream = data_folder_stream(folder)
+    for name in _NAMES:
+        try:
+            expected: str | None = parse_data_path(f"{folder}/{name}").form
+        except InvalidDataPath:
+            expected = None
+        got = data_name_form(name, stream) if stream is not None else None
+        assert got == expected, (folder, name)

@@ -178,6 +178,46 @@ def test_decompress_delete_zst_removes_the_redundant_zst_copy(tmp_path: Path) ->
     assert not zst.exists() and path.read_bytes() == data
 
 
+@pytest.mark.parametrize("tool", ["compress", "decompress"])
+@pytest.mark.parametrize("path_taken", ["in memory", "streamed"])
+def test_a_new_file_that_does_not_read_back_as_its_source_keeps_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str, path_taken: str
+) -> None:
+    """The new file is read back from disk before its source goes: a published file whose
+    content is not what was read (here: altered right after publishing) keeps the source,
+    whether the check compares bytes held in memory or SHA-1s of a streamed file."""
+    import mano_files._oneshot
+    import mano_files._settle
+
+    data = csv_bytes("gps", 300)
+    path = _one(tmp_path)
+    path.write_bytes(data)
+    zst = Path(str(path) + ".zst")
+    if tool == "decompress":
+        zst.write_bytes(_zst(data))
+        path.unlink()
+    if path_taken == "streamed":
+        monkeypatch.setattr(mano_files._oneshot, "ONE_SHOT_MAX", 64)
+    altered = data.replace(b"\n", b"\r\n", 1)
+    real = mano_files._settle.retire_source
+
+    def alter_then_retire(source: str, before: object, sha1: str, new: str, **kw: object) -> None:
+        Path(new).write_bytes(_zst(altered) if new.endswith(".zst") else altered)
+        real(source, before, sha1, new, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mano_files._settle, "retire_source", alter_then_retire)
+    if tool == "compress":
+        summary = compress_tree(tmp_path, delete_original=True)
+        source = path
+    else:
+        summary = decompress_tree(tmp_path, delete_zst=True)
+        source = zst
+    assert not summary.ok and summary.done == 0
+    assert [f.path for f in summary.failed] == [source]
+    assert "does not read back" in summary.failed[0].reason
+    assert _plain(source) == data  # the source is still there, untouched
+
+
 @pytest.mark.parametrize("tool", ["compress", "decompress", "lock"])
 def test_forms_that_differ_are_a_conflict_and_nothing_is_touched(tmp_path: Path, tool: str) -> None:
     a, b = csv_bytes("gps", 300), csv_bytes("gps", 300, seed=9)

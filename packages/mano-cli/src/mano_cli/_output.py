@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -70,7 +69,7 @@ def new_temp(target: Path) -> tuple[int, str]:
     folder = target.parent if str(target.parent) else Path(".")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = folder / f".{target.name}.{secrets.token_hex(4)}.mano-tmp"
+        tmp = folder / f".{target.name}.{os.urandom(4).hex()}.mano-tmp"
         try:
             return os.open(tmp, flags, 0o666), str(tmp)
         except FileExistsError:

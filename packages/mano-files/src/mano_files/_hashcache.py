@@ -2,35 +2,89 @@
 
 One row per folder (``<pid>/<stream>/[<survey>/]``) holding a JSON object of that folder's
 files, so a warm :func:`~mano_files.hash_tree` reads a few dozen rows instead of one per file
-and decodes each folder only when it walks into it. Caches written by earlier versions (one row
-per file, table ``hashes``) are converted on first open.
+and decodes each folder only when it walks into it. Beside it, each folder has a *fingerprint*
+row: a digest of its files' sorted names, sizes and mtimes with their hashes in that order, so
+a folder whose listing still has that digest takes every hash at once, without decoding and
+comparing file by file (the warm scan of a study then costs little more than its ``lstat``
+calls). Caches written by earlier versions (one row per file, table ``hashes``; no
+fingerprints) are converted on first open.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import sqlite3
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final
 
 from mano_files._errors import wrap_os_error
 
-__all__ = ["CACHE_NAME", "HashCache"]
+__all__ = ["CACHE_NAME", "HashCache", "fingerprint"]
 
 logger = logging.getLogger(__name__)
 
 #: File name of the cache inside the study folder (hidden, so Forest ignores it).
 CACHE_NAME: Final = ".mano-hashes.sqlite"
-_VERSION: Final = 2
-_SCHEMA: Final = "CREATE TABLE IF NOT EXISTS folders (folder TEXT PRIMARY KEY, files TEXT NOT NULL)"
+_VERSION: Final = 3
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS folders (folder TEXT PRIMARY KEY, files TEXT NOT NULL)",
+    # version 3: one fingerprint per folder (see fingerprint()); versions 2 ignore the table
+    "CREATE TABLE IF NOT EXISTS fingerprints"
+    " (folder TEXT PRIMARY KEY, digest BLOB NOT NULL, sha1s TEXT NOT NULL)",
+)
 
 #: ``{name: [size, mtime_ns, sha1_b64]}`` of one folder, as stored (JSON arrays).
 FolderEntries = dict[str, list[int | str]]
+
+
+def fingerprint(names: str, sizes: Sequence[int], mtimes: Sequence[int]) -> bytes:
+    """Digest of one folder's files: their names, sizes and mtimes, in sorted name order.
+
+    ``names`` are the sorted names joined by NUL characters (which no name holds). Two
+    listings with the same fingerprint hold the same files with the same sizes and mtimes (up
+    to a SHA-256 collision): what a cache entry is trusted on. A value outside 64 bits
+    gives an empty digest, which matches no stored one.
+    """
+    text = names.encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(array("q", (len(text), len(sizes))).tobytes())
+    digest.update(text)  # the lengths first: no two listings give the same bytes
+    try:
+        digest.update(array("q", sizes).tobytes())
+        digest.update(array("q", mtimes).tobytes())
+    except OverflowError:
+        return b""
+    return digest.digest()
+
+
+def _fingerprint_row(entries: FolderEntries) -> tuple[bytes, str] | None:
+    """``(fingerprint, SHA-1s joined by newlines in name order)`` of a folder's entries."""
+    names = sorted(entries)
+    sizes: list[int] = []
+    mtimes: list[int] = []
+    sha1s: list[str] = []
+    for name in names:
+        entry = entries[name]
+        # only what the file-by-file check would match: an int size and mtime (a "12" or
+        # a True written by someone else matches no stat there, so it gets no fingerprint)
+        if not (isinstance(entry, list) and len(entry) == 3):
+            return None
+        size, mtime, sha1 = entry
+        if type(size) is not int or type(mtime) is not int or not isinstance(sha1, str):
+            return None
+        if "\n" in sha1:  # pragma: no cover - base64 never holds one
+            return None
+        sizes.append(size)
+        mtimes.append(mtime)
+        sha1s.append(sha1)
+    digest = fingerprint("\0".join(names), sizes, mtimes)
+    return (digest, "\n".join(sha1s)) if digest else None
 
 
 def _split(relpath: str) -> tuple[str, str]:
@@ -73,7 +127,8 @@ class HashCache:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                db.execute(statement)
             old = db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashes'"
             ).fetchone()
@@ -81,6 +136,11 @@ class HashCache:
                 rows = db.execute("SELECT path, size, mtime_ns, sha1_b64 FROM hashes").fetchall()
                 self._update(rows, ())
                 db.execute("DROP TABLE hashes")
+            # version 2 (or a version 2 program that wrote here since): fingerprint every
+            # folder afresh from its entries
+            db.execute("DELETE FROM fingerprints")
+            for folder, text in db.execute("SELECT folder, files FROM folders").fetchall():
+                self._write_fingerprint(folder, self.decode(text))
             db.execute(f"PRAGMA user_version = {_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -118,6 +178,25 @@ class HashCache:
         """
         return dict(self._db.execute("SELECT folder, files FROM folders").fetchall())
 
+    def fingerprints(self) -> dict[str, tuple[bytes, str]]:
+        """Every cached folder with its fingerprint: ``{"<pid>/<stream>/": (digest, sha1s)}``.
+
+        ``digest`` is :func:`fingerprint` of the folder's cached files (empty when it has
+        none stored), ``sha1s`` their hashes joined by newlines, in the same (sorted name)
+        order: a folder whose regular files have this fingerprint today holds exactly these
+        files, sizes and mtimes. Other folders need their entries (:meth:`entries`).
+        """
+        rows = self._db.execute(
+            "SELECT f.folder, p.digest, p.sha1s FROM folders AS f"
+            " LEFT JOIN fingerprints AS p ON p.folder = f.folder"
+        ).fetchall()
+        return {folder: (bytes(digest or b""), sha1s or "") for folder, digest, sha1s in rows}
+
+    def entries(self, folder: str) -> FolderEntries:
+        """One folder's entries (``"<pid>/<stream>/"``), ``{}`` when it has none."""
+        row = self._db.execute("SELECT files FROM folders WHERE folder = ?", (folder,)).fetchone()
+        return self.decode(row[0]) if row is not None else {}
+
     @staticmethod
     def decode(text: str) -> FolderEntries:
         """One folder's entries: ``{name: [size, mtime_ns, sha1_b64]}``."""
@@ -138,8 +217,7 @@ class HashCache:
     def get(self, relpath: str, size: int, mtime_ns: int) -> str | None:
         """The cached SHA-1 for a file, or None when absent or stale."""
         folder, name = _split(relpath)
-        row = self._db.execute("SELECT files FROM folders WHERE folder = ?", (folder,)).fetchone()
-        entry = self.decode(row[0]).get(name) if row is not None else None
+        entry = self.entries(folder).get(name)
         if entry is None or entry[0] != size or entry[1] != mtime_ns:
             return None
         return str(entry[2])
@@ -188,3 +266,12 @@ class HashCache:
                 db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?)", (folder, text))
             elif row is not None:
                 db.execute("DELETE FROM folders WHERE folder = ?", (folder,))
+            self._write_fingerprint(folder, entries)
+
+    def _write_fingerprint(self, folder: str, entries: FolderEntries) -> None:
+        """Store the fingerprint of a folder's entries (none for an empty folder)."""
+        row = _fingerprint_row(entries) if entries else None
+        if row is None:
+            self._db.execute("DELETE FROM fingerprints WHERE folder = ?", (folder,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)", (folder, *row))

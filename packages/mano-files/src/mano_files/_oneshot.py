@@ -22,23 +22,31 @@ from mano_files._datafile import _compressor, _decompressor
 from mano_files._errors import wrap_os_error
 from mano_files._writer import one_frame
 
-__all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole"]
+__all__ = ["ONE_SHOT_MAX", "compress_whole", "decompress_whole", "sha1_b64"]
 
 #: Largest file (stored and plain size) converted in memory; bigger ones stream. Memory per
 #: worker stays below about twice this.
 ONE_SHOT_MAX: Final = 16 << 20
 
 
-def _read_small(path: str) -> bytes | None:
-    """The whole file, or None when it is bigger than :data:`ONE_SHOT_MAX`."""
+def _read_small(path: str, size: int | None = None) -> bytes | None:
+    """The whole file, or None when it is bigger than :data:`ONE_SHOT_MAX`.
+
+    ``size``: the file's size from a ``stat`` the caller already made (the walk's), so no
+    ``fstat`` is needed; a file whose size differs now returns None (the streaming path copes,
+    and the caller's check before publishing refuses a file that changed).
+    """
+    if size is not None and size > ONE_SHOT_MAX:
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise wrap_os_error(exc, path, "read") from exc
     try:
-        size = os.fstat(fd).st_size
-        if size > ONE_SHOT_MAX:
-            return None
+        if size is None:
+            size = os.fstat(fd).st_size
+            if size > ONE_SHOT_MAX:
+                return None
         data = os.read(fd, size + 1)
         if len(data) != size:  # changed under us, or a short read: let the stream path cope
             return None
@@ -54,7 +62,8 @@ def _read_small(path: str) -> bytes | None:
 BeforePublish = Callable[[], None]
 
 
-def _sha1(data: bytes) -> str:
+def sha1_b64(data: bytes) -> str:
+    """Base64 SHA-1 of bytes in memory."""
     return base64.b64encode(_datafile._sha1(data).digest()).decode("ascii")
 
 
@@ -79,18 +88,20 @@ def decompress_whole(
     overwrite: bool,
     fsync: bool,
     check: BeforePublish | None = None,
-    want_hash: bool = False,
-) -> tuple[int, int, str] | None:
-    """Decompress a small single-frame ``.zst`` file to ``final`` in one go.
+    size: int | None = None,
+) -> tuple[int, int, bytes] | None:
+    """Decompress a small single-frame ``.zst`` file to ``final`` in one go (``size``: the
+    source's size from a recent ``stat``, saving one).
 
     Returns:
-        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the streaming path must handle the file
+        ``(bytes_in, bytes_out, plain content)`` (the bytes the new file holds, for the
+        deletion rule's read-back), or None when the streaming path must handle the file
         (nothing was written then).
 
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
     """
-    data = _read_small(src)
+    data = _read_small(src, size)
     if data is None:
         return None
     # one intact frame of known, non-zero size (libzstd checks size, checksum, trailing
@@ -100,7 +111,7 @@ def decompress_whole(
         return None
     _datafile._limits.check(len(plain), len(data), src)
     _publish(final, plain, overwrite=overwrite, fsync=fsync, check=check)
-    return len(data), len(plain), _sha1(plain) if want_hash else ""
+    return len(data), len(plain), plain
 
 
 def compress_whole(
@@ -111,19 +122,21 @@ def compress_whole(
     overwrite: bool,
     fsync: bool,
     check: BeforePublish | None = None,
-    want_hash: bool = False,
-) -> tuple[int, int, str] | None:
-    """Compress a small plain file to ``final`` (checksum and content size in the frame).
+    size: int | None = None,
+) -> tuple[int, int, bytes] | None:
+    """Compress a small plain file to ``final`` (checksum and content size in the frame;
+    ``size`` as for :func:`decompress_whole`).
 
     Returns:
-        ``(bytes_in, bytes_out, SHA-1 of the plain content or "" unless want_hash)``, or None when the file is too big for one call.
+        ``(bytes_in, bytes_out, plain content read)``, or None when the file is too big for
+        one call.
 
     Raises:
         TargetExists, PermissionDenied, DiskFull, LocalIOError: As the streaming path.
     """
-    data = _read_small(src)
+    data = _read_small(src, size)
     if data is None:
         return None
     packed = _compressor(level).compress(data)
     _publish(final, packed, overwrite=overwrite, fsync=fsync, check=check)
-    return len(data), len(packed), _sha1(data) if want_hash else ""
+    return len(data), len(packed), data

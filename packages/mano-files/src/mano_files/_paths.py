@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import PurePath
 from typing import Final, Literal
 
@@ -19,6 +21,8 @@ __all__ = [
     "SURVEY_STREAMS",
     "DataPath",
     "Form",
+    "data_folder_stream",
+    "data_name_form",
     "form_of",
     "parse_data_path",
     "plain_name",
@@ -208,14 +212,49 @@ def parse_data_path(path: str | os.PathLike[str]) -> DataPath:
     if isinstance(path, PurePath):
         parts = path.parts
     else:
-        parts = [p for p in text.replace(os.sep, "/").rsplit("/", 4) if p and p != "."]
+        parts = _parts(text)
+    participant, stream, survey_id = _folder_of(text, parts)
+    name = parts[-1]
+    match = _match_name(text, name, stream)
+    frac = match["frac"]
+    dup = match["dup"]
+    return DataPath(
+        participant=participant,
+        stream=stream,
+        survey_id=survey_id,
+        name=name,
+        time_bin=datetime(
+            int(match["y"]),
+            int(match["mo"]),
+            int(match["d"]),
+            int(match["h"]),
+            int(match["mi"]),
+            int(match["s"]),
+            int((frac or "0").ljust(6, "0")),
+            tzinfo=UTC,
+        ),
+        extension=match["ext"],
+        form=form_of(name),
+        duplicate=int(dup) if dup else None,
+    )
+
+
+def _parts(text: str) -> list[str]:
+    """The last five components of a path (the most a data path uses), "." and "" dropped."""
+    return [p for p in text.replace(os.sep, "/").rsplit("/", 4) if p and p != "."]
+
+
+def _folder_of(text: str, parts: Sequence[str]) -> tuple[str, str, str | None]:
+    """``(participant, stream, survey_id)`` of a data path's folder components.
+
+    Raises:
+        InvalidDataPath: the folders are not ``<pid>/<stream>[/<survey_id>]``.
+    """
     if len(parts) < 3:
         raise InvalidDataPath(
             f"{text!r} is not a Beiwe data file path: expected "
             "<participant>/<stream>/[<survey_id>/]<YYYY-MM-DD HH_MM_SS+00_00>.<ext>"
         )
-    name = parts[-1]
-    survey_id: str | None
     if len(parts) >= 4 and parts[-3] in SURVEY_STREAMS:
         participant, stream, survey_id = parts[-4], parts[-3], parts[-2]
         if not _ID_RE.match(survey_id):
@@ -229,39 +268,70 @@ def parse_data_path(path: str | os.PathLike[str]) -> DataPath:
         )
     if not _ID_RE.match(participant):
         raise InvalidDataPath(f"{text!r}: {participant!r} is not a participant id folder")
+    return participant, stream, survey_id
+
+
+def _match_name(text: str, name: str, stream: str) -> re.Match[str]:
+    """Check a data file name for ``stream``; its parts (the time is known to be valid).
+
+    Raises:
+        InvalidDataPath: not a data file name of that stream, or not a real date and time.
+    """
     match = _NAME_RE.match(name)
     if match is None:
         raise InvalidDataPath(
             f"{text!r}: file name {name!r} is not a Beiwe data file name "
             "(YYYY-MM-DD HH_MM_SS[+00_00].<ext>[.zst][.lock])"
         )
-    ext = match["ext"]
-    if ext.lower() in ("zst", "lock"):
+    ext = match["ext"].lower()
+    if ext in ("zst", "lock"):
         raise InvalidDataPath(f"{text!r}: file name {name!r} has no data extension")
-    if stream not in AUDIO_STREAMS and ext.lower() != "csv":
-        raise InvalidDataPath(f"{text!r}: {stream} files are .csv, not .{ext}")
-    frac = match["frac"]
+    if ext != "csv" and stream not in AUDIO_STREAMS:
+        raise InvalidDataPath(f"{text!r}: {stream} files are .csv, not .{match['ext']}")
+    # what datetime() accepts: a real day (checked once per date), hour < 24, minute and
+    # second < 60; a fraction of at most 6 digits always fits
+    if not (
+        _real_day(name[:10])
+        and int(match["h"]) < 24
+        and int(match["mi"]) < 60
+        and int(match["s"]) < 60
+    ):
+        raise InvalidDataPath(f"{text!r}: {name!r} does not hold a valid date and time")
+    return match
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_day(day: str) -> bool:
+    """Whether ``YYYY-MM-DD`` (digits, as the name pattern guarantees) is a calendar day."""
     try:
-        time_bin = datetime(
-            int(match["y"]),
-            int(match["mo"]),
-            int(match["d"]),
-            int(match["h"]),
-            int(match["mi"]),
-            int(match["s"]),
-            int((frac or "0").ljust(6, "0")),
-            tzinfo=UTC,
-        )
-    except ValueError as exc:
-        raise InvalidDataPath(f"{text!r}: {name!r} does not hold a valid date and time") from exc
-    dup = match["dup"]
-    return DataPath(
-        participant=participant,
-        stream=stream,
-        survey_id=survey_id,
-        name=name,
-        time_bin=time_bin,
-        extension=ext,
-        form=form_of(name),
-        duplicate=int(dup) if dup else None,
-    )
+        date(int(day[:4]), int(day[5:7]), int(day[8:10]))
+    except ValueError:
+        return False
+    return True
+
+
+_FORM_OF_SUFFIX: Final[dict[str, Form]] = {v: k for k, v in FORM_SUFFIXES.items()}
+
+
+def data_name_form(name: str, stream: str) -> Form | None:
+    """The form of ``name`` when it is a data file name of ``stream``, else None.
+
+    The checks :func:`parse_data_path` makes of the last component, without building a
+    :class:`DataPath`.
+    """
+    try:
+        match = _match_name(name, name, stream)
+    except InvalidDataPath:
+        return None
+    return _FORM_OF_SUFFIX[match["suffix"]]
+
+
+def data_folder_stream(folder: str) -> str | None:
+    """The stream of a folder that holds data files (``<pid>/<stream>[/<survey_id>]``), else
+    None. ``folder`` is a path; only its last components count, as for
+    :func:`parse_data_path` of a file in it."""
+    text = folder.rstrip("/" + os.sep) + "/x"
+    try:
+        return _folder_of(text, _parts(text))[1]
+    except InvalidDataPath:
+        return None

@@ -3,8 +3,9 @@
 A source file is removed (or replaced) only after
 
 1. its new form is fully written, flushed and renamed into place,
-2. the new file has been read back and the SHA-1 of its plain content equals the SHA-1 of the
-   bytes read from the source, and
+2. the new file has been read back and its plain content equals the bytes read from the
+   source: byte for byte when the conversion held them in memory (small files), else by
+   SHA-1 (files streamed through), and
 3. the source's ``(size, mtime_ns, inode)`` is still what it was before it was read.
 
 Otherwise both files are kept and the caller reports the file: :class:`SourceChanged` when
@@ -18,12 +19,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mano_files._crypto import LockKey
-from mano_files._datafile import _hash_path
+from mano_files._datafile import CHUNK, _hash_path, _open_plain
 from mano_files._errors import ReadBackMismatch, SourceChanged, wrap_os_error
+from mano_files._paths import form_of
 
-__all__ = ["Snapshot", "content_hash", "retire_source"]
+if TYPE_CHECKING:  # encryption loads only for locked forms
+    from mano_files._crypto import LockKey
+
+__all__ = ["Snapshot", "content_hash", "reads_back_as", "retire_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,38 @@ def content_hash(path: str | os.PathLike[str], key: LockKey | None = None) -> tu
     return _hash_path(os.fspath(path), key)
 
 
+def reads_back_as(path: str | os.PathLike[str], plain: bytes, key: LockKey | None = None) -> bool:
+    """Whether the plain content of the data file ``path``, read from disk now, is ``plain``.
+
+    Any form (a ``.zst`` is decompressed with its checks, a locked one decrypted with ``key``).
+
+    Raises:
+        CorruptFile, WrongPassphrase, KeyRequired, LocalIOError: as reading does.
+    """
+    path = os.fspath(path)
+    size = len(plain)
+    pos = 0
+    if form_of(path) == "plain":
+        try:
+            with open(path, "rb", buffering=0) as fh:
+                while chunk := fh.read(size - pos + 1):
+                    end = pos + len(chunk)
+                    # bytes == bytes is a memcmp (a memoryview compares item by item)
+                    if end > size or chunk != (plain if end - pos == size else plain[pos:end]):
+                        return False
+                    pos = end
+        except OSError as exc:
+            raise wrap_os_error(exc, path, "read") from exc
+        return pos == size
+    with _open_plain(Path(path), key) as raw:
+        while chunk := raw.read(CHUNK):
+            end = pos + len(chunk)
+            if end > size or chunk != (plain if end - pos == size else plain[pos:end]):
+                return False
+            pos = end
+    return pos == size
+
+
 def retire_source(
     source: str | os.PathLike[str],
     before: Snapshot,
@@ -86,6 +124,7 @@ def retire_source(
     *,
     key: LockKey | None = None,
     replacement_sha1: str | None = None,
+    source_plain: bytes | None = None,
 ) -> None:
     """Delete ``source`` now that ``replacement`` holds its content, if and only if that is proven.
 
@@ -97,19 +136,29 @@ def retire_source(
         key: Needed when ``replacement`` is locked.
         replacement_sha1: The replacement's plain SHA-1 if this run already read it back from
             disk after it was published (saves a second read); else it is read now.
+        source_plain: The plain bytes read from ``source``, when the conversion held them in
+            memory: the replacement is then read back and compared with them byte for byte
+            (``source_sha1`` is not used; no hashing at all).
 
     Raises:
-        ReadBackMismatch: the replacement does not read back to ``source_sha1`` (both kept).
+        ReadBackMismatch: the replacement does not read back as the source (both kept).
         SourceChanged: the source changed since ``before`` (both kept).
         LocalIOError: the source cannot be deleted.
     """
-    if replacement_sha1 is None:
-        replacement_sha1 = content_hash(replacement, key)[0]
-    if replacement_sha1 != source_sha1:
-        raise ReadBackMismatch(
-            f"{os.fspath(replacement)} does not read back as {os.fspath(source)} "
-            f"(SHA-1 {replacement_sha1} != {source_sha1}); both were kept"
-        )
+    if source_plain is not None:
+        if not reads_back_as(replacement, source_plain, key):
+            raise ReadBackMismatch(
+                f"{os.fspath(replacement)} does not read back as the bytes read from "
+                f"{os.fspath(source)}; both were kept"
+            )
+    else:
+        if replacement_sha1 is None:
+            replacement_sha1 = content_hash(replacement, key)[0]
+        if replacement_sha1 != source_sha1:
+            raise ReadBackMismatch(
+                f"{os.fspath(replacement)} does not read back as {os.fspath(source)} "
+                f"(SHA-1 {replacement_sha1} != {source_sha1}); both were kept"
+            )
     before.check(source, during="since it was read")
     try:
         os.unlink(source)

@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mano_files._crypto import LockKey
 from mano_files._datafile import convert_file
 from mano_files._errors import ManoFilesError, SourceChanged, TargetExists
-from mano_files._oneshot import compress_whole, decompress_whole
+from mano_files._oneshot import compress_whole, decompress_whole, sha1_b64
 from mano_files._paths import FORM_SUFFIXES, Form
 from mano_files._replace import Snapshot, content_hash, retire_source
+
+if TYPE_CHECKING:  # encryption loads only for locked forms
+    from mano_files._crypto import LockKey
 
 __all__ = ["Conflict", "FormCopy", "Group", "Spec", "settle"]
 
@@ -104,11 +106,14 @@ def _snapshot(entry: tuple[str, os.stat_result | None]) -> Snapshot:
 
 def _convert(
     src: str, form: Form, before: Snapshot, spec: Spec, *, overwrite: bool, want_hash: bool
-) -> tuple[int, int, str, str]:
+) -> tuple[int, int, str, str, bytes | None]:
     """Write ``src`` in the target form; nothing is published if ``src`` changes meanwhile.
 
     Returns:
-        ``(bytes_in, bytes_out, final path, SHA-1 of the plain bytes read or "")``.
+        ``(bytes_in, bytes_out, final path, SHA-1, plain)``: a small file converted in memory
+        gives its plain content (``plain``; SHA-1 ""), a streamed one the SHA-1 of the plain
+        bytes read when ``want_hash`` (``plain`` None): what the deletion rule compares the
+        new file with.
     """
     plain = _plain_path(src, form)
     final = plain + FORM_SUFFIXES[spec.target]
@@ -120,20 +125,20 @@ def _convert(
         whole = None
         if spec.target == "plain" and form == "zst":
             whole = decompress_whole(
-                src, final, overwrite=overwrite, fsync=spec.fsync, check=check, want_hash=want_hash
+                src, final, overwrite=overwrite, fsync=spec.fsync, check=check, size=before.size
             )
         elif spec.target == "zst" and form == "plain":
             whole = compress_whole(
                 src, final, level=spec.level, overwrite=overwrite, fsync=spec.fsync,
-                check=check, want_hash=want_hash,
+                check=check, size=before.size,
             )  # fmt: skip
         if whole is not None:
-            return whole[0], whole[1], final, whole[2]
+            return whole[0], whole[1], final, "", whole[2]
         size_in, size_out, _final, sha1 = convert_file(
             src, plain, spec.target, key=spec.key, level=spec.level, overwrite=overwrite,
             fsync=spec.fsync, want_hash=want_hash, check=check,
         )  # fmt: skip
-        return size_in, size_out, final, sha1 or ""
+        return size_in, size_out, final, sha1 or "", None
     except (SourceChanged, TargetExists):
         raise
     except (ManoFilesError, OSError) as exc:
@@ -149,14 +154,14 @@ def _convert(
 def _convert_one(src: str, form: Form, entry_stat: os.stat_result | None, spec: Spec) -> _Result:
     before = _snapshot((src, entry_stat))
     try:
-        size_in, size_out, final, sha1 = _convert(
+        size_in, size_out, final, sha1, plain = _convert(
             src, form, before, spec, overwrite=spec.overwrite, want_hash=spec.delete
         )
     except TargetExists:
         name = os.path.basename(_plain_path(src, form) + FORM_SUFFIXES[spec.target])
         return ("skipped", 0, 0, f"{name} already exists (use overwrite to replace it)", None)
     if spec.delete:
-        retire_source(src, before, sha1, final, key=spec.key)
+        retire_source(src, before, sha1, final, key=spec.key, source_plain=plain)
     return ("done", size_in, size_out, None, None)
 
 
@@ -215,9 +220,11 @@ def _compare_and_settle(
         # prefer a compressed source: it is copied without recompression
         form = next((f for f in sources if f in ("zst", "zst.lock")), sources[0])
         src = group[form][0]
-        size_in, size_out, final, sha1 = _convert(
+        size_in, size_out, final, sha1, read = _convert(
             src, form, snaps[form], spec, overwrite=False, want_hash=True
         )
+        if read is not None:
+            sha1 = sha1_b64(read)
         if sha1 != common:
             raise SourceChanged(f"{src}: file changed while being read; both copies were kept")
         replacement, replacement_sha1 = final, content_hash(final, spec.key)[0]

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from mano_files._atomic import is_temp_name, remove_stale_temp_files
 from mano_files._datafile import (
@@ -50,6 +50,8 @@ from mano_files._paths import (
     SURVEY_STREAMS,
     DataPath,
     Form,
+    data_folder_stream,
+    data_name_form,
     parse_data_path,
     plain_name,
     validate_streams,
@@ -202,13 +204,16 @@ def _note(skipped: list[FileFailure] | None, path: str, reason: str) -> None:
         skipped.append(FileFailure(Path(path), reason))
 
 
+_NOT_DATA: Final = "not a Beiwe data file: left alone"
+
+
 def _consider(
     path: str, wanted: frozenset[str] | None, skipped: list[FileFailure] | None
 ) -> DataPath | None:
     try:
         dp = parse_data_path(path)
     except InvalidDataPath:
-        _note(skipped, path, "not a Beiwe data file: left alone")
+        _note(skipped, path, _NOT_DATA)
         return None
     if wanted is not None and dp.stream not in wanted:
         return None
@@ -298,13 +303,16 @@ def _list_folder(current: str, files: _FileEntries, subdirs: list[str]) -> None:
 
 
 def _scan_dirs(
-    folder: str | os.PathLike[str], skipped: list[FileFailure] | None
+    folder: str | os.PathLike[str],
+    skipped: list[FileFailure] | None,
+    lister: Callable[[str, _FileEntries, list[str]], None] = _list_folder,
 ) -> Iterator[tuple[str, _FileEntries]]:
     """Yield ``(folder path, entries)`` per folder: its regular, non-hidden files (sorted).
 
     Entries left alone inside a folder come with their reason (see :data:`_FileEntries`);
     the folder itself failing to list, or a symbolic-link root, go to ``skipped``. When
-    ``folder`` is a single file, yields its parent with that one name and its stat.
+    ``folder`` is a single file, yields its parent with that one name and its stat (without
+    calling ``lister``, which lists one folder: :func:`_list_folder` or a wrapper of it).
     """
     root = Path(folder)
     try:
@@ -326,7 +334,7 @@ def _scan_dirs(
         subdirs: list[str] = []
         files: _FileEntries = []
         try:
-            _list_folder(current, files, subdirs)
+            lister(current, files, subdirs)
         except OSError as exc:
             _note(skipped, current, f"cannot list folder: {exc.strerror or exc}")
             continue
@@ -364,6 +372,9 @@ def _walk(
 
 
 _Result = tuple[Outcome, int, int, "str | None", Any]
+#: One job: a path and what the operation needs of it (a :class:`DataPath` for hashing, the
+#: file's form for the tree tools, which only need the walk's check that it is a data file).
+_J = TypeVar("_J")
 _Job = tuple[str, DataPath]
 
 
@@ -418,7 +429,7 @@ class _Feed:
 
     __slots__ = ("_jobs", "_lock", "_segments")
 
-    def __init__(self, jobs: list[_Job], n: int) -> None:
+    def __init__(self, jobs: list[tuple[str, Any]], n: int) -> None:
         self._jobs = jobs
         self._lock = threading.Lock()
         step, extra = divmod(len(jobs), n)
@@ -427,7 +438,7 @@ class _Feed:
             bounds.append(bounds[-1] + step + (1 if i < extra else 0))
         self._segments = [[bounds[i], bounds[i + 1]] for i in range(n)]
 
-    def next(self, slot: int) -> _Job | None:
+    def next(self, slot: int) -> tuple[str, Any] | None:
         """The next job for worker ``slot``, or None when every job was handed out."""
         with self._lock:
             own = self._segments[slot]
@@ -442,13 +453,13 @@ class _Feed:
 
 
 def _run(
-    jobs: list[_Job],
-    work: Callable[[str, DataPath], _Result],
+    jobs: list[tuple[str, _J]],
+    work: Callable[[str, _J], _Result],
     *,
     workers: int | None,
     progress: Progress | None,
     skipped_paths: list[FileFailure],
-    on_result: Callable[[str, DataPath, _Result], None] | None = None,
+    on_result: Callable[[str, _J, _Result], None] | None = None,
     pre_done: int = 0,
 ) -> TreeSummary:
     n_workers = workers if workers is not None else default_workers()
@@ -460,7 +471,7 @@ def _run(
     completed = pre_done
     main = _Tally()
     full: list[DiskFull] = []  # the disk filled up: stop at once, report it once
-    results: queue.SimpleQueue[tuple[str, DataPath, _Result] | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[tuple[str, _J, _Result] | None] = queue.SimpleQueue()
     stop = threading.Event()
     n_threads = max(1, min(n_workers, len(jobs)))
     feed = _Feed(jobs, n_threads)
@@ -542,27 +553,51 @@ def _run(
     )  # fmt: skip
 
 
+def _walk_forms(
+    folder: str | os.PathLike[str],
+    streams: Iterable[str] | None,
+    skipped: list[FileFailure] | None,
+) -> Iterator[tuple[str, Form, os.stat_result | None]]:
+    """What :func:`_walk` yields, with the file's form instead of its :class:`DataPath`.
+
+    The tree tools need no more of a name than that it is a data file and its form: the
+    folder is checked once (``<pid>/<stream>[/<survey_id>]``), each name against its stream
+    (the checks of :func:`parse_data_path`, without building a ``DataPath`` per file).
+    """
+    wanted = validate_streams(streams) if streams is not None else None
+    for current, files in _scan_dirs(folder, skipped):
+        prefix = current + os.sep
+        stream = data_folder_stream(current)
+        skip_all = stream is not None and wanted is not None and stream not in wanted
+        for name, entry, reason in files:
+            if reason is not None:
+                _note(skipped, prefix + name, reason)
+                continue
+            form = data_name_form(name, stream) if stream is not None else None
+            if form is None:
+                _note(skipped, prefix + name, _NOT_DATA)
+            elif not skip_all:
+                yield prefix + name, form, entry
+
+
 def _prepare(
     folder: str | os.PathLike[str], streams: Iterable[str] | None, clean_tmp: bool
-) -> tuple[list[_Job], dict[str, Group], list[FileFailure]]:
+) -> tuple[list[tuple[str, Form]], dict[str, Group], list[FileFailure]]:
     """Walk ``folder``: one job per plain path, with every form of it found (its group)."""
     if clean_tmp and Path(folder).is_dir():
         remove_stale_temp_files(folder)
     skipped_paths: list[FileFailure] = []
-    jobs: list[_Job] = []
+    jobs: list[tuple[str, Form]] = []
     groups: dict[str, Group] = {}
     by_plain: dict[str, Group] = {}
-    for path, dp, entry in _walk(folder, streams, skipped_paths):
-        if dp.form == "plain":
-            plain = path
-        else:
-            plain = path[: len(path) - len(FORM_SUFFIXES[dp.form])]
+    for path, form, entry in _walk_forms(folder, streams, skipped_paths):
+        plain = path if form == "plain" else path[: len(path) - len(FORM_SUFFIXES[form])]
         group = by_plain.get(plain)
         if group is None:
             group = by_plain[plain] = {}
             groups[path] = group
-            jobs.append((path, dp))
-        group[dp.form] = (path, entry)
+            jobs.append((path, form))
+        group[form] = (path, entry)
     return jobs, groups, skipped_paths
 
 
@@ -578,7 +613,7 @@ def _settle_all(
     if before is not None:
         before(groups)
 
-    def work(path: str, dp: DataPath) -> _Result:
+    def work(path: str, form: Form) -> _Result:
         return settle(groups[path], spec)
 
     return _run(jobs, work, workers=workers, progress=progress, skipped_paths=skipped_paths)
@@ -803,19 +838,21 @@ def hash_tree(
         ``bytes_in`` counts bytes read, ``bytes_out`` plain bytes hashed. A file stored in
         several forms whose contents differ is listed in ``conflicts``.
     """
-    from mano_files._hashcache import HashCache  # sqlite3: only the hash scan needs it
+    # sqlite3: only the hash scan needs it
+    from mano_files._hashcache import HashCache, fingerprint
 
     key = _reading_key(passphrase) if passphrase is not None else None
     skipped_paths: list[FileFailure] = []
     hashes: dict[str, str] = {}
     store: HashCache | None = None
-    cached_folders: dict[str, str] = {}  # "<pid>/<stream>/": JSON text, decoded on first visit
+    # "<pid>/<stream>/": (fingerprint, SHA-1s); a folder's entries are read only when needed
+    cached_folders: dict[str, tuple[bytes, str]] = {}
     cache_root = Path(folder)
     if cache:
         cache_root = _find_cache_root(Path(folder))
         try:
             store = HashCache(cache_root)
-            cached_folders = store.folders()
+            cached_folders = store.fingerprints()
         except (LocalIOError, OSError) as exc:
             logger.warning("hash cache unavailable (%s); hashing without it", exc)
             store = None
@@ -835,49 +872,109 @@ def hash_tree(
     wanted = validate_streams(streams) if streams is not None else None
     prune = streams is None and Path(folder).absolute() == cache_root.absolute()
     gone: list[str] = []  # cached relpaths no longer on disk (pruned from a whole-tree hash)
-    decode = HashCache.decode
-    for current, files in _scan_dirs(folder, skipped_paths):
-        prefix = current + os.sep
-        rel_prefix = rel(prefix)
-        text = cached_folders.pop(rel_prefix, None)
-        cached = decode(text) if text else {}
-        folder_key: str | None = None  # "<pid>/<stream>[/<survey>]/", computed on first hit
-        in_wanted = True
-        cached_pop = cached.pop
-        for name, st, reason in files:
-            if reason is not None:
-                _note(skipped_paths, prefix + name, reason)
-                continue
-            # fast path: a cached file is a known data file, no need to parse its name
-            entry = cached_pop(name, None)
-            if trust_cache and entry is not None and st is not None:
-                size = st.st_size
-                if entry[0] == size and entry[1] == st.st_mtime_ns:
-                    if folder_key is None:
-                        parts = current.rsplit(os.sep, 3)
-                        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
-                        folder_key = "/".join(tail) + "/"
-                        in_wanted = wanted is None or tail[1] in wanted
-                    if in_wanted:
-                        plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
-                        rel_key = folder_key + plain
-                        cached_hash: str = entry[2]  # type: ignore[assignment]
-                        if hashes.setdefault(rel_key, cached_hash) != cached_hash:
-                            differing[rel_key] = prefix + plain
-                        hits += 1
-                        hit_bytes += size
-                        if progress is not None:
-                            hit_events.append((prefix + name, size))
+    hit_folders: set[str] = set()  # folder keys whose cached hashes are in ``hashes`` already
+    sep = os.sep
+
+    def take(
+        current: str, names: list[str], sha1s: list[str], sizes: list[int], by_file: bool
+    ) -> None:
+        """Take cached hashes of files in ``current`` (known data files: names not parsed)."""
+        nonlocal hits, hit_bytes
+        parts = current.rsplit(sep, 3)
+        tail = parts[-3:] if parts[-2] in SURVEY_STREAMS else parts[-2:]
+        if wanted is not None and tail[1] not in wanted:
+            return
+        folder_key = "/".join(tail) + "/"
+        hits += len(names)
+        hit_bytes += sum(sizes)
+        if progress is not None:
+            hit_events.extend(zip([current + sep + name for name in names], sizes, strict=True))
+        if not by_file and folder_key not in hit_folders:
+            # plain names, folder key met for the first time: none of its keys is in
+            # ``hashes`` yet and no two forms of one file can meet
+            hashes.update(zip([folder_key + name for name in names], sha1s, strict=True))
+        else:
+            for name, sha1 in zip(names, sha1s, strict=True):
+                plain = plain_name(name) if name.endswith(_FORM_ENDS) else name
+                rel_key = folder_key + plain
+                if hashes.setdefault(rel_key, sha1) != sha1:
+                    differing[rel_key] = current + sep + plain
+        hit_folders.add(folder_key)
+
+    def entries(rel_prefix: str) -> dict[str, list[Any]]:
+        """One cached folder's entries, read from the cache only when a scan needs them."""
+        return store.entries(rel_prefix) if store is not None else {}
+
+    def match(current: str, files: _FileEntries, rel_prefix: str) -> None:
+        """Take the files whose size and mtime equal their cache entry, one by one."""
+        cached = entries(rel_prefix)
+        names: list[str] = []
+        sha1s: list[str] = []
+        sizes: list[int] = []
+        rest: _FileEntries = []
+        for item in files:
+            name, st, reason = item
+            if reason is None and st is not None:
+                entry = cached.pop(name, None)
+                if (
+                    trust_cache
+                    and entry is not None
+                    and entry[0] == st.st_size
+                    and entry[1] == st.st_mtime_ns
+                ):
+                    names.append(name)
+                    sha1s.append(entry[2])
+                    sizes.append(st.st_size)
                     continue
+            rest.append(item)
+        files[:] = rest
+        if prune and cached:  # cached names not seen in this folder
+            gone.extend(rel_prefix + name for name in cached)
+        if names:
+            take(current, names, sha1s, sizes, True)
+
+    listed = [""]  # the folder the lister listed last
+
+    def lister(current: str, files: _FileEntries, subdirs: list[str]) -> None:
+        """List one folder, then take what the cache says of its files out of ``files``."""
+        _list_folder(current, files, subdirs)
+        listed[0] = current
+        rel_prefix = rel(current + sep)
+        known = cached_folders.pop(rel_prefix, None)
+        if known is None:
+            return
+        if trust_cache and known[0]:  # the whole folder as it was cached?
+            names = [name for name, st, _reason in files if st is not None]
+            stats = [st for _name, st, _reason in files if st is not None]
+            sizes = [st.st_size for st in stats]
+            mtimes = [st.st_mtime_ns for st in stats]
+            joined = "\0".join(names)
+            sha1s = known[1].split("\n")
+            if fingerprint(joined, sizes, mtimes) == known[0] and len(sha1s) == len(names):
+                # a name with a form suffix (or merely holding one) is taken file by file
+                take(current, names, sha1s, sizes, ".zst" in joined or ".lock" in joined)
+                if len(names) == len(files):
+                    files.clear()
+                else:
+                    files[:] = [item for item in files if item[1] is None]
+                return
+        match(current, files, rel_prefix)
+
+    for current, files in _scan_dirs(folder, skipped_paths, lister):
+        prefix = current + sep
+        if current != listed[0] and cached_folders.pop(rel(prefix), None) is not None:
+            match(current, files, rel(prefix))  # a single data file given as the folder
+        for name, _st, reason in files:
             path = prefix + name
+            if reason is not None:
+                _note(skipped_paths, path, reason)
+                continue
             dp = _consider(path, wanted, skipped_paths)
             if dp is not None:
                 misses.append((path, dp))
-        if prune and cached:  # cached names not seen in this folder
-            gone.extend(rel_prefix + name for name in cached)
     if prune:  # folders not walked at all are gone too
-        for rel_prefix, text in cached_folders.items():
-            gone.extend(rel_prefix + name for name in decode(text))
+        for rel_prefix in cached_folders:
+            gone.extend(rel_prefix + name for name in entries(rel_prefix))
 
     total = hits + len(misses)
     if progress is not None:
