@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 REGISTRY_MEMBER = "registry"
 _READ_CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
-#: Local file header: signature, versions/flags/method/time/date, crc, sizes, name/extra lengths.
-_LOCAL_HEADER = struct.Struct("<4s22xHH")
+#: Local file header: signature, version, flags, method, time, date, CRC-32, compressed and
+#: plain size, name and extra-field lengths.
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
 #: Extra-field bytes read along with a local header in the hope of one ``pread`` per member.
 _EXTRA_GUESS = 64
@@ -109,11 +110,6 @@ class ArchiveMember:
         return self.name[:-4] if self.is_zstd else self.name
 
 
-#: Local file header: signature, version, flags, method, time, date, CRC-32, compressed and
-#: plain size, name and extra-field lengths.
-_LOCAL_FULL = struct.Struct("<4sHHHHHIIIHH")
-
-
 @dataclass(frozen=True)
 class _Seen:
     """A stored member as it went by in the stream (see :class:`StreamCheck`)."""
@@ -183,7 +179,7 @@ class StreamCheck:
         head = self._head
         if not head:
             self._start = self.pos + at
-        fixed = _LOCAL_FULL.size
+        fixed = _LOCAL_HEADER.size
         need = fixed
         if len(head) >= fixed:
             need += int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
@@ -192,7 +188,7 @@ class StreamCheck:
         at += take
         if len(head) < need:
             return at
-        fields = _LOCAL_FULL.unpack_from(head)
+        fields = _LOCAL_HEADER.unpack_from(head)
         if need == fixed:
             magic, flags, method, csize, size = (
                 fields[0],
@@ -326,7 +322,8 @@ def _local_header(info: zipfile.ZipInfo, name: bytes, head: bytes) -> int:
     (header, name and extra field: where the member's bytes start)."""
     if len(head) < _LOCAL_HEADER.size + len(name):
         raise zipfile.BadZipFile(f"truncated local header of {info.filename!r}")
-    magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(head)
+    fields = _LOCAL_HEADER.unpack_from(head)
+    magic, name_len, extra_len = fields[0], fields[9], fields[10]
     if magic != _LOCAL_MAGIC:
         raise zipfile.BadZipFile(f"bad local header magic for {info.filename!r}")
     start = _LOCAL_HEADER.size

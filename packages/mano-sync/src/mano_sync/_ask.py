@@ -295,7 +295,7 @@ class Asker:
         wanted = self.streams if streams is None else streams
         # the usual file (storage path and hash known) is keyed and valued in SQL
         registry = dict(self.manifest.registry_pairs(pid, window.start, end, wanted))
-        rows = self.manifest.registry_rows(pid, window.start, end, wanted, incomplete=True)
+        rows = self.manifest.registry_rows(pid, window.start, end, wanted)
         for path, stream, key, sha1, md5, zip_name in rows:
             value = sha1 or md5
             if key is None:

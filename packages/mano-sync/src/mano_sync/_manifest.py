@@ -378,14 +378,9 @@ class Manifest:
         self, participant: str, streams: Iterable[str], start: int | None, end: int | None
     ) -> list[int]:
         """Sorted time bins of a participant's files of ``streams`` within ``[start, end]``."""
-        names = list(streams)
-        sql = "SELECT time_bin FROM files WHERE participant = ? AND time_bin >= ?" + _streams_sql(
-            names
+        sql, args = self._range_query(
+            "time_bin", participant, -(2**62) if start is None else start, end, streams
         )
-        args: list[object] = [participant, -(2**62) if start is None else start, *names]
-        if end is not None:
-            sql += " AND time_bin <= ?"
-            args.append(end)
         with self._lock:
             return sorted(int(r[0]) for r in self._db.execute(sql, args))
 
@@ -400,8 +395,8 @@ class Manifest:
         storage path and a content hash (nearly all): the key is the storage path without
         ``CHUNKED_DATA/`` (see ``mano_sync._names.registry_key_to_send``), the value the
         SHA-1, else the MD5. Built in SQL: a registry of thousands of files costs no Python
-        per file. :meth:`registry_rows` with ``incomplete=True`` gives the others."""
-        sql, args = self._registry_query(
+        per file. :meth:`registry_rows` gives the others."""
+        sql, args = self._range_query(
             f"CASE WHEN substr(storage_key, 1, {len(_CHUNKED)}) = '{_CHUNKED}' "
             f"THEN substr(storage_key, {len(_CHUNKED) + 1}) ELSE storage_key END, {_VALUE}",
             participant,
@@ -413,7 +408,7 @@ class Manifest:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def _registry_query(
+    def _range_query(
         self,
         columns: str,
         participant: str,
@@ -421,6 +416,8 @@ class Manifest:
         end: int | None,
         streams: Iterable[str] | None,
     ) -> tuple[str, list[object]]:
+        """``SELECT columns`` of a participant's files with ``start <= time_bin <= end``, of
+        ``streams`` (``None``: all), and its arguments."""
         sql = f"SELECT {columns} FROM files WHERE participant = ? AND time_bin >= ?"
         args: list[object] = [participant, start]
         if end is not None:
@@ -438,23 +435,19 @@ class Manifest:
         start: int,
         end: int | None,
         streams: Iterable[str] | None = None,
-        *,
-        incomplete: bool = False,
     ) -> list[tuple[str, str, str | None, str | None, str | None, str]]:
-        """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of a participant's files
-        with ``start <= time_bin <= end``, of ``streams`` (``None``: all) — what a registry is
-        built from; the streams are picked in SQL, so a sweep over all time for the few
-        unchunked files never builds rows for the many hourly ones. With ``incomplete`` only
-        the files :meth:`registry_pairs` leaves out (no storage path or no hash)."""
-        sql, args = self._registry_query(
+        """``(path, stream, storage_key, sha1_b64, md5_b64, zip_name)`` of the files in the
+        range that :meth:`registry_pairs` leaves out (no storage path or no hash): the few a
+        registry needs Python for. The streams are picked in SQL, so a sweep over all time for
+        the unchunked files never builds rows for the many hourly ones."""
+        sql, args = self._range_query(
             "path, stream, storage_key, sha1_b64, md5_b64, zip_name",
             participant,
             start,
             end,
             streams,
         )
-        if incomplete:
-            sql += f" AND (storage_key IS NULL OR {_VALUE} IS NULL OR {_VALUE} = '')"
+        sql += f" AND (storage_key IS NULL OR {_VALUE} IS NULL OR {_VALUE} = '')"
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
