@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mano_auth._credentials import Credentials, KeyShapeWarning
+from mano_auth._credentials import Credentials, KeyShapeWarning, _outside_mano_auth
 from mano_auth._errors import (
     EmptyEnvironmentVariable,
     InvalidField,
@@ -352,17 +352,7 @@ def _warn_plain(path: Path) -> None:
             message += f", and it is readable by other users: run `chmod 600 {path}`"
     except OSError:
         pass
-    warnings.warn(message, UnencryptedKeyringWarning, stacklevel=_caller_stacklevel())
-
-
-def _caller_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside mano_auth."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("mano_auth"):
-        frame = frame.f_back
-        level += 1
-    return level
+    warnings.warn(message, UnencryptedKeyringWarning, stacklevel=_outside_mano_auth())
 
 
 #: Decrypted text at least this long that reads as JSON text but does not parse was decrypted
